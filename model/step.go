@@ -1,0 +1,234 @@
+package model
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// KV is the attention context the caller supplies for a step: per-layer key and value regions of a fixed
+// capacity C plus a validity mask. The model reads them in place; it never keeps or modifies them.
+type KV struct {
+	K    []*tensors.Tensor // per layer [KVHeads, C, HeadDim], float32 or bfloat16, post-RoPE keys
+	V    []*tensors.Tensor // per layer [KVHeads, HeadDim, C]: TRANSPOSED so both attention products contract on last axes
+	Mask *tensors.Tensor   // [C] float32: 1 attend to the slot, 0 skip it (shared by all layers and heads)
+}
+
+// Capacity is C, or 0 for an empty context.
+func (kv *KV) Capacity() int {
+	if kv == nil || kv.Mask == nil {
+		return 0
+	}
+	return kv.Mask.Shape().Dimensions[0]
+}
+
+// validate checks the context against the config: layer count, shapes, dtypes.
+func (kv *KV) validate(c *Config) error {
+	if kv.Mask == nil || kv.Mask.Rank() != 1 || kv.Mask.DType() != dtypes.Float32 {
+		return fmt.Errorf("%w: KV.Mask must be a float32 [C] tensor", ErrInvalidInput)
+	}
+	capacity := kv.Mask.Shape().Dimensions[0]
+	if capacity < 1 {
+		return fmt.Errorf("%w: KV capacity %d must be >= 1", ErrInvalidInput, capacity)
+	}
+	if len(kv.K) != c.Layers || len(kv.V) != c.Layers {
+		return fmt.Errorf("%w: KV has %d K and %d V layers, model has %d", ErrInvalidInput, len(kv.K), len(kv.V), c.Layers)
+	}
+	dtype := kv.K[0].DType()
+	if dtype != dtypes.Float32 && dtype != dtypes.BFloat16 {
+		return fmt.Errorf("%w: KV dtype %s (want float32 or bfloat16)", ErrInvalidInput, dtype)
+	}
+	wantK := []int{c.KVHeads, capacity, c.HeadDim}
+	wantV := []int{c.KVHeads, c.HeadDim, capacity}
+	for l := range c.Layers {
+		if kv.K[l] == nil || kv.V[l] == nil {
+			return fmt.Errorf("%w: KV layer %d is nil", ErrInvalidInput, l)
+		}
+		if got := kv.K[l].Shape().Dimensions; !equalInts(got, wantK) || kv.K[l].DType() != dtype {
+			return fmt.Errorf("%w: KV.K[%d] is %s, want %s%v", ErrInvalidInput, l, kv.K[l].Shape(), dtype, wantK)
+		}
+		if got := kv.V[l].Shape().Dimensions; !equalInts(got, wantV) || kv.V[l].DType() != dtype {
+			return fmt.Errorf("%w: KV.V[%d] is %s, want %s%v", ErrInvalidInput, l, kv.V[l].Shape(), dtype, wantV)
+		}
+	}
+	return nil
+}
+
+func (kv *KV) args() []any {
+	out := make([]any, 0, 1+2*len(kv.K))
+	out = append(out, kv.Mask)
+	for _, t := range kv.K {
+		out = append(out, t)
+	}
+	for _, t := range kv.V {
+		out = append(out, t)
+	}
+	return out
+}
+
+// StepOptions select optional outputs of Step.
+type StepOptions struct {
+	// ReturnAttention fills StepResult.Attn (for attention-based policies such as H2O). It uses a second
+	// compiled graph.
+	ReturnAttention bool
+}
+
+// StepResult is what one decode step produces.
+type StepResult struct {
+	Logits []float32 // [Vocab]
+	K, V   []float32 // [Layers, KVHeads, HeadDim]: the new token's post-RoPE key and its value
+	Q      []float32 // [Layers, Heads, HeadDim]: post-RoPE queries (a selector scores summaries with them)
+	Attn   []float32 // [Layers, Heads, C]: attention probabilities over the context slots (ReturnAttention only)
+}
+
+func (m *Model) checkToken(token int) error {
+	if token < 0 || token >= m.Config.VocabSize {
+		return fmt.Errorf("%w: token id %d outside [0, %d)", ErrInvalidInput, token, m.Config.VocabSize)
+	}
+	return nil
+}
+
+// Step runs one token at absolute position pos over the context kv, in which the token itself is not
+// (the graph attends to it separately). The caller appends the returned K/V to its cache.
+func (m *Model) Step(ctx context.Context, token, pos int, kv KV, opts StepOptions) (*StepResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := m.checkToken(token); err != nil {
+		return nil, err
+	}
+	if pos < 0 || pos >= 1<<30 {
+		return nil, fmt.Errorf("%w: position %d", ErrInvalidInput, pos)
+	}
+	if err := kv.validate(m.Config); err != nil {
+		return nil, err
+	}
+	L := m.Config.Layers
+	kind := "step"
+	if opts.ReturnAttention {
+		kind = "step+attn"
+	}
+	e, err := m.exec(kind, fmt.Sprintf("C=%d,%s", kv.Capacity(), kv.K[0].DType()), func(_ *mlctx.Context, in []*Node) []*Node {
+		b := &builder{m: m, g: in[0].Graph()}
+		return b.stepGraph(in[0], in[1], in[2], in[3:3+L], in[3+L:3+2*L], opts.ReturnAttention)
+	})
+	if err != nil {
+		return nil, err
+	}
+	args := append([]any{[]int32{int32(token)}, []int32{int32(pos)}}, kv.args()...)
+	out, err := run(e, args...)
+	if err != nil {
+		return nil, err
+	}
+	res := &StepResult{Logits: flat(out[0]), K: flat(out[1]), V: flat(out[2]), Q: flat(out[3])}
+	if opts.ReturnAttention {
+		res.Attn = flat(out[4])
+	}
+	return res, nil
+}
+
+// PrefillResult is what Prefill produces for n tokens.
+type PrefillResult struct {
+	N      int
+	Logits []float32 // [N, Vocab] with allLogits, else [Vocab] for the last token
+	K, V   []float32 // [Layers, KVHeads, N, HeadDim]
+}
+
+// minChunk is the smallest padded chunk length; chunks are padded to powers of two so that prompts of
+// similar length share a compiled graph.
+const minChunk = 16
+
+// Prefill runs tokens at positions startPos, startPos+1, ... causally, attending also to kv when it is
+// non-nil (chunked prefill over a cache). With allLogits it returns every position's logits (used to check
+// the graph against references), otherwise only the last one's.
+func (m *Model) Prefill(ctx context.Context, tokens []int, startPos int, kv *KV, allLogits bool) (*PrefillResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n := len(tokens)
+	if n == 0 {
+		return nil, fmt.Errorf("%w: empty token list", ErrInvalidInput)
+	}
+	if startPos < 0 || startPos+n >= 1<<30 {
+		return nil, fmt.Errorf("%w: positions [%d, %d)", ErrInvalidInput, startPos, startPos+n)
+	}
+	T := minChunk
+	for T < n {
+		T *= 2
+	}
+	ids := make([]int32, T)
+	positions := make([]int32, T)
+	for i := range T {
+		if i < n {
+			if err := m.checkToken(tokens[i]); err != nil {
+				return nil, fmt.Errorf("token %d: %w", i, err)
+			}
+			ids[i] = int32(tokens[i])
+		}
+		positions[i] = int32(startPos + i) // padding continues the positions; causality hides it
+	}
+	withCtx := kv != nil && kv.Capacity() > 0
+	if withCtx {
+		if err := kv.validate(m.Config); err != nil {
+			return nil, err
+		}
+	}
+	L := m.Config.Layers
+	kind := fmt.Sprintf("chunk(ctx=%v,all=%v)", withCtx, allLogits)
+	sig := fmt.Sprintf("T=%d", T)
+	if withCtx {
+		sig += fmt.Sprintf(",C=%d,%s", kv.Capacity(), kv.K[0].DType())
+	}
+	e, err := m.exec(kind, sig, func(_ *mlctx.Context, in []*Node) []*Node {
+		b := &builder{m: m, g: in[0].Graph()}
+		var mask *Node
+		var ks, vs []*Node
+		if withCtx {
+			mask, ks, vs = in[3], in[4:4+L], in[4+L:4+2*L]
+		}
+		return b.chunkGraph(in[0], in[1], mask, ks, vs, in[2], allLogits)
+	})
+	if err != nil {
+		return nil, err
+	}
+	args := []any{ids, positions, []int32{int32(n - 1)}}
+	if withCtx {
+		args = append(args, kv.args()...)
+	}
+	out, err := run(e, args...)
+	if err != nil {
+		return nil, err
+	}
+	res := &PrefillResult{N: n, Logits: flat(out[0])}
+	if allLogits {
+		res.Logits = res.Logits[:n*m.Config.VocabSize]
+	}
+	res.K = unpad(flat(out[1]), L*m.Config.KVHeads, T, n, m.Config.HeadDim)
+	res.V = unpad(flat(out[2]), L*m.Config.KVHeads, T, n, m.Config.HeadDim)
+	return res, nil
+}
+
+// unpad keeps the first n of T rows in each of `outer` blocks of [T, d].
+func unpad(x []float32, outer, T, n, d int) []float32 {
+	if T == n {
+		return x
+	}
+	out := make([]float32, 0, outer*n*d)
+	for o := range outer {
+		out = append(out, x[o*T*d:o*T*d+n*d]...)
+	}
+	return out
+}
+
+// Forward runs one causal pass over tokens from position 0 and returns logits [len(tokens), Vocab].
+func (m *Model) Forward(ctx context.Context, tokens []int) ([]float32, error) {
+	res, err := m.Prefill(ctx, tokens, 0, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	return res.Logits, nil
+}

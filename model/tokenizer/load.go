@@ -1,0 +1,209 @@
+package tokenizer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Load reads a tokenizer from path, which may be
+//   - a model directory holding tokenizer.json (and usually tokenizer_config.json),
+//   - a tokenizer.json file (tokenizer_config.json is read from the same directory if present),
+//   - a GGUF file (its tokenizer.ggml.* metadata; only the header is read).
+func Load(path string) (*Tokenizer, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		tj := filepath.Join(path, "tokenizer.json")
+		if _, err := os.Stat(tj); err != nil {
+			return nil, fmt.Errorf("tokenizer: directory %s has no tokenizer.json: %w", path, fs.ErrNotExist)
+		}
+		return loadHFFile(tj)
+	}
+	gguf, err := hasGGUFMagic(path)
+	if err != nil {
+		return nil, err
+	}
+	if gguf {
+		return loadGGUF(path)
+	}
+	return loadHFFile(path)
+}
+
+func hasGGUFMagic(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var magic [4]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, nil
+		}
+		return false, err
+	}
+	return string(magic[:]) == "GGUF", nil
+}
+
+func loadHFFile(path string) (*Tokenizer, error) {
+	tj, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var cj []byte
+	cfgPath := filepath.Join(filepath.Dir(path), "tokenizer_config.json")
+	if b, err := os.ReadFile(cfgPath); err == nil {
+		cj = b
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	t, err := ParseHF(tj, cj)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
+
+func loadGGUF(path string) (*Tokenizer, error) {
+	meta, err := readGGUFMetaFile(path)
+	if err != nil {
+		return nil, err
+	}
+	t, err := fromGGUF(meta)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
+
+// GGUF token types (llama.cpp's llama_token_type).
+var ggufTokenAttr = map[int64]attr{
+	0: attrUndefined, 1: attrNormal, 2: attrUnknown, 3: attrControl, 4: attrUserDefined, 5: attrUnused, 6: attrByte,
+}
+
+// llama.cpp's pre-tokenizer names whose regex and flags this package implements.
+var (
+	ggufPreLlama3 = map[string]bool{"llama3": true, "llama-v3": true, "llama-bpe": true, "falcon3": true, "falcon-h1": true, "pixtral": true, "midm-2.0": true, "lfm2": true, "jina-v5-nano": true}
+	ggufPreQwen2  = map[string]bool{"qwen2": true, "deepseek-r1-qwen": true, "kormo": true, "f2llmv2": true}
+)
+
+// fromGGUF builds a tokenizer from tokenizer.ggml.* metadata, following llama_vocab::load.
+func fromGGUF(m *ggufMeta) (*Tokenizer, error) {
+	model, ok := m.String("tokenizer.ggml.model")
+	if !ok {
+		return nil, fmt.Errorf("%w: no tokenizer.ggml.model key", ErrInvalidGGUF)
+	}
+	tv := m.KV["tokenizer.ggml.tokens"]
+	if tv.Type != ggufArray || tv.ArrType != ggufString || len(tv.Strs) == 0 {
+		return nil, fmt.Errorf("%w: tokenizer.ggml.tokens is missing or not a string array", ErrInvalidGGUF)
+	}
+	n := len(tv.Strs)
+	t := &Tokenizer{bos: -1, eos: -1, eot: -1, unk: -1, tokens: make([]tokenData, n)}
+	scores, types := m.KV["tokenizer.ggml.scores"], m.KV["tokenizer.ggml.token_type"]
+	if _, has := m.KV["tokenizer.ggml.scores"]; has && len(scores.Floats) < n && len(scores.Ints) < n {
+		return nil, fmt.Errorf("%w: %d scores for %d tokens", ErrInvalidGGUF, max(len(scores.Floats), len(scores.Ints)), n)
+	}
+	if _, has := m.KV["tokenizer.ggml.token_type"]; has && len(types.Ints) < n {
+		return nil, fmt.Errorf("%w: %d token types for %d tokens", ErrInvalidGGUF, len(types.Ints), n)
+	}
+	for i, s := range tv.Strs {
+		if s == "" {
+			s = fmt.Sprintf("[EMPTY_%d]", i) // as llama.cpp
+		}
+		td := tokenData{text: s, attr: attrNormal}
+		switch {
+		case len(scores.Floats) >= n:
+			td.score = float32(scores.Floats[i])
+		case len(scores.Ints) >= n:
+			td.score = float32(scores.Ints[i])
+		}
+		if len(types.Ints) >= n {
+			td.attr = ggufTokenAttr[types.Ints[i]] // unknown types read as undefined, as llama.cpp
+		}
+		t.tokens[i] = td
+	}
+	t.ids = textIndex(t.tokens, true)
+
+	switch model {
+	case "llama":
+		t.kind = KindSPM
+		t.spm = newSPM(t.ids)
+		t.bos, t.eos, t.unk = 1, 2, 0
+		t.addBOS, t.addSpacePrefix = true, true
+	case "gpt2":
+		if err := t.initGGUFBPE(m); err != nil {
+			return nil, err
+		}
+		t.bos, t.eos = 11, 11 // llama.cpp's defaults for gpt2 vocabularies, overridden by the keys below
+	default:
+		return nil, fmt.Errorf("%w: GGUF tokenizer model %q (supported: llama, gpt2)", ErrUnsupportedModel, model)
+	}
+	if v, ok := m.Bool("tokenizer.ggml.add_space_prefix"); ok {
+		t.addSpacePrefix = v && t.kind == KindSPM
+	}
+	for _, k := range []struct {
+		key string
+		dst *int
+	}{
+		{"tokenizer.ggml.bos_token_id", &t.bos}, {"tokenizer.ggml.eos_token_id", &t.eos},
+		{"tokenizer.ggml.unknown_token_id", &t.unk}, {"tokenizer.ggml.eot_token_id", &t.eot},
+	} {
+		if *k.dst >= n {
+			*k.dst = -1
+		}
+		if v, ok := m.Int(k.key); ok && v >= 0 && v < int64(n) {
+			*k.dst = int(v)
+		}
+	}
+	if v, ok := m.Bool("tokenizer.ggml.add_bos_token"); ok {
+		t.addBOS = v
+	}
+	if t.bos < 0 {
+		t.addBOS = false
+	}
+	t.finish()
+	return t, nil
+}
+
+func (t *Tokenizer) initGGUFBPE(m *ggufMeta) error {
+	pre, _ := m.String("tokenizer.ggml.pre")
+	var (
+		sp           splitter
+		ignoreMerges bool
+	)
+	switch {
+	case ggufPreLlama3[pre]:
+		sp, ignoreMerges, t.addBOS = letterSplitter{maxDigits: 3}, true, true
+	case ggufPreQwen2[pre]:
+		sp = letterSplitter{maxDigits: 1}
+	default:
+		return fmt.Errorf("%w: GGUF pre-tokenizer %q (supported: llama-bpe family, qwen2 family)", ErrUnsupportedModel, pre)
+	}
+	mv := m.KV["tokenizer.ggml.merges"]
+	if mv.Type != ggufArray || mv.ArrType != ggufString {
+		return fmt.Errorf("%w: tokenizer.ggml.merges is missing or not a string array", ErrInvalidGGUF)
+	}
+	merges := make([][2]string, 0, len(mv.Strs))
+	for _, s := range mv.Strs {
+		// llama.cpp splits at the first space after the first byte; a merge without one is ("", "")
+		// and never applies, but it still takes its rank (newBPE skips empty sides).
+		var mg [2]string
+		if len(s) > 1 {
+			if k := strings.IndexByte(s[1:], ' '); k >= 0 {
+				mg = [2]string{s[:k+1], s[k+2:]}
+			}
+		}
+		merges = append(merges, mg)
+	}
+	t.kind = KindBPE
+	var err error
+	t.bpe, err = newBPE(t.tokens, t.ids, merges, sp, ignoreMerges)
+	return err
+}

@@ -1,0 +1,30 @@
+package tokenizer
+
+import "sync"
+
+// scratch holds the buffers one Encode call reuses, so that steady-state encoding allocates
+// little more than its output.
+type scratch struct {
+	frags []fragment
+	words []span
+	runes []rune
+	offs  []int
+	cls   []uint8
+	syms  []int32  // BPE / SPM symbols
+	ranks []int32  // BPE rank of each adjacent pair
+	links []symbol // heap-based merging
+	heap  pairHeap
+	ids   []int32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(st *scratch) {
+	// Do not keep the buffers of one huge text alive forever.
+	if cap(st.runes) > 1<<20 || cap(st.words) > 1<<18 || cap(st.links) > 1<<18 {
+		return
+	}
+	scratchPool.Put(st)
+}
