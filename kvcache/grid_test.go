@@ -240,7 +240,7 @@ func TestGridH2O(t *testing.T) {
 			script(t, h, "gen 1")
 			check("pool: 0 1 4 3")
 			observe(0.3, 0, 0.3, 0.4) // 3.6 3.2 1.2 2.0
-			script(t, h, "gen 1") // candidates 0, 1, 3: 3 is lowest
+			script(t, h, "gen 1")     // candidates 0, 1, 3: 3 is lowest
 			check("pool: 0 1 4 5")
 			if m := h.Memory(); m.Attended.Window != 2 || m.Attended.Heavy != 2 {
 				t.Fatalf("attended %+v, want 2 window + 2 heavy", m.Attended)
