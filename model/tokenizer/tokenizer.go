@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -234,9 +233,6 @@ func (t *Tokenizer) AddSpecialTokens(texts ...string) []int {
 		id := len(t.tokens)
 		t.tokens = append(t.tokens, tokenData{text: s, attr: attrControl, piece: s})
 		t.ids[s] = id
-		if t.wl != nil {
-			t.wl.vocab[s] = id
-		}
 		out[i] = id
 	}
 	t.special = buildSpecialIndex(t.tokens)
@@ -361,14 +357,4 @@ var eogTexts = map[string]bool{
 	"<|eot_id|>": true, "<|im_end|>": true, "<|end|>": true, "<end_of_turn>": true, "<|endoftext|>": true,
 	"<|eom_id|>": true, "<EOT>": true, "_<EOT>": true, "<|end_of_text|>": true, "<end_of_utterance>": true,
 	"<｜end▁of▁sentence｜>": true, "</s>": true,
-}
-
-// sortedCopy returns ids sorted (for deterministic iteration in tests and tools).
-func sortedCopy(m map[int]bool) []int {
-	out := make([]int, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
 }
