@@ -29,9 +29,9 @@ func TestLetterSplitterTable(t *testing.T) {
 		{llama3, "1234567", []string{"123", "456", "7"}},
 		{qwen2, "1234", []string{"1", "2", "3", "4"}},
 		{llama3, "don't I'LL we'Re", []string{"don", "'t", " I", "'LL", " we", "'Re"}},
-		{llama3, "'x", []string{"'x"}},              // not a contraction: punctuation prefix + letters
+		{llama3, "'x", []string{"'x"}},                 // not a contraction: punctuation prefix + letters
 		{llama3, " !!\n\nx", []string{" !!\n\n", "x"}}, // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
-		{llama3, "\tfoo", []string{"\tfoo"}},         // any non-letter/number/newline prefixes letters
+		{llama3, "\tfoo", []string{"\tfoo"}},           // any non-letter/number/newline prefixes letters
 		{llama3, "\nfoo", []string{"\n", "foo"}},
 		{llama3, "3x", []string{"3", "x"}},
 		{llama3, "日本語テキスト", []string{"日本語テキスト"}},
