@@ -155,7 +155,7 @@ func (a *active[T]) copyHost(slot int, hs hostStore, pos, n int) error {
 			}
 		}
 	}, func(l int, flat []T) {
-		for i := range n {
+		for i := range n { // source-major: each token's V rows are read once, written into column slot+i
 			_, vt := h.tok(pos + i)
 			for hd, x := range vt[l*kvh*d : (l+1)*kvh*d] {
 				flat[hd*c+slot+i] = x
