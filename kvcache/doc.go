@@ -31,9 +31,8 @@
 //
 // # The ZoomR active context
 //
-// Four regions of fixed size, in slot order (Config documents each knob):
-//
-//	sink | summary ring | zoom slot 0 | ... | zoom slot c-1 | window ring
+// Four regions of fixed size, in slot order (Config documents each knob): sink, summary ring,
+// zoom slots 0..c-1, window ring.
 //
 //   - sink: the whole prompt (default; sized to the prompt rounded up to SinkAlign), or the first Sinks
 //     tokens of the stream, in which case the rest of the prompt flows through the window.
