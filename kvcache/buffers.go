@@ -241,7 +241,6 @@ func (a *active[T]) maskCount(slot, n int) int {
 // storage dtype, token-major [pos][L,KVH,D]), kept in fixed blocks of tokens so that its size is exact
 // and growing it never copies. Blocks wholly before a "keep from" position can be freed.
 type hostStore interface {
-	len() int
 	appendF32(k, v []float32)
 	bytes() int64
 	// dropBefore frees every block whose positions are all < pos.
@@ -269,8 +268,6 @@ type host[T elem] struct {
 	conv   func([]T, []float32)
 	f32    func(T) float32
 }
-
-func (h *host[T]) len() int { return h.n }
 
 func (h *host[T]) tok(pos int) (k, v []T) {
 	b, i, te := h.blocks[pos/h.block], pos%h.block, h.lay.TokenElems()
