@@ -1,6 +1,9 @@
 package tokenizer
 
 import (
+	"encoding/binary"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -120,4 +123,81 @@ func readOut(t testing.TB, path string) [][]int {
 		}
 	}
 	return out
+}
+
+// ggufKV is one metadata entry for writeTestGGUF: value is string, bool, uint32, int32, float32,
+// []string, []int32 or []float32.
+type ggufKV struct {
+	key   string
+	value any
+}
+
+// writeTestGGUF encodes a GGUF v3 header with the given metadata and no tensors.
+func writeTestGGUF(kvs []ggufKV) []byte {
+	var b []byte
+	u32 := func(v uint32) { b = binary.LittleEndian.AppendUint32(b, v) }
+	u64 := func(v uint64) { b = binary.LittleEndian.AppendUint64(b, v) }
+	str := func(s string) { u64(uint64(len(s))); b = append(b, s...) }
+	b = append(b, "GGUF"...)
+	u32(3)
+	u64(0)
+	u64(uint64(len(kvs)))
+	for _, kv := range kvs {
+		str(kv.key)
+		switch v := kv.value.(type) {
+		case string:
+			u32(ggufString)
+			str(v)
+		case bool:
+			u32(ggufBool)
+			if v {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
+		case uint32:
+			u32(ggufUint32)
+			u32(v)
+		case int32:
+			u32(ggufInt32)
+			u32(uint32(v))
+		case float32:
+			u32(ggufFloat32)
+			u32(math.Float32bits(v))
+		case []string:
+			u32(ggufArray)
+			u32(ggufString)
+			u64(uint64(len(v)))
+			for _, s := range v {
+				str(s)
+			}
+		case []int32:
+			u32(ggufArray)
+			u32(ggufInt32)
+			u64(uint64(len(v)))
+			for _, x := range v {
+				u32(uint32(x))
+			}
+		case []float32:
+			u32(ggufArray)
+			u32(ggufFloat32)
+			u64(uint64(len(v)))
+			for _, x := range v {
+				u32(math.Float32bits(x))
+			}
+		default:
+			panic(fmt.Sprintf("writeTestGGUF: unsupported %T", v))
+		}
+	}
+	return b
+}
+
+// writeTemp writes data to a file in a test temp dir and returns its path.
+func writeTemp(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -33,7 +33,8 @@ type hfFile struct {
 	Decoder       json.RawMessage `json:"decoder"`
 	Model         struct {
 		Type                    string          `json:"type"`
-		Vocab                   map[string]int  `json:"vocab"`
+		VocabRaw                json.RawMessage `json:"vocab"`
+		Vocab                   map[string]int  `json:"-"`
 		Merges                  json.RawMessage `json:"merges"`
 		UnkToken                *string         `json:"unk_token"`
 		ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
@@ -82,6 +83,16 @@ func ParseHF(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 	if len(configJSON) > 0 {
 		if err := json.Unmarshal(configJSON, &cfg); err != nil {
 			return nil, fmt.Errorf("%w: tokenizer_config.json: %v", ErrInvalidFile, err)
+		}
+	}
+	switch f.Model.Type {
+	case "BPE", "WordLevel", "":
+	default:
+		return nil, fmt.Errorf("%w: model type %q (supported: BPE with a ByteLevel pre-tokenizer, WordLevel)", ErrUnsupportedModel, f.Model.Type)
+	}
+	if !isNull(f.Model.VocabRaw) {
+		if err := json.Unmarshal(f.Model.VocabRaw, &f.Model.Vocab); err != nil {
+			return nil, fmt.Errorf("%w: model vocab: %v", ErrInvalidFile, err)
 		}
 	}
 	if err := checkNormalizer(f.Normalizer); err != nil {
