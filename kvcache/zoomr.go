@@ -212,15 +212,20 @@ func (z *ZoomR) AppendPrompt(k, v []float32, n int) error {
 // put stores the next token: host store, then its sink or window slot.
 func (z *ZoomR) put(k, v []float32) error {
 	p := z.n
-	if z.host != nil {
-		z.host.appendF32(k, v)
-	}
 	z.n++
 	slot := p // sink region starts at slot 0
 	if p >= z.sinkEnd() {
 		slot = z.winSlot(p)
 	}
-	return z.act.writeF32(slot, k, v)
+	if z.host == nil {
+		return z.act.writeF32(slot, k, v)
+	}
+	// Convert once, into the host store, and copy the stored token into its slot.
+	z.host.appendF32(k, v)
+	if err := z.act.copyHost(slot, z.host, p, 1); err != nil {
+		return err
+	}
+	return z.act.setMask(slot, 1, 1)
 }
 
 // Append implements Cache.
