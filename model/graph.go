@@ -48,9 +48,55 @@ func dotLast(lhs, rhs *Node, nBatch int) *Node {
 	return DotGeneral(lhs, []int{lhs.Rank() - 1}, batch, rhs, []int{rhs.Rank() - 1}, batch)
 }
 
+// smallKernelLimit is the pure-Go backend's threshold (rows×cols of one matmul) above which it switches to
+// a blocked kernel that re-packs both operands on every call: for decode-shaped products ([1, d] times a
+// large weight) that re-packing dominates the step.
+const smallKernelLimit = 16 * 1024
+
+// splitParts is the smallest number of equal parts of n (at least 2, for parallelism across the batch
+// axis) such that rows × n/parts stays at or below smallKernelLimit, or 1 if n has no such divisor.
+func splitParts(rows, n int) int {
+	for p := 2; p <= n; p++ {
+		if n%p == 0 && rows*(n/p) <= smallKernelLimit {
+			return p
+		}
+	}
+	return 1
+}
+
+// rowsOf is the product of all but the last axis.
+func rowsOf(x *Node) int {
+	r := 1
+	for _, d := range x.Shape().Dimensions[:x.Rank()-1] {
+		r *= d
+	}
+	return r
+}
+
+// splitDot is dotLast(x [rows..., k], w [n, k]) computed as P independent [rows, k]·[n/P, k] products
+// along a batch axis, so the pure-Go backend runs them in parallel with its fast small-matrix kernel.
+// Only for inference with few rows (decode, short prefill); the result is identical.
+func splitDot(x, w *Node) *Node {
+	rows, k, n := rowsOf(x), x.Shape().Dimensions[x.Rank()-1], w.Shape().Dimensions[0]
+	p := splitParts(rows, n)
+	if p == 1 || rows > 64 {
+		return dotLast(x, w, 0)
+	}
+	lead := x.Shape().Dimensions[:x.Rank()-1]
+	xb := BroadcastToDims(Reshape(x, 1, rows, k), p, rows, k)
+	y := dotLast(xb, Reshape(w, p, n/p, k), 1)                // [P, rows, n/P]
+	y = TransposeAllAxes(y, 1, 0, 2)                          // [rows, P, n/P]
+	return Reshape(y, append(append([]int{}, lead...), n)...) // [rows..., n]
+}
+
 // linear applies HF weight `prefix.weight` [out, in] (and `prefix.bias` [out] if present) to x [..., in].
 func (b *builder) linear(x *Node, prefix string, bias bool) *Node {
-	y := b.dot(x, b.w(prefix+".weight"), 0)
+	var y *Node
+	if b.train {
+		y = fastDot(x, b.w(prefix+".weight"), 0)
+	} else {
+		y = splitDot(x, b.w(prefix+".weight"))
+	}
 	if bias {
 		y = Add(y, toRank(b.w(prefix+".bias"), y.Rank()))
 	}
@@ -144,7 +190,10 @@ func (b *builder) lmHead(x *Node) *Node {
 	if b.m.Config.TieEmbeddings {
 		name = "model.embed_tokens.weight"
 	}
-	return b.dot(x, b.w(name), 0)
+	if b.train {
+		return fastDot(x, b.w(name), 0)
+	}
+	return splitDot(x, b.w(name))
 }
 
 func layerPrefix(i int) string { return fmt.Sprintf("model.layers.%d", i) }
@@ -204,8 +253,8 @@ func (b *builder) attendStep(q, k, v, ctxK, ctxVT, bias *Node) (o, attn *Node) {
 	scale := b.attnScale()
 	ctxK = ConvertDType(ctxK, dtypes.Float32)
 	ctxVT = ConvertDType(ctxVT, dtypes.Float32)
-	sCtx := Add(MulScalar(dotLast(q, ctxK, 1), scale), toRank(bias, 3)) // [KVH, G, C]
-	sSelf := MulScalar(ReduceAndKeep(Mul(q, k), ReduceSum, -1), scale)  // [KVH, G, 1]
+	sCtx := Add(MulScalar(scoresSplit(q, ctxK), scale), toRank(bias, 3)) // [KVH, G, C]
+	sSelf := MulScalar(ReduceAndKeep(Mul(q, k), ReduceSum, -1), scale)   // [KVH, G, 1]
 	m := Max(ReduceAndKeep(sCtx, ReduceMax, -1), sSelf)
 	eCtx := Exp(Sub(sCtx, m))
 	eSelf := Exp(Sub(sSelf, m))
@@ -213,6 +262,25 @@ func (b *builder) attendStep(q, k, v, ctxK, ctxVT, bias *Node) (o, attn *Node) {
 	o = Add(dotLast(eCtx, ctxVT, 1), Mul(eSelf, v))         // [KVH, G, D]
 	o = Div(o, denom)
 	return o, Div(eCtx, denom)
+}
+
+// scoresSplit is dotLast(q [KVH, G, D], k [KVH, C, D], 1) -> [KVH, G, C], with the context axis split in
+// parts when G×C would leave the pure-Go backend's small-matrix kernel (long full caches).
+func scoresSplit(q, k *Node) *Node {
+	dims := k.Shape().Dimensions
+	kvh, c, d := dims[0], dims[1], dims[2]
+	g := q.Shape().Dimensions[1]
+	if g*c <= smallKernelLimit {
+		return dotLast(q, k, 1)
+	}
+	p := splitParts(g, c)
+	if p == 1 {
+		return dotLast(q, k, 1)
+	}
+	kp := Reshape(k, kvh*p, c/p, d)
+	qp := Reshape(BroadcastToDims(Reshape(q, kvh, 1, g, d), kvh, p, g, d), kvh*p, g, d)
+	s := Reshape(dotLast(qp, kp, 1), kvh, p, g, c/p)
+	return Reshape(TransposeAllAxes(s, 0, 2, 1, 3), kvh, g, c)
 }
 
 // chunkGraph runs n (padded to T) tokens at consecutive positions, causally, optionally over a context.

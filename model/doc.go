@@ -1,0 +1,53 @@
+// Package model is a Llama-family decoder (Llama 2/3, Qwen2/2.5, Qwen3, Mistral) in GoMLX that loads
+// Hugging Face checkpoints and runs over an attention context supplied by the caller.
+//
+// # Loading
+//
+//	m, err := model.Load(ctx, "path/to/hf-model")   // config.json + model.safetensors (or sharded)
+//
+// Config comes from config.json (model_type llama, qwen2, qwen3, mistral; rope_scaling linear or llama3;
+// anything else is ErrUnsupportedArchitecture). Weights are F32, BF16 or F16 safetensors, widened to float32
+// at load, tensor by tensor, straight into their final buffers. Every tensor is checked against the config
+// by name, shape and dtype; errors name the tensor and both shapes.
+//
+// # Running
+//
+// The model keeps no per-sequence state. A caller — usually a kvcache policy driven by zoomr.Decoder —
+// owns the KV cache and passes, on every call, a KV: per-layer keys [KVHeads, C, HeadDim], TRANSPOSED
+// values [KVHeads, HeadDim, C] and a mask [C] (1 attend, 0 skip), where C is a capacity fixed by the
+// caller. The graph is compiled once per (graph kind, C), so a cache with a fixed capacity never
+// triggers a rebuild (GraphBuilds counts them).
+//
+//	res, err := m.Step(ctx, token, pos, kv, model.StepOptions{})
+//	// res.Logits [Vocab]; res.K, res.V [Layers, KVHeads, HeadDim] for the cache to append;
+//	// res.Q [Layers, Heads, HeadDim] post-RoPE queries, for scoring summaries.
+//
+// One decode step, per layer:
+//
+//	x ─ RMSNorm ─ q,k,v projections (+bias: qwen2) ─ q/k RMSNorm (qwen3) ─ RoPE(pos)
+//	    scores = q·Kᵀ over the context (masked) and q·k over the token itself, one softmax over both
+//	    o = probs·Vᵀ + p_self·v ─ o_proj ─ residual ─ RMSNorm ─ SwiGLU ─ residual
+//
+// then the final RMSNorm and the LM head (tied or not). Prefill runs a chunk of tokens causally,
+// optionally over a context as well (chunked prefill), and returns the chunk's K/V [Layers, KVHeads, n,
+// HeadDim]. GenerateGreedy is a simple full-cache generation path for tests.
+//
+// # Layouts (DESIGN §4)
+//
+// Weights stay [out, in] as Hugging Face stores them and every product contracts the last axis of both
+// operands, the pure-Go backend's fast path. Decode-shaped products ([1, d] times a large weight) are
+// split along the output axis into a batch of small products, which keeps the backend on its small-matrix
+// kernel and runs the parts in parallel. Values are kept transposed for the same reason.
+//
+// # Training
+//
+// TrainLogits builds a differentiable forward pass with a caller-supplied attention mask [B, T, T] (so a
+// trainer can show the model ZoomR's restricted attention patterns). Its matmuls use a custom gradient
+// made of two DotGenerals (fastDot): v0.26's built-in DotGeneral gradient materialises a
+// [batch, M, N, K] tensor and is several times slower.
+//
+// # Test fixtures
+//
+// WriteRandom writes seeded-random models in Hugging Face layout at any size; the committed goldens under
+// testdata/golden were made from such models by llama.cpp (../shared/oracle).
+package model
