@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
@@ -32,11 +32,11 @@ func (m *Model) TrainLogits(tokens, attnMask *Node) *Node {
 	for l := range c.Layers {
 		p := layerPrefix(l)
 		h := b.rmsNorm(x, b.w(p+".input_layernorm.weight"))
-		q, k, v := b.qkv(h, p, cos, sin) // [B, T, H, D], [B, T, KVH, D], [B, T, KVH, D]
+		q, k, v := b.qkv(h, p, cos, sin)                                                             // [B, T, H, D], [B, T, KVH, D], [B, T, KVH, D]
 		qg := TransposeAllAxes(Reshape(q, B, T, c.KVHeads, c.GroupSize(), c.HeadDim), 0, 2, 3, 1, 4) // [B, KVH, G, T, D]
-		kt := TransposeAllAxes(k, 0, 2, 1, 3)                                                         // [B, KVH, T, D]
-		vt := TransposeAllAxes(v, 0, 2, 3, 1)                                                         // [B, KVH, D, T]
-		o := b.attendChunk(qg, kt, vt, bias, nil, nil, nil)                                           // [B, KVH, G, T, D]
+		kt := TransposeAllAxes(k, 0, 2, 1, 3)                                                        // [B, KVH, T, D]
+		vt := TransposeAllAxes(v, 0, 2, 3, 1)                                                        // [B, KVH, D, T]
+		o := b.attendChunk(qg, kt, vt, bias, nil, nil, nil)                                          // [B, KVH, G, T, D]
 		o = Reshape(TransposeAllAxes(o, 0, 3, 1, 2, 4), B, T, c.Heads*c.HeadDim)
 		x = Add(x, b.linear(o, p+".self_attn.o_proj", c.HasOBias()))
 		x = Add(x, b.mlp(b.rmsNorm(x, b.w(p+".post_attention_layernorm.weight")), p))
