@@ -43,9 +43,11 @@ type loadOptions struct {
 func WithBackend(b backends.Backend) Option { return func(o *loadOptions) { o.backend = b } }
 
 var (
-	defaultBackendOnce sync.Once
-	defaultBackend     backends.Backend
-	defaultBackendErr  error
+	// defaultBackendConfig is used when $GOMLX_BACKEND is not set.
+	defaultBackendConfig = simplego.BackendName + ":parallelism=-1"
+	defaultBackendOnce   sync.Once
+	defaultBackend       backends.Backend
+	defaultBackendErr    error
 )
 
 // DefaultBackend returns the process-wide backend: $GOMLX_BACKEND if set (e.g. "xla:cuda" in a build that
@@ -55,7 +57,7 @@ func DefaultBackend() (backends.Backend, error) {
 	defaultBackendOnce.Do(func() {
 		config := os.Getenv(backends.ConfigEnvVar)
 		if config == "" {
-			config = simplego.BackendName + ":parallelism=-1"
+			config = defaultBackendConfig
 		}
 		defaultBackend, defaultBackendErr = newQuietBackend(config)
 	})

@@ -1,0 +1,201 @@
+package zoomr
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/zoomr-go/zoomr/consensus"
+	"github.com/zoomr-go/zoomr/kvcache"
+	"github.com/zoomr-go/zoomr/summarize"
+)
+
+// Errors returned by the decoder. Each is wrapped with the numbers involved; test with errors.Is.
+var (
+	// ErrConfig: a Config that cannot be used (Validate explains which field).
+	ErrConfig = errors.New("zoomr: invalid config")
+	// ErrPrompt: an empty prompt, a prompt longer than MaxPromptTokens, or a token id outside the vocabulary.
+	ErrPrompt = errors.New("zoomr: invalid prompt")
+	// ErrProtocol: the model or tokenizer cannot follow the configured protocol (e.g. no summary tokens).
+	ErrProtocol = errors.New("zoomr: protocol unavailable")
+)
+
+// Policy names a KV cache policy.
+type Policy string
+
+// The cache policies. All but PolicyFull keep a bounded active context.
+const (
+	PolicyZoomR     Policy = "zoomr"     // prompt + summaries + zoomed thoughts + window (the paper's)
+	PolicyFull      Policy = "full"      // every token (capacity in power-of-two buckets)
+	PolicySumR      Policy = "sumr"      // prompt + summaries + window, no zoom
+	PolicyStreaming Policy = "streaming" // StreamingLLM: the prompt as sinks + window
+	PolicyH2O       Policy = "h2o"       // heavy hitters by accumulated attention + window
+)
+
+// Policies lists every policy, in a stable order.
+var Policies = []Policy{PolicyFull, PolicyZoomR, PolicySumR, PolicyStreaming, PolicyH2O}
+
+// SegmenterKind names the stream segmenter.
+type SegmenterKind string
+
+const (
+	// SegmentSummary follows the summary markers of a model tuned for ZoomR.
+	SegmentSummary SegmenterKind = "summary"
+	// SegmentParagraph is training-free: thoughts end at blank lines and their own keys stand in for
+	// summaries, so ZoomR runs on any reasoning model.
+	SegmentParagraph SegmenterKind = "paragraph"
+)
+
+// Config configures a Decoder. The zero value is the paper's ZoomR with greedy decoding: every field's
+// zero value means the documented default. Collaborators can be injected through the New* factories
+// (one instance per generation, so they need not be safe for concurrent use).
+type Config struct {
+	// Policy is the cache policy; "" means PolicyZoomR.
+	Policy Policy
+
+	// Window is the number of most recent tokens always attended (default 256).
+	Window int
+	// Sinks: 0 keeps the whole prompt resident (default); > 0 keeps only its first Sinks tokens.
+	Sinks int
+	// Zoom is c, the number of thoughts zoomed in at once (default 2).
+	Zoom int
+	// ZoomSlotLen is the capacity of one zoom slot in tokens (default 256); a longer thought keeps its
+	// last ZoomSlotLen body tokens.
+	ZoomSlotLen int
+	// Votes is k, the thoughts each attention head votes for (default 2).
+	Votes int
+	// SummaryCap is the summary region's capacity in tokens (default 1024).
+	SummaryCap int
+	// BFloat16 stores the KV cache in bfloat16 (half the memory) instead of float32.
+	BFloat16 bool
+
+	// Segmenter is the stream segmenter; "" means SegmentSummary.
+	Segmenter SegmenterKind
+	// Protocol names the summary markers (defaults <|begin_of_summary|>, <|end_of_summary|>) and an
+	// optional answer marker.
+	Protocol summarize.Protocol
+	// MaxThoughtLen and MaxSummaryLen cap thoughts and summaries (defaults 512 and 64).
+	MaxThoughtLen, MaxSummaryLen int
+	// ParagraphTail: with SegmentParagraph, the last ParagraphTail tokens of each thought act as its
+	// summary region (0: the mean of all its keys).
+	ParagraphTail int
+	// ReselectAt lists token texts after which the zoomed set is chosen again ("." "?" ...), besides
+	// every sealed thought. ReselectEvery adds a re-selection every N tokens (0: never).
+	ReselectAt    []string
+	ReselectEvery int
+
+	// Temperature 0 (default) is greedy decoding; > 0 samples, optionally restricted by TopK and TopP.
+	Temperature float64
+	TopK        int
+	TopP        float64
+	// Seed makes sampling reproducible.
+	Seed uint64
+
+	// MaxTokens bounds the generated tokens (default 1024).
+	MaxTokens int
+	// StopTokens end generation when sampled (they are emitted). The model's and tokenizer's EOS
+	// tokens are added unless IgnoreEOS.
+	StopTokens []int
+	// StopStrings end generation when the generated text ends with one of them.
+	StopStrings []string
+	IgnoreEOS   bool
+
+	// MaxPromptTokens bounds the prompt (default 8192): the whole-prompt sink region is sized to it.
+	MaxPromptTokens int
+	// PrefillChunk is the number of prompt tokens run per prefill call (default 512).
+	PrefillChunk int
+
+	// NewCache, if set, replaces the cache built from Policy. It gets the model's KV layout and the
+	// prompt length.
+	NewCache func(layout kvcache.Layout, promptLen int) (kvcache.Cache, error)
+	// NewSelector, if set, replaces consensus.GlobalVote with Votes per head.
+	NewSelector func() consensus.Selector
+	// NewSegmenter, if set, replaces the segmenter built from Segmenter.
+	NewSegmenter func() (summarize.Segmenter, error)
+}
+
+// Defaults.
+const (
+	DefaultMaxTokens       = 1024
+	DefaultMaxPromptTokens = 8192
+	DefaultPrefillChunk    = 512
+)
+
+// withDefaults fills zero values.
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if c.Policy == "" {
+		c.Policy = PolicyZoomR
+	}
+	if c.Segmenter == "" {
+		c.Segmenter = SegmentSummary
+	}
+	def(&c.Window, kvcache.DefaultWindow)
+	def(&c.Zoom, kvcache.DefaultZoomSlots)
+	def(&c.ZoomSlotLen, kvcache.DefaultZoomSlotLen)
+	def(&c.Votes, consensus.DefaultVotesPerHead)
+	def(&c.SummaryCap, kvcache.DefaultSummaryCap)
+	def(&c.MaxThoughtLen, summarize.DefaultMaxThoughtLen)
+	def(&c.MaxSummaryLen, summarize.DefaultMaxSummaryLen)
+	def(&c.MaxTokens, DefaultMaxTokens)
+	def(&c.MaxPromptTokens, DefaultMaxPromptTokens)
+	def(&c.PrefillChunk, DefaultPrefillChunk)
+	return c
+}
+
+// Validate reports the first field that cannot be used.
+func (c Config) Validate() error {
+	switch c.Policy {
+	case "", PolicyZoomR, PolicyFull, PolicySumR, PolicyStreaming, PolicyH2O:
+	default:
+		return fmt.Errorf("%w: Policy %q (want one of %v)", ErrConfig, c.Policy, Policies)
+	}
+	switch c.Segmenter {
+	case "", SegmentSummary, SegmentParagraph:
+	default:
+		return fmt.Errorf("%w: Segmenter %q (want summary or paragraph)", ErrConfig, c.Segmenter)
+	}
+	nonNeg := []struct {
+		name string
+		v    int
+	}{
+		{"Window", c.Window}, {"Sinks", c.Sinks}, {"Zoom", c.Zoom}, {"ZoomSlotLen", c.ZoomSlotLen},
+		{"Votes", c.Votes}, {"SummaryCap", c.SummaryCap}, {"MaxThoughtLen", c.MaxThoughtLen},
+		{"MaxSummaryLen", c.MaxSummaryLen}, {"ParagraphTail", c.ParagraphTail}, {"ReselectEvery", c.ReselectEvery},
+		{"TopK", c.TopK}, {"MaxTokens", c.MaxTokens}, {"MaxPromptTokens", c.MaxPromptTokens},
+		{"PrefillChunk", c.PrefillChunk},
+	}
+	for _, f := range nonNeg {
+		if f.v < 0 {
+			return fmt.Errorf("%w: %s = %d must be >= 0", ErrConfig, f.name, f.v)
+		}
+	}
+	if c.MaxSummaryLen == 1 {
+		return fmt.Errorf("%w: MaxSummaryLen 1 cannot hold both markers", ErrConfig)
+	}
+	if c.Temperature < 0 || math.IsNaN(c.Temperature) || math.IsInf(c.Temperature, 0) {
+		return fmt.Errorf("%w: Temperature %v must be a finite number >= 0", ErrConfig, c.Temperature)
+	}
+	if c.TopP < 0 || c.TopP > 1 || math.IsNaN(c.TopP) {
+		return fmt.Errorf("%w: TopP %v must be in [0, 1]", ErrConfig, c.TopP)
+	}
+	for _, s := range c.StopStrings {
+		if s == "" {
+			return fmt.Errorf("%w: empty stop string", ErrConfig)
+		}
+	}
+	for _, t := range c.StopTokens {
+		if t < 0 {
+			return fmt.Errorf("%w: stop token %d < 0", ErrConfig, t)
+		}
+	}
+	d := c.withDefaults()
+	if d.Sinks > 0 && d.Sinks > d.MaxPromptTokens {
+		return fmt.Errorf("%w: Sinks %d > MaxPromptTokens %d", ErrConfig, d.Sinks, d.MaxPromptTokens)
+	}
+	return nil
+}

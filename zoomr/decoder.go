@@ -1,0 +1,249 @@
+package zoomr
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/zoomr-go/zoomr/consensus"
+	"github.com/zoomr-go/zoomr/kvcache"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize"
+)
+
+// Decoder generates text from a model with a bounded KV cache. It holds only read-only state (the
+// model, the tokenizer, the resolved configuration), so it is safe for concurrent use: every
+// generation gets its own cache, segmenter, selector and sampler.
+type Decoder struct {
+	model   *model.Model
+	tok     *tokenizer.Tokenizer // nil: ids in, ids out
+	cfg     Config               // defaults applied
+	layout  kvcache.Layout
+	markers summarize.Markers // resolved summary markers (SegmentSummary)
+	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
+	reselec []int             // token ids that trigger re-selection
+	stops   map[int]bool
+}
+
+// New builds a Decoder. tok may be nil when prompts are given as ids and no text is needed; then
+// the summary markers cannot be resolved, so the summary segmenter needs a tokenizer.
+func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error) {
+	if m == nil {
+		return nil, fmt.Errorf("%w: nil model", ErrConfig)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	mc := m.Config
+	d := &Decoder{model: m, tok: tok, cfg: cfg, stops: map[int]bool{}}
+	d.layout = kvcache.Layout{Layers: mc.Layers, KVHeads: mc.KVHeads, HeadDim: mc.HeadDim, DType: dtypes.Float32}
+	if cfg.BFloat16 {
+		d.layout.DType = dtypes.BFloat16
+	}
+	if tok != nil && tok.VocabSize() > mc.VocabSize {
+		return nil, fmt.Errorf("%w: tokenizer has %d tokens, model vocabulary %d", ErrConfig, tok.VocabSize(), mc.VocabSize)
+	}
+	if err := d.resolveProtocol(); err != nil {
+		return nil, err
+	}
+	if _, err := cfg.ResidentBudget(d.layout, 1); err != nil {
+		return nil, err
+	}
+	for _, t := range cfg.StopTokens {
+		if t >= mc.VocabSize {
+			return nil, fmt.Errorf("%w: stop token %d outside the vocabulary of %d", ErrConfig, t, mc.VocabSize)
+		}
+		d.stops[t] = true
+	}
+	if !cfg.IgnoreEOS {
+		for _, t := range mc.EOSTokenIDs {
+			d.stops[t] = true
+		}
+		if tok != nil && tok.EOS() >= 0 {
+			d.stops[tok.EOS()] = true
+		}
+	}
+	return d, nil
+}
+
+// resolveProtocol looks up the marker and re-selection tokens the segmenter needs.
+func (d *Decoder) resolveProtocol() error {
+	cfg := d.cfg
+	for _, s := range cfg.ReselectAt {
+		if d.tok == nil {
+			return fmt.Errorf("%w: ReselectAt %q needs a tokenizer", ErrConfig, s)
+		}
+		id, ok := d.tok.TokenID(s)
+		if !ok {
+			return fmt.Errorf("%w: ReselectAt %q is not a single token", ErrProtocol, s)
+		}
+		d.reselec = append(d.reselec, id)
+	}
+	if cfg.NewSegmenter != nil {
+		return nil
+	}
+	switch cfg.Segmenter {
+	case SegmentSummary:
+		if d.tok == nil {
+			return fmt.Errorf("%w: the summary segmenter needs a tokenizer to find the markers %q, %q",
+				ErrProtocol, cfg.Protocol.Begin(), cfg.Protocol.End())
+		}
+		m, err := cfg.Protocol.Resolve(d.tok)
+		if err != nil {
+			return fmt.Errorf("%w: the model's vocabulary has no summary tokens (was it tuned for ZoomR? "+
+				"use the paragraph segmenter otherwise): %w", ErrProtocol, err)
+		}
+		d.markers = m
+	case SegmentParagraph:
+		if d.tok != nil {
+			d.texts = make([]string, d.tok.VocabSize())
+			for id := range d.texts {
+				d.texts[id], _ = d.tok.TokenText(id)
+			}
+		}
+		if cfg.Protocol.AnswerMarker != "" {
+			if d.tok == nil {
+				return fmt.Errorf("%w: answer marker %q needs a tokenizer", ErrConfig, cfg.Protocol.AnswerMarker)
+			}
+			if _, ok := d.tok.TokenID(cfg.Protocol.AnswerMarker); !ok {
+				return fmt.Errorf("%w: answer marker %q is not a token", ErrProtocol, cfg.Protocol.AnswerMarker)
+			}
+		}
+	}
+	return nil
+}
+
+// newSegmenter builds one generation's segmenter.
+func (d *Decoder) newSegmenter() (summarize.Segmenter, error) {
+	cfg := d.cfg
+	if cfg.NewSegmenter != nil {
+		return cfg.NewSegmenter()
+	}
+	re := summarize.Reselect{SentenceEnds: d.reselec, Every: cfg.ReselectEvery}
+	if cfg.Segmenter == SegmentSummary {
+		return summarize.NewSummarySegmenter(d.markers, summarize.Config{MaxThoughtLen: cfg.MaxThoughtLen,
+			MaxSummaryLen: cfg.MaxSummaryLen, Tail: cfg.ParagraphTail, Reselect: re})
+	}
+	pc := summarize.ParagraphConfig{Tail: cfg.ParagraphTail, MaxThoughtLen: cfg.MaxThoughtLen, Reselect: re}
+	if d.texts != nil {
+		pc.TokenText = func(id int) string {
+			if id < len(d.texts) {
+				return d.texts[id]
+			}
+			return ""
+		}
+	} else {
+		// No tokenizer: no paragraph text to see; thoughts are split at MaxThoughtLen only. A break id
+		// outside the vocabulary satisfies the segmenter without ever matching.
+		pc.Breaks = []int{d.model.Config.VocabSize}
+	}
+	if a := cfg.Protocol.AnswerMarker; a != "" {
+		id, _ := d.tok.TokenID(a)
+		pc.Answer = []int{id}
+	}
+	return summarize.NewParagraphSegmenter(pc)
+}
+
+func (d *Decoder) newSelector() (consensus.Selector, error) {
+	if d.cfg.NewSelector != nil {
+		return d.cfg.NewSelector(), nil
+	}
+	return consensus.NewGlobalVote(consensus.Options{VotesPerHead: d.cfg.Votes})
+}
+
+// Config returns the decoder's configuration with defaults applied.
+func (d *Decoder) Config() Config { return d.cfg }
+
+// Model returns the decoder's model.
+func (d *Decoder) Model() *model.Model { return d.model }
+
+// Tokenizer returns the decoder's tokenizer (may be nil).
+func (d *Decoder) Tokenizer() *tokenizer.Tokenizer { return d.tok }
+
+// Encode tokenizes a prompt the way Generate does: the tokenizer's BOS convention, special tokens parsed.
+func (d *Decoder) Encode(prompt string) ([]int, error) {
+	if d.tok == nil {
+		return nil, fmt.Errorf("%w: text prompt without a tokenizer", ErrPrompt)
+	}
+	ids, err := d.tok.EncodeWith(prompt, tokenizer.Options{AddBOS: d.tok.AddBOS(), ParseSpecial: true})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPrompt, err)
+	}
+	return ids, nil
+}
+
+// Generate tokenizes prompt and streams the generated tokens. Iteration stops at a stop token, a stop
+// string, MaxTokens, an error (yielded once, last), or when the caller breaks.
+func (d *Decoder) Generate(ctx context.Context, prompt string) iter.Seq2[Token, error] {
+	return d.Start(ctx, prompt).Tokens()
+}
+
+// GenerateIDs streams the tokens generated after the prompt ids.
+func (d *Decoder) GenerateIDs(ctx context.Context, prompt []int) iter.Seq2[Token, error] {
+	return d.StartIDs(ctx, prompt).Tokens()
+}
+
+// Start prepares a generation from a text prompt; range over its Tokens, then read its Stats.
+func (d *Decoder) Start(ctx context.Context, prompt string) *Generation {
+	ids, err := d.Encode(prompt)
+	g := d.StartIDs(ctx, ids)
+	if err != nil {
+		g.err = err
+	}
+	return g
+}
+
+// StartIDs prepares a generation from prompt ids.
+func (d *Decoder) StartIDs(ctx context.Context, prompt []int) *Generation {
+	return &Generation{d: d, ctx: ctx, prompt: append([]int(nil), prompt...)}
+}
+
+// Run generates to the end and returns every token with the final stats.
+func (d *Decoder) Run(ctx context.Context, prompt []int) ([]Token, Stats, error) {
+	g := d.StartIDs(ctx, prompt)
+	var out []Token
+	for t, err := range g.Tokens() {
+		if err != nil {
+			return out, g.Stats(), err
+		}
+		out = append(out, t)
+	}
+	return out, g.Stats(), nil
+}
+
+// checkPrompt validates prompt ids against the config and the vocabulary.
+func (d *Decoder) checkPrompt(ids []int) error {
+	if len(ids) == 0 {
+		return fmt.Errorf("%w: empty prompt", ErrPrompt)
+	}
+	if len(ids) > d.cfg.MaxPromptTokens {
+		return fmt.Errorf("%w: %d prompt tokens exceed MaxPromptTokens %d", ErrPrompt, len(ids), d.cfg.MaxPromptTokens)
+	}
+	for i, id := range ids {
+		if id < 0 || id >= d.model.Config.VocabSize {
+			return fmt.Errorf("%w: prompt token %d is id %d, outside the vocabulary [0, %d)", ErrPrompt, i, id, d.model.Config.VocabSize)
+		}
+	}
+	return nil
+}
+
+// stopString reports whether text ends with a stop string.
+func (d *Decoder) stopString(text *strings.Builder) bool {
+	if len(d.cfg.StopStrings) == 0 {
+		return false
+	}
+	s := text.String()
+	for _, stop := range d.cfg.StopStrings {
+		if strings.HasSuffix(s, stop) {
+			return true
+		}
+	}
+	return false
+}
+
+func since(t time.Time) float64 { return time.Since(t).Seconds() }

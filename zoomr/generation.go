@@ -1,0 +1,351 @@
+package zoomr
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/zoomr-go/zoomr/consensus"
+	"github.com/zoomr-go/zoomr/kvcache"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize"
+)
+
+// Token is one generated token with what happened at its step.
+type Token struct {
+	ID   int
+	Text string // the text this token completed (may be "" while a UTF-8 sequence is incomplete)
+	Kind summarize.Kind
+	Pos  int // absolute position
+	// Thought is the index of the thought this token belongs to (-1 for answer tokens).
+	Thought int
+	// Sealed is the id of the thought this token sealed, or -1.
+	Sealed int
+	// Reselected reports a re-selection after this token; Zoomed is then the new zoomed set.
+	Reselected bool
+	Zoomed     []int
+	Stats      StepStats
+}
+
+// StepStats is the cache and selection state after a token's step.
+type StepStats struct {
+	ResidentBytes int64 // bytes of the active context (what an accelerator would hold)
+	HostBytes     int64 // bytes of the host segment store
+	ActiveTokens  int   // attended slots of the active context
+	Capacity      int   // slots of the active context
+	Thoughts      int   // sealed thoughts
+	// Agreeability is the share of votes that landed in the selected set at the last re-selection
+	// (0 before the first one).
+	Agreeability float64
+	GraphBuilds  int64 // graphs the model has compiled so far (all its generations)
+}
+
+// Stats summarises a finished generation.
+type Stats struct {
+	Policy            Policy
+	PromptTokens      int
+	Tokens            int     // generated
+	PrefillSeconds    float64 // prompt processing
+	DecodeSeconds     float64 // generation, after the prompt
+	TokensPerSecond   float64 // Tokens / DecodeSeconds
+	PeakResidentBytes int64
+	PeakHostBytes     int64
+	Reselections      int
+	// SelectionSeconds is the time spent scoring summaries, voting and zooming.
+	SelectionSeconds float64
+	// Agreeabilities lists the agreeability of every re-selection, in order.
+	Agreeabilities []float64
+	GraphBuilds    int64 // graphs compiled during this generation (other concurrent generations may add)
+	StopReason     string
+}
+
+// Generation is one prompt's decoding. Range over Tokens once, then read Stats.
+type Generation struct {
+	d      *Decoder
+	ctx    context.Context
+	prompt []int
+	err    error // a setup error, yielded by Tokens
+	stats  Stats
+	used   bool
+}
+
+// Stats returns the generation's statistics (complete once Tokens has finished).
+func (g *Generation) Stats() Stats { return g.stats }
+
+// session is the mutable state of one generation.
+type session struct {
+	d       *Decoder
+	ctx     context.Context
+	cache   kvcache.Cache
+	seg     summarize.Segmenter
+	sel     consensus.Selector
+	sampler *sampler
+	stream  *tokenizer.StreamDecoder
+	text    strings.Builder
+	scores  []float32
+	valid   []bool
+	ids     []kvcache.ThoughtID
+	agree   float64
+	stats   *Stats
+}
+
+// Tokens streams the generated tokens. An error is yielded once, as the last element.
+func (g *Generation) Tokens() iter.Seq2[Token, error] {
+	return func(yield func(Token, error) bool) {
+		if g.used {
+			yield(Token{}, fmt.Errorf("%w: a Generation's Tokens can be ranged over once", ErrConfig))
+			return
+		}
+		g.used = true
+		if g.err != nil {
+			yield(Token{}, g.err)
+			return
+		}
+		if err := g.run(yield); err != nil {
+			yield(Token{}, err)
+		}
+	}
+}
+
+func (g *Generation) run(yield func(Token, error) bool) error {
+	d := g.d
+	if err := d.checkPrompt(g.prompt); err != nil {
+		return err
+	}
+	s, err := d.newSession(g.ctx, len(g.prompt), &g.stats)
+	if err != nil {
+		return err
+	}
+	defer s.cache.Reset() // frees the context buffers
+	buildsAtStart := d.model.GraphBuilds()
+	defer func() { g.stats.GraphBuilds = d.model.GraphBuilds() - buildsAtStart }()
+
+	start := time.Now()
+	logits, err := s.prefill(g.prompt)
+	if err != nil {
+		return err
+	}
+	g.stats.PrefillSeconds = since(start)
+	start = time.Now()
+	defer func() {
+		g.stats.DecodeSeconds = since(start)
+		if g.stats.DecodeSeconds > 0 {
+			g.stats.TokensPerSecond = float64(g.stats.Tokens) / g.stats.DecodeSeconds
+		}
+	}()
+	pos := len(g.prompt)
+	for i := 0; ; i++ {
+		if err := g.ctx.Err(); err != nil {
+			g.stats.StopReason = "cancelled"
+			return err
+		}
+		id := s.sampler.sample(logits)
+		tok, stop, err := s.step(id, pos, i+1 >= d.cfg.MaxTokens, &logits)
+		if err != nil {
+			return err
+		}
+		g.stats.Tokens++
+		pos++
+		if !yield(tok, nil) {
+			g.stats.StopReason = "caller"
+			return nil
+		}
+		if stop != "" {
+			g.stats.StopReason = stop
+			return nil
+		}
+	}
+}
+
+// newSession builds the per-generation collaborators.
+func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (*session, error) {
+	cache, err := d.cfg.newCache(d.layout, promptLen)
+	if err != nil {
+		return nil, err
+	}
+	seg, err := d.newSegmenter()
+	if err != nil {
+		return nil, fmt.Errorf("%w: segmenter: %w", ErrConfig, err)
+	}
+	sel, err := d.newSelector()
+	if err != nil {
+		return nil, fmt.Errorf("%w: selector: %w", ErrConfig, err)
+	}
+	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, sel: sel, sampler: newSampler(d.cfg), stats: stats}
+	if d.tok != nil {
+		s.stream = d.tok.NewStreamDecoder()
+	}
+	stats.Policy = d.cfg.Policy
+	stats.PromptTokens = promptLen
+	return s, nil
+}
+
+// prefill runs the prompt in chunks over the growing cache and returns the last token's logits.
+func (s *session) prefill(prompt []int) ([]float32, error) {
+	m := s.d.model
+	var logits []float32
+	for start := 0; start < len(prompt); start += s.d.cfg.PrefillChunk {
+		end := min(start+s.d.cfg.PrefillChunk, len(prompt))
+		var kv *model.KV
+		if s.cache.Len() > 0 {
+			c := s.cache.Context()
+			kv = &model.KV{K: c.K, V: c.V, Mask: c.Mask}
+		}
+		res, err := m.Prefill(s.ctx, prompt[start:end], start, kv, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.cache.AppendPrompt(res.K, res.V, end-start); err != nil {
+			return nil, err
+		}
+		logits = res.Logits
+	}
+	s.observeMemory()
+	return logits, nil
+}
+
+// step processes the sampled token id at position pos: segments it, runs the model over the cache
+// (unless generation stops here), updates the cache and the zoomed set, and describes the token.
+// On success *logits holds the next distribution.
+func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, string, error) {
+	d := s.d
+	ev := s.seg.Observe(id)
+	tok := Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1}
+	// Ids past the tokenizer's vocabulary (padding rows of the embedding) have no text.
+	if s.stream != nil && id < s.d.tok.VocabSize() {
+		text, err := s.stream.Next(id)
+		if err != nil {
+			return tok, "", err
+		}
+		tok.Text = text
+		s.text.WriteString(text)
+	}
+	stop := ""
+	switch {
+	case d.stops[id]:
+		stop = "stop token"
+	case d.stopString(&s.text):
+		stop = "stop string"
+	case last:
+		stop = "max tokens"
+	}
+	if stop == "" {
+		if err := s.advance(ev, id, pos, &tok, logits); err != nil {
+			return tok, "", err
+		}
+	}
+	s.describe(&tok)
+	return tok, stop, nil
+}
+
+// advance is the per-step data flow of DESIGN §3: seal/begin-summary bookkeeping, the model step over
+// the active context, append, and re-selection.
+func (s *session) advance(ev summarize.Event, id, pos int, tok *Token, logits *[]float32) error {
+	if ev.Sealed() && ev.Seal.BeforeToken {
+		if err := s.seal(ev, tok); err != nil {
+			return err
+		}
+	}
+	if ev.SummaryBegan {
+		if err := s.cache.BeginSummary(); err != nil {
+			return err
+		}
+	}
+	c := s.cache.Context()
+	res, err := s.d.model.Step(s.ctx, id, pos, model.KV{K: c.K, V: c.V, Mask: c.Mask},
+		model.StepOptions{ReturnAttention: s.cache.NeedsAttention()})
+	if err != nil {
+		return err
+	}
+	if s.cache.NeedsAttention() {
+		if err := s.cache.ObserveAttention(res.Attn); err != nil {
+			return err
+		}
+	}
+	if err := s.cache.Append(pos, res.K, res.V); err != nil {
+		return err
+	}
+	if ev.Sealed() && !ev.Seal.BeforeToken {
+		if err := s.seal(ev, tok); err != nil {
+			return err
+		}
+	}
+	if ev.Reselect {
+		if err := s.reselect(res.Q, tok); err != nil {
+			return err
+		}
+	}
+	*logits = res.Logits
+	return nil
+}
+
+func (s *session) seal(ev summarize.Event, tok *Token) error {
+	var id kvcache.ThoughtID
+	var err error
+	if ev.ThoughtSealed {
+		id, err = s.cache.Seal()
+	} else {
+		id, err = s.cache.SealWithoutSummary(ev.Seal.Tail)
+	}
+	if err != nil {
+		return err
+	}
+	tok.Sealed = int(id)
+	return nil
+}
+
+// reselect scores every sealed thought's summary with the token's queries, lets the heads vote, and
+// zooms the winners in.
+func (s *session) reselect(q []float32, tok *Token) error {
+	if s.cache.ZoomCapacity() == 0 || s.cache.NumThoughts() == 0 {
+		return nil
+	}
+	start := time.Now()
+	mc := s.d.model.Config
+	n := s.cache.NumThoughts()
+	need := mc.Layers * mc.Heads * n
+	if cap(s.scores) < need {
+		s.scores = make([]float32, need, 2*need)
+	}
+	s.scores = s.scores[:need]
+	if err := s.cache.ScoreSummaries(q, s.scores); err != nil {
+		return err
+	}
+	sel, err := s.sel.Select(consensus.Scores{Layers: mc.Layers, Heads: mc.Heads, Thoughts: n, Data: s.scores}, nil,
+		min(s.d.cfg.Zoom, s.cache.ZoomCapacity()))
+	if err != nil {
+		return err
+	}
+	s.ids = s.ids[:0]
+	for _, t := range sel.IDs {
+		s.ids = append(s.ids, kvcache.ThoughtID(t))
+	}
+	if err := s.cache.Zoom(s.ids); err != nil {
+		return err
+	}
+	s.agree = sel.Agreeability
+	tok.Reselected = true
+	tok.Zoomed = append([]int(nil), sel.IDs...)
+	s.stats.Reselections++
+	s.stats.Agreeabilities = append(s.stats.Agreeabilities, sel.Agreeability)
+	s.stats.SelectionSeconds += since(start)
+	return nil
+}
+
+// observeMemory reads the cache's accounting once and folds its peaks into the stats.
+func (s *session) observeMemory() kvcache.Memory {
+	mem := s.cache.Memory()
+	s.stats.PeakResidentBytes = max(s.stats.PeakResidentBytes, mem.PeakResidentBytes)
+	s.stats.PeakHostBytes = max(s.stats.PeakHostBytes, mem.PeakHostBytes)
+	return mem
+}
+
+func (s *session) describe(tok *Token) {
+	mem := s.observeMemory()
+	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, ActiveTokens: mem.Attended.Total(),
+		Capacity: mem.Capacity, Thoughts: s.cache.NumThoughts(), Agreeability: s.agree,
+		GraphBuilds: s.d.model.GraphBuilds()}
+}
