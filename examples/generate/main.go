@@ -1,8 +1,9 @@
-// Command generate decodes from a Hugging Face model directory.
+// Command generate decodes from a Hugging Face model directory with a chosen KV cache policy.
 //
+//	go run ./examples/generate -model DIR -prompt "Question: ..." -cache zoomr
 //	go run ./examples/generate -model DIR -prompt-ids 1,2,3 -max-tokens 32 -greedy -json
 //
-// prints {"prompt_ids":[...],"tokens":[...]}.
+// With -json it prints {"prompt_ids":[...],"tokens":[...],"text":"...","stats":{...}}.
 package main
 
 import (
@@ -11,62 +12,170 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/zoomr"
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "generate:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	modelDir := flag.String("model", "", "Hugging Face model directory (config.json + safetensors)")
-	promptIDs := flag.String("prompt-ids", "", "comma-separated prompt token ids")
-	maxTokens := flag.Int("max-tokens", 32, "number of tokens to generate")
-	greedy := flag.Bool("greedy", false, "greedy decoding (argmax)")
-	asJSON := flag.Bool("json", false, "print JSON")
-	flag.Parse()
-	if *modelDir == "" {
+type flags struct {
+	modelDir, tokenizerPath, prompt, promptIDs, cache, segmenter string
+	maxTokens, window, sinks, zoom, votes, summaryCap, topK, maxThought int
+	greedy, asJSON, events, bf16, ignoreEOS                      bool
+	temperature, topP                                            float64
+	seed                                                         uint64
+}
+
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{}
+	flag := flag.NewFlagSet("generate", flag.ContinueOnError)
+	flag.StringVar(&f.modelDir, "model", "", "Hugging Face model directory (config.json + safetensors)")
+	flag.StringVar(&f.tokenizerPath, "tokenizer", "", "tokenizer.json or GGUF (default: the model directory's tokenizer.json, if any)")
+	flag.StringVar(&f.prompt, "prompt", "", "prompt text")
+	flag.StringVar(&f.promptIDs, "prompt-ids", "", "comma-separated prompt token ids (instead of -prompt)")
+	flag.IntVar(&f.maxTokens, "max-tokens", 256, "maximum tokens to generate")
+	flag.BoolVar(&f.greedy, "greedy", false, "greedy decoding (same as -temperature 0)")
+	flag.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (0: greedy)")
+	flag.IntVar(&f.topK, "top-k", 0, "sample from the k most likely tokens (0: all)")
+	flag.Float64Var(&f.topP, "top-p", 0, "nucleus sampling threshold (0: off)")
+	flag.Uint64Var(&f.seed, "seed", 0, "sampling seed")
+	flag.BoolVar(&f.asJSON, "json", false, "print JSON")
+	flag.BoolVar(&f.events, "events", false, "mark sealed thoughts and zooms in the printed text")
+	flag.StringVar(&f.cache, "cache", "zoomr", "KV cache policy: full|zoomr|sumr|streaming|h2o")
+	flag.IntVar(&f.window, "window", 0, "recent-token window (default 256)")
+	flag.IntVar(&f.sinks, "sinks", 0, "keep only the first N prompt tokens resident (0: the whole prompt)")
+	flag.IntVar(&f.zoom, "zoom", 0, "thoughts zoomed in at once, c (default 2)")
+	flag.IntVar(&f.votes, "votes", 0, "thoughts each head votes for, k (default 2)")
+	flag.IntVar(&f.summaryCap, "summary-cap", 0, "summary region capacity in tokens (default 1024)")
+	flag.StringVar(&f.segmenter, "segmenter", "summary", "thought segmenter: summary (tuned models) | paragraph (any model)")
+	flag.BoolVar(&f.bf16, "bf16", false, "store the KV cache in bfloat16")
+	flag.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at the end-of-sequence token")
+	flag.IntVar(&f.maxThought, "max-thought", 0, "split thoughts longer than this many tokens (default 512)")
+	return f, flag.Parse(args)
+}
+
+func run(args []string, stdout io.Writer) error {
+	f, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	if f.modelDir == "" {
 		return errors.New("-model is required")
 	}
-	if !*greedy {
-		return errors.New("only -greedy decoding is available in this build")
+	if (f.prompt == "") == (f.promptIDs == "") {
+		return errors.New("give exactly one of -prompt and -prompt-ids")
 	}
-	ids, err := parseIDs(*promptIDs)
+	var ids []int
+	if f.promptIDs != "" {
+		if ids, err = parseIDs(f.promptIDs); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	m, err := model.Load(ctx, f.modelDir)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	m, err := model.Load(ctx, *modelDir)
+	tok, err := loadTokenizer(f)
 	if err != nil {
 		return err
 	}
-	tokens, err := m.GenerateGreedy(ctx, ids, *maxTokens)
+	cfg := zoomr.Config{
+		Policy: zoomr.Policy(f.cache), Window: f.window, Sinks: f.sinks, Zoom: f.zoom, Votes: f.votes,
+		SummaryCap: f.summaryCap, Segmenter: zoomr.SegmenterKind(f.segmenter), BFloat16: f.bf16,
+		Temperature: f.temperature, TopK: f.topK, TopP: f.topP, Seed: f.seed, MaxTokens: f.maxTokens,
+		IgnoreEOS: f.ignoreEOS, MaxThoughtLen: f.maxThought,
+	}
+	if f.greedy {
+		cfg.Temperature = 0
+	}
+	dec, err := zoomr.New(m, tok, cfg)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"prompt_ids": ids, "tokens": tokens})
+	if f.prompt != "" {
+		if ids, err = dec.Encode(f.prompt); err != nil {
+			return err
+		}
 	}
-	fmt.Println(tokens)
+	return generate(ctx, dec, ids, f, stdout)
+}
+
+func loadTokenizer(f *flags) (*tokenizer.Tokenizer, error) {
+	path := f.tokenizerPath
+	if path == "" {
+		candidate := filepath.Join(f.modelDir, "tokenizer.json")
+		if _, err := os.Stat(candidate); err != nil {
+			if f.prompt != "" {
+				return nil, fmt.Errorf("-prompt needs a tokenizer: %s has no tokenizer.json (use -tokenizer or -prompt-ids)", f.modelDir)
+			}
+			return nil, nil
+		}
+		path = candidate
+	}
+	return tokenizer.Load(path)
+}
+
+func generate(ctx context.Context, dec *zoomr.Decoder, ids []int, f *flags, stdout io.Writer) error {
+	g := dec.StartIDs(ctx, ids)
+	var out []int
+	var text strings.Builder
+	for t, err := range g.Tokens() {
+		if err != nil {
+			return err
+		}
+		out = append(out, t.ID)
+		piece := t.Text
+		if f.events {
+			if t.Sealed >= 0 {
+				piece += fmt.Sprintf(" ⟦sealed thought %d⟧", t.Sealed)
+			}
+			if t.Reselected {
+				piece += fmt.Sprintf(" ⟦zoom %v, agreeability %.2f⟧", t.Zoomed, t.Stats.Agreeability)
+			}
+		}
+		text.WriteString(piece)
+		if !f.asJSON {
+			fmt.Fprint(stdout, piece)
+		}
+	}
+	st := g.Stats()
+	if f.asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{
+			"prompt_ids": ids, "tokens": out, "text": text.String(),
+			"stats": map[string]any{
+				"policy": st.Policy, "tokens": st.Tokens, "tokens_per_s": st.TokensPerSecond,
+				"peak_resident_bytes": st.PeakResidentBytes, "peak_host_bytes": st.PeakHostBytes,
+				"graph_builds": st.GraphBuilds, "reselections": st.Reselections,
+				"prefill_s": st.PrefillSeconds, "decode_s": st.DecodeSeconds, "stop_reason": st.StopReason,
+			},
+		})
+	}
+	fmt.Fprintf(os.Stderr, "\n[%s] %d tokens, %.1f tokens/s, peak resident KV %d bytes, host %d bytes, %d re-selections, %d graph builds\n",
+		st.Policy, st.Tokens, st.TokensPerSecond, st.PeakResidentBytes, st.PeakHostBytes, st.Reselections, st.GraphBuilds)
 	return nil
 }
 
 func parseIDs(s string) ([]int, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("-prompt-ids is required")
-	}
 	var ids []int
-	for _, f := range strings.Split(s, ",") {
-		id, err := strconv.Atoi(strings.TrimSpace(f))
+	for _, part := range strings.Split(s, ",") {
+		id, err := strconv.Atoi(strings.TrimSpace(part))
 		if err != nil {
-			return nil, fmt.Errorf("bad token id %q in -prompt-ids", f)
+			return nil, fmt.Errorf("bad token id %q in -prompt-ids", part)
 		}
 		ids = append(ids, id)
 	}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/model"
+)
+
+// TestCLICoveringZoomREqualsFull: through the command line, -cache zoomr with budgets that cover
+// everything prints the same 256 greedy tokens as -cache full, on random llama, qwen2 and qwen3 models.
+func TestCLICoveringZoomREqualsFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3 × 2 generations of 256 tokens")
+	}
+	for _, arch := range []string{"llama", "qwen2", "qwen3"} {
+		t.Run(arch, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := model.WriteRandom(dir, model.RandomSpec{Arch: arch, VocabSize: 300, Seed: 5, Tie: arch == "qwen2"})
+			require.NoError(t, err)
+			gen := func(cache string) ([]int, map[string]any) {
+				var out bytes.Buffer
+				args := []string{"-model", dir, "-prompt-ids", "1,2,3,4,5,6,7", "-max-tokens", "256", "-greedy", "-json",
+					"-ignore-eos", "-segmenter", "paragraph", "-max-thought", "20", "-window", "512", "-cache", cache}
+				require.NoError(t, run(args, &out))
+				var res struct {
+					PromptIDs []int          `json:"prompt_ids"`
+					Tokens    []int          `json:"tokens"`
+					Stats     map[string]any `json:"stats"`
+				}
+				require.NoError(t, json.Unmarshal(out.Bytes(), &res))
+				require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7}, res.PromptIDs)
+				require.Len(t, res.Tokens, 256)
+				for _, key := range []string{"tokens_per_s", "peak_resident_bytes", "peak_host_bytes", "graph_builds"} {
+					require.Contains(t, res.Stats, key)
+				}
+				return res.Tokens, res.Stats
+			}
+			full, _ := gen("full")
+			zoom, stats := gen("zoomr")
+			require.Equal(t, full, zoom)
+			require.Greater(t, stats["reselections"].(float64), 5.0)
+		})
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	var out bytes.Buffer
+	require.ErrorContains(t, run([]string{"-prompt", "x"}, &out), "-model")
+	dir := t.TempDir()
+	_, err := model.WriteRandom(dir, model.RandomSpec{Seed: 5})
+	require.NoError(t, err)
+	require.ErrorContains(t, run([]string{"-model", dir, "-prompt", "hello"}, &out), "tokenizer")
+	require.ErrorContains(t, run([]string{"-model", dir, "-prompt-ids", "1,x"}, &out), "bad token id")
+	require.ErrorContains(t, run([]string{"-model", dir, "-prompt-ids", "1,2"}, &out), "summary")
+	require.ErrorContains(t, run([]string{"-model", dir, "-prompt-ids", "1,2", "-segmenter", "paragraph", "-cache", "lru"}, &out), "Policy")
+}
