@@ -32,11 +32,11 @@ func main() {
 }
 
 type flags struct {
-	modelDir, tokenizerPath, prompt, promptIDs, cache, segmenter string
+	modelDir, tokenizerPath, prompt, promptIDs, cache, segmenter        string
 	maxTokens, window, sinks, zoom, votes, summaryCap, topK, maxThought int
-	greedy, asJSON, events, bf16, ignoreEOS                      bool
-	temperature, topP                                            float64
-	seed                                                         uint64
+	greedy, asJSON, events, bf16, ignoreEOS                             bool
+	temperature, topP                                                   float64
+	seed                                                                uint64
 }
 
 func parseFlags(args []string) (*flags, error) {
