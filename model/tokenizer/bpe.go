@@ -325,3 +325,10 @@ func (c *wordCache) put(word string, ids []int) {
 	c.m[strings.Clone(word)] = append([]int(nil), ids...)
 	c.mu.Unlock()
 }
+
+// reset empties the cache (benchmarks measure cold encoding with it).
+func (c *wordCache) reset() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
