@@ -1,9 +1,13 @@
 package tokenizer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -124,8 +128,8 @@ func BenchmarkEncode(b *testing.B) {
 				b.SetBytes(int64(len(text)))
 				tokens := 0
 				for b.Loop() {
-					if !warm && tok.bpe != nil {
-						tok.bpe.cache.reset()
+					if !warm {
+						tok.resetCaches()
 					}
 					ids, err := tok.EncodeWith(text, Options{})
 					if err != nil {
@@ -151,5 +155,44 @@ func BenchmarkDecode(b *testing.B) {
 		if _, err := tok.Decode(ids); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestBenchTextMatchesLlamaCpp: the 1 MB benchmark text tokenizes exactly as llama.cpp does. The
+// committed golden holds llama.cpp's token count and the SHA-256 of its ids joined by ","
+// (testdata/tokenizer/bench/llamacpp_tokenize.mjs prints both).
+func TestBenchTextMatchesLlamaCpp(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testdataDir, "bench", "llamacpp_ids.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var golden map[string]struct {
+		Bytes     int    `json:"bytes"`
+		Tokens    int    `json:"tokens"`
+		IDsSHA256 string `json:"ids_sha256"`
+	}
+	if err := json.Unmarshal(b, &golden); err != nil {
+		t.Fatal(err)
+	}
+	text := benchText()
+	for _, src := range []vocabSource{srcQwen3JSON, srcLlama3JSON, srcBPEGGUF, srcSPMGGUF} {
+		t.Run(src.name+"/"+filepath.Base(src.path), func(t *testing.T) {
+			g, ok := golden[src.name]
+			if !ok || g.Bytes != len(text) {
+				t.Fatalf("no golden for %s over %d bytes", src.name, len(text))
+			}
+			ids, err := loadVocab(t, src).EncodeWith(text, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := make([]string, len(ids))
+			for i, id := range ids {
+				parts[i] = strconv.Itoa(id)
+			}
+			sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
+			if len(ids) != g.Tokens || hex.EncodeToString(sum[:]) != g.IDsSHA256 {
+				t.Errorf("%d tokens (llama.cpp %d), ids sha256 %x (llama.cpp %s)", len(ids), g.Tokens, sum, g.IDsSHA256)
+			}
+		})
 	}
 }

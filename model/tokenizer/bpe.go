@@ -89,11 +89,7 @@ func (m *bpeModel) encode(text string, st *scratch, out []int) []int {
 	if m.prefixSpace && !strings.HasPrefix(text, " ") {
 		text = " " + text
 	}
-	words := m.pre.split(text, st, st.words[:0])
-	st.words = words
-	for _, w := range words {
-		out = m.encodeWord(text[w.start:w.end], st, out)
-	}
+	m.pre.split(text, st, func(a, b int) { out = m.encodeWord(text[a:b], st, out) })
 	return out
 }
 

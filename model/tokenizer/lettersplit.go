@@ -1,6 +1,10 @@
 package tokenizer
 
-import "unicode"
+import (
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
 
 // letterSplitter implements, without a regex engine, the pre-tokenizer pattern shared by Llama 3
 // (maxDigits 3) and Qwen2/2.5/3 (maxDigits 1):
@@ -49,116 +53,151 @@ func classifySlow(r rune) uint8 {
 // Unicode 15.0 tables but letters for llama.cpp's tokenizer.
 func isUnicode151Letter(r rune) bool { return r >= 0x2EBF0 && r <= 0x2EE5D }
 
+// bmpClass caches the class of every Basic Multilingual Plane code point (64 KiB, built on first
+// use): Unicode table lookups are binary searches, too slow per character of CJK text.
+var (
+	bmpClassOnce sync.Once
+	bmpClass     *[0x10000]uint8
+)
+
 func classify(r rune) uint8 {
-	if r < 128 {
+	if r < 0x80 {
 		return asciiClass[r]
+	}
+	if r < 0x10000 {
+		bmpClassOnce.Do(func() {
+			t := new([0x10000]uint8)
+			for c := range t {
+				t[c] = classifySlow(rune(c))
+			}
+			bmpClass = t
+		})
+		return bmpClass[r]
 	}
 	return classifySlow(r)
 }
 
-func (s letterSplitter) split(text string, st *scratch, dst []span) []span {
-	runes, offs := st.decodeRunes(text)
-	n := len(runes)
-	cls := st.cls[:0]
-	for _, r := range runes {
-		cls = append(cls, classify(r))
+// at decodes the code point at byte i: the rune, its size and its class (size and class 0 past
+// the end of text).
+func at(text string, i int) (rune, int, uint8) {
+	if i >= len(text) {
+		return -1, 0, 0
 	}
-	st.cls = cls
-	at := func(i int) uint8 { // class, 0 past the end
-		if i < n {
-			return cls[i]
-		}
-		return 0
+	if c := text[i]; c < utf8.RuneSelf {
+		return rune(c), 1, asciiClass[c]
 	}
-	isRN := func(i int) bool { return i < n && (runes[i] == '\r' || runes[i] == '\n') }
+	r, n := utf8.DecodeRuneInString(text[i:])
+	return r, n, classify(r)
+}
+
+func (s letterSplitter) split(text string, _ *scratch, emit func(int, int)) {
+	n := len(text)
 	prev := 0
 	cut := func(end int) {
 		if end > prev {
-			dst = append(dst, span{offs[prev], offs[end]})
+			emit(prev, end)
 			prev = end
 		}
 	}
 	for pos := 0; pos < n; {
-		r, c := runes[pos], cls[pos]
+		r, size, c := at(text, pos)
 
 		// (?i:'s|'t|'re|'ve|'m|'ll|'d)
 		if r == '\'' && pos+1 < n {
-			r1 := unicode.ToLower(runes[pos+1])
+			r1, n1, _ := at(text, pos+1)
+			r1 = unicode.ToLower(r1)
 			if r1 == 's' || r1 == 't' || r1 == 'm' || r1 == 'd' {
-				pos += 2
+				pos += 1 + n1
 				cut(pos)
 				continue
 			}
-			if pos+2 < n {
-				r2 := unicode.ToLower(runes[pos+2])
-				if (r1 == 'r' && r2 == 'e') || (r1 == 'v' && r2 == 'e') || (r1 == 'l' && r2 == 'l') {
-					pos += 3
-					cut(pos)
-					continue
-				}
+			r2, n2, _ := at(text, pos+1+n1)
+			r2 = unicode.ToLower(r2)
+			if (r1 == 'r' && r2 == 'e') || (r1 == 'v' && r2 == 'e') || (r1 == 'l' && r2 == 'l') {
+				pos += 1 + n1 + n2
+				cut(pos)
+				continue
 			}
 		}
 
 		// [^\r\n\p{L}\p{N}]?\p{L}+
-		if r != '\r' && r != '\n' && c&clsNumber == 0 && (c&clsLetter != 0 || at(pos+1)&clsLetter != 0) {
-			pos++
-			for at(pos)&clsLetter != 0 {
-				pos++
+		if r != '\r' && r != '\n' && c&clsNumber == 0 {
+			_, _, c1 := at(text, pos+size)
+			if c&clsLetter != 0 || c1&clsLetter != 0 {
+				pos += size
+				for {
+					_, z, cz := at(text, pos)
+					if cz&clsLetter == 0 {
+						break
+					}
+					pos += z
+				}
+				cut(pos)
+				continue
 			}
-			cut(pos)
-			continue
 		}
 
 		// \p{N}{1,maxDigits}
 		if c&clsNumber != 0 {
-			end := pos + 1
-			for end-pos < s.maxDigits && at(end)&clsNumber != 0 {
-				end++
+			pos += size
+			for k := 1; k < s.maxDigits; k++ {
+				_, z, cz := at(text, pos)
+				if cz&clsNumber == 0 {
+					break
+				}
+				pos += z
 			}
-			pos = end
 			cut(pos)
 			continue
 		}
 
 		// ` ?[^\s\p{L}\p{N}]+[\r\n]*` (a lone trailing space also lands here and is its own word,
 		// as \s+ would make it)
-		c2 := c
+		p, c2 := pos, c
 		if r == ' ' {
-			c2 = at(pos + 1)
+			p = pos + 1
+			_, _, c2 = at(text, p)
 		}
 		if c2&(clsSpace|clsLetter|clsNumber) == 0 {
-			if r == ' ' {
-				pos++
+			for {
+				_, z, cz := at(text, p)
+				if cz == 0 || cz&(clsSpace|clsLetter|clsNumber) != 0 {
+					break
+				}
+				p += z
 			}
-			for at(pos)&(clsSpace|clsLetter|clsNumber) == 0 && at(pos) != 0 {
-				pos++
+			for p < n && (text[p] == '\r' || text[p] == '\n') {
+				p++
 			}
-			for isRN(pos) {
-				pos++
-			}
+			pos = p
 			cut(pos)
 			continue
 		}
 
-		// whitespace run starting here
-		nws, lastRN := 0, -1
-		for at(pos+nws)&clsSpace != 0 {
-			if isRN(pos + nws) {
-				lastRN = pos + nws
+		// a whitespace run starts here
+		nws, lastRN, lastStart := 0, -1, pos
+		for p = pos; ; {
+			rz, z, cz := at(text, p)
+			if cz&clsSpace == 0 {
+				break
 			}
+			if rz == '\r' || rz == '\n' {
+				lastRN = p + 1
+			}
+			lastStart = p
+			p += z
 			nws++
 		}
 		switch {
 		case lastRN >= 0: // \s*[\r\n]+
-			pos = lastRN + 1
-		case nws > 1 && pos+nws < n: // \s+(?!\S): leave the last space to the next word
-			pos += nws - 1
+			pos = lastRN
+		case nws > 1 && p < n: // \s+(?!\S): leave the last space to the next word
+			pos = lastStart
 		case nws > 0: // \s+
-			pos += nws
+			pos = p
 		default: // cannot happen: every class is covered above; keep the loop total anyway
-			pos++
+			pos += size
 		}
 		cut(pos)
 	}
-	return dst
 }

@@ -12,9 +12,10 @@ import (
 // span is a word: text[start:end] in bytes.
 type span struct{ start, end int }
 
-// splitter cuts text into words, appending their spans (in order) to dst.
+// splitter cuts text into words and calls emit with each word's byte range, in order. Words are
+// streamed rather than collected so that a long text needs no buffer proportional to it.
 type splitter interface {
-	split(text string, st *scratch, dst []span) []span
+	split(text string, st *scratch, emit func(start, end int))
 }
 
 // The pre-tokenizer patterns of the vocabularies we target, as written in tokenizer.json and as
@@ -58,36 +59,46 @@ func newRegexSplitter(pattern string, keepMatches, keepGaps bool) (*regexSplitte
 	return &regexSplitter{re: re, keepMatches: keepMatches, keepGaps: keepGaps}, nil
 }
 
-func (s *regexSplitter) split(text string, st *scratch, dst []span) []span {
-	runes, offs := st.decodeRunes(text)
+func (s *regexSplitter) split(text string, _ *scratch, emit func(int, int)) {
+	// regexp2 matches on runes; offs maps rune indexes back to bytes. Words are collected before
+	// being emitted so that a nested splitter (seqSplitter) may run on each of them.
+	runes := []rune(text)
+	offs := make([]int, 0, len(runes)+1)
+	for i := range text {
+		offs = append(offs, i)
+	}
+	offs = append(offs, len(text))
+	var words []span
 	prev := 0 // rune index where the current gap starts
-	emit := func(a, b int, keep bool) {
+	add := func(a, b int, keep bool) {
 		if keep && b > a {
-			dst = append(dst, span{offs[a], offs[b]})
+			words = append(words, span{offs[a], offs[b]})
 		}
 	}
 	m, err := s.re.FindRunesMatch(runes)
 	for err == nil && m != nil {
 		a, b := m.Index, m.Index+m.Length
-		emit(prev, a, s.keepGaps)
-		emit(a, b, s.keepMatches)
+		add(prev, a, s.keepGaps)
+		add(a, b, s.keepMatches)
 		prev = b
 		m, err = s.re.FindNextMatch(m)
 	}
 	// regexp2 only fails on a match timeout, and none is set.
-	emit(prev, len(runes), s.keepGaps)
-	return dst
+	add(prev, len(runes), s.keepGaps)
+	for _, w := range words {
+		emit(w.start, w.end)
+	}
 }
 
 // whitespaceSplitter is Hugging Face's WhitespaceSplit: words are the maximal runs of non-space.
 type whitespaceSplitter struct{}
 
-func (whitespaceSplitter) split(text string, _ *scratch, dst []span) []span {
+func (whitespaceSplitter) split(text string, _ *scratch, emit func(int, int)) {
 	start := -1
 	for i, r := range text {
 		if unicode.IsSpace(r) {
 			if start >= 0 {
-				dst = append(dst, span{start, i})
+				emit(start, i)
 				start = -1
 			}
 		} else if start < 0 {
@@ -95,41 +106,22 @@ func (whitespaceSplitter) split(text string, _ *scratch, dst []span) []span {
 		}
 	}
 	if start >= 0 {
-		dst = append(dst, span{start, len(text)})
+		emit(start, len(text))
 	}
-	return dst
 }
 
 // seqSplitter applies splitters in turn, each to every word of the previous one
-// (Hugging Face's Sequence pre-tokenizer).
+// (Hugging Face's Sequence pre-tokenizer). The empty sequence makes the whole text one word.
 type seqSplitter []splitter
 
-func (q seqSplitter) split(text string, st *scratch, dst []span) []span {
-	base := len(dst)
-	dst = append(dst, span{0, len(text)})
-	for _, s := range q {
-		words := append([]span(nil), dst[base:]...)
-		dst = dst[:base]
-		for _, w := range words {
-			n := len(dst)
-			dst = s.split(text[w.start:w.end], st, dst)
-			for i := n; i < len(dst); i++ {
-				dst[i].start += w.start
-				dst[i].end += w.start
-			}
+func (q seqSplitter) split(text string, st *scratch, emit func(int, int)) {
+	if len(q) == 0 {
+		if text != "" {
+			emit(0, len(text))
 		}
+		return
 	}
-	return dst
-}
-
-// decodeRunes decodes text into the scratch rune buffer, with byte offsets (len = runes+1).
-func (st *scratch) decodeRunes(text string) ([]rune, []int) {
-	runes, offs := st.runes[:0], st.offs[:0]
-	for i, r := range text {
-		runes = append(runes, r)
-		offs = append(offs, i)
-	}
-	offs = append(offs, len(text))
-	st.runes, st.offs = runes, offs
-	return runes, offs
+	q[0].split(text, st, func(a, b int) {
+		q[1:].split(text[a:b], st, func(c, d int) { emit(a+c, a+d) })
+	})
 }

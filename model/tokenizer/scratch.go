@@ -6,15 +6,14 @@ import "sync"
 // little more than its output.
 type scratch struct {
 	frags []fragment
-	words []span
-	runes []rune
-	offs  []int
-	cls   []uint8
-	syms  []int32  // BPE / SPM symbols
+	syms  []int32  // BPE symbols
 	ranks []int32  // BPE rank of each adjacent pair
 	links []symbol // heap-based merging
 	heap  pairHeap
 	ids   []int32
+
+	spmSyms []spmSym
+	spmHeap []spmPair
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -23,7 +22,7 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(st *scratch) {
 	// Do not keep the buffers of one huge text alive forever.
-	if cap(st.runes) > 1<<20 || cap(st.words) > 1<<18 || cap(st.links) > 1<<18 {
+	if cap(st.frags) > 1<<16 || cap(st.links) > 1<<18 || cap(st.spmSyms) > 1<<18 {
 		return
 	}
 	scratchPool.Put(st)

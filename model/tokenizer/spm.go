@@ -17,12 +17,34 @@ import (
 // merged symbol is always a token there, since a pair is only merged when its text is one, so the
 // map is never needed and this code does without it.)
 
+// Speed: llama.cpp runs one priority queue over the whole text. Here the text is first cut where no
+// merge can ever reach across: between two characters that are adjacent in no vocabulary entry (a
+// merged symbol is a vocabulary entry, so it would contain them). The pieces, mostly "▁word", are
+// independent problems with the same answer, solved with small queues and cached like BPE words.
 type spmModel struct {
-	byteTok [256]int // id of "<0xXX>" (or of the one-byte text), -1 if the vocabulary lacks it
+	byteTok [256]int            // id of "<0xXX>" (or of the one-byte text), -1 if the vocabulary lacks it
+	pairs   map[uint64]struct{} // adjacent character pairs found inside some vocabulary entry
+	cache   wordCache
+}
+
+func runePair(a, b rune) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// addText records the adjacent character pairs of a vocabulary entry.
+func (m *spmModel) addText(text string) {
+	prev := rune(-1)
+	for _, r := range text {
+		if prev >= 0 {
+			m.pairs[runePair(prev, r)] = struct{}{}
+		}
+		prev = r
+	}
 }
 
 func newSPM(ids map[string]int) *spmModel {
-	m := &spmModel{}
+	m := &spmModel{pairs: make(map[uint64]struct{}, 2*len(ids))}
+	for text := range ids {
+		m.addText(text)
+	}
 	for b := range 256 {
 		m.byteTok[b] = -1
 		if id, ok := ids[fmt.Sprintf("<0x%02X>", b)]; ok {
@@ -51,12 +73,35 @@ func (a spmPair) less(b spmPair) bool { // "less" = popped first: higher score, 
 	return a.score > b.score || (a.score == b.score && a.left < b.left)
 }
 
-func (m *spmModel) encode(text string, spacePrefix bool, t *Tokenizer, _ *scratch, out []int) ([]int, error) {
+func (m *spmModel) encode(text string, spacePrefix bool, t *Tokenizer, st *scratch, out []int) ([]int, error) {
 	if spacePrefix {
 		text = " " + text
 	}
 	text = strings.ReplaceAll(text, " ", "▁")
-	syms := make([]spmSym, 0, len(text))
+	start, prev := 0, rune(-1)
+	var err error
+	for i, r := range text {
+		if prev >= 0 {
+			if _, ok := m.pairs[runePair(prev, r)]; !ok {
+				if out, err = m.encodeChunk(text[start:i], t, st, out); err != nil {
+					return nil, err
+				}
+				start = i
+			}
+		}
+		prev = r
+	}
+	return m.encodeChunk(text[start:], t, st, out)
+}
+
+// encodeChunk is llama.cpp's llm_tokenizer_spm_session::tokenize on one independent piece.
+func (m *spmModel) encodeChunk(text string, t *Tokenizer, st *scratch, out []int) ([]int, error) {
+	if ids, ok := m.cache.get(text); ok {
+		return append(out, ids...), nil
+	}
+	first := len(out)
+	syms := st.spmSyms[:0]
+	defer func() { st.spmSyms = syms[:0] }()
 	for off := 0; off < len(text); {
 		_, n := utf8.DecodeRuneInString(text[off:])
 		i := int32(len(syms))
@@ -68,7 +113,8 @@ func (m *spmModel) encode(text string, spacePrefix bool, t *Tokenizer, _ *scratc
 	}
 	syms[len(syms)-1].next = -1
 
-	var heap []spmPair
+	heap := st.spmHeap[:0]
+	defer func() { st.spmHeap = heap[:0] }()
 	try := func(l, r int32) {
 		if l < 0 || r < 0 {
 			return
@@ -111,5 +157,6 @@ func (m *spmModel) encode(text string, spacePrefix bool, t *Tokenizer, _ *scratc
 			out = append(out, id)
 		}
 	}
+	m.cache.put(text, out[first:])
 	return out, nil
 }

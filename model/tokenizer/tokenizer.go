@@ -233,10 +233,24 @@ func (t *Tokenizer) AddSpecialTokens(texts ...string) []int {
 		id := len(t.tokens)
 		t.tokens = append(t.tokens, tokenData{text: s, attr: attrControl, piece: s})
 		t.ids[s] = id
+		if t.spm != nil { // SentencePiece merges may now reach this text
+			t.spm.addText(s)
+			t.spm.cache.reset()
+		}
 		out[i] = id
 	}
 	t.special = buildSpecialIndex(t.tokens)
 	return out
+}
+
+// resetCaches forgets the word caches (benchmarks of cold encoding).
+func (t *Tokenizer) resetCaches() {
+	if t.bpe != nil {
+		t.bpe.cache.reset()
+	}
+	if t.spm != nil {
+		t.spm.cache.reset()
+	}
 }
 
 // Decode turns ids into text. Special tokens are rendered as their text. Bytes that do not form

@@ -19,20 +19,23 @@ type wordLevelModel struct {
 }
 
 func (m *wordLevelModel) encode(text string, st *scratch, out []int) ([]int, error) {
-	words := m.pre.split(text, st, st.words[:0])
-	st.words = words
-	for _, w := range words {
-		word := text[w.start:w.end]
+	var err error
+	m.pre.split(text, st, func(a, b int) {
+		if err != nil {
+			return
+		}
+		word := text[a:b]
 		id, ok := m.ids[word]
 		if !ok {
 			if m.unk < 0 {
-				return nil, fmt.Errorf("%w: word %q is not in the vocabulary, which has no unknown token", ErrUnknownToken, word)
+				err = fmt.Errorf("%w: word %q is not in the vocabulary, which has no unknown token", ErrUnknownToken, word)
+				return
 			}
 			id = m.unk
 		}
 		out = append(out, id)
-	}
-	return out, nil
+	})
+	return out, err
 }
 
 // WordLevelSpec describes a word-level tokenizer. Ids are assigned in order: Specials first
