@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -122,7 +123,12 @@ func MarshalWordLevel(spec WordLevelSpec) (tokenizerJSON, configJSON []byte, err
 	}
 	unk := spec.Unknown
 	if unk == "" {
-		unk = "<unk>" // the format requires a string; it is not in the vocabulary, so unknown words fail
+		// Hugging Face defaults a missing unk_token to "<unk>"; name one that is not in the
+		// vocabulary so that unknown words fail there too.
+		unk = "<unk>"
+		for i := 0; slices.Contains(all, unk); i++ {
+			unk = fmt.Sprintf("<unk-absent-%d>", i)
+		}
 	}
 	doc := map[string]any{
 		"version":        "1.0",
