@@ -13,20 +13,22 @@ import (
 
 // Fuzz targets. The committed seed corpus is in testdata/fuzz/<Target>; go test runs the seeds,
 // go test -fuzz=FuzzRoundTrip -run '^$' ./model/tokenizer explores. Real vocabularies are used
-// when the shared folder is present, a synthetic byte-level BPE always.
+// when the shared folder is present (their GGUF forms: with fuzzing's instrumentation a 10 MB
+// tokenizer.json loads too slowly for the fuzzer's hang detection), a synthetic byte-level BPE
+// always. They are loaded before f.Fuzz, outside any timed input.
 
 var (
 	fuzzVocabsOnce sync.Once
 	fuzzVocabs     []*Tokenizer
 )
 
-// fuzzTokenizers returns the synthetic BPE, the committed SentencePiece vocabulary, and Qwen3 /
-// Llama 3 when their tokenizer.json files are available.
+// fuzzTokenizers returns the synthetic BPE, the committed SentencePiece vocabulary, and the Qwen2
+// and Llama 3 BPE vocabularies when available.
 func fuzzTokenizers(t testing.TB) []*Tokenizer {
 	fuzzVocabsOnce.Do(func() {
 		syn, _, _ := synthBPE(t, 5, 100)
 		fuzzVocabs = append(fuzzVocabs, syn)
-		for _, src := range []vocabSource{srcSPMGGUF, srcQwen3JSON, srcLlama3JSON} {
+		for _, src := range []vocabSource{srcSPMGGUF, srcQwen2GGUF, srcBPEGGUF} {
 			if _, err := os.Stat(src.file()); err != nil {
 				continue
 			}
@@ -57,6 +59,7 @@ func addTextSeeds(f *testing.F) {
 // special-token parsing) and the stream decoder emits the same text in valid UTF-8 pieces;
 // invalid UTF-8 is rejected with ErrInvalidUTF8.
 func FuzzRoundTrip(f *testing.F) {
+	fuzzTokenizers(f)
 	addTextSeeds(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		if len(s) > maxFuzzLen {
@@ -123,6 +126,7 @@ func checkStream(t *testing.T, tok *Tokenizer, ids []int, want string) {
 // FuzzDecode: any id sequence decodes to valid UTF-8 or fails with ErrUnknownToken; the stream
 // decoder agrees with Decode.
 func FuzzDecode(f *testing.F) {
+	fuzzTokenizers(f)
 	f.Add([]byte{0, 0, 0, 0})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0})
 	f.Add(binary.LittleEndian.AppendUint32(nil, 151645))
