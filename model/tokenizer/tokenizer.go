@@ -160,7 +160,7 @@ func (t *Tokenizer) EncodeWith(text string, opts Options) ([]int, error) {
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	var out []int
+	out := make([]int, 0, len(text)/4+1) // about one id per 3-4 bytes of text
 	if opts.AddBOS {
 		if t.bos < 0 {
 			return nil, fmt.Errorf("%w: AddBOS set but the vocabulary has no BOS token", ErrInvalidArgument)
@@ -191,9 +191,6 @@ func (t *Tokenizer) EncodeWith(text string, opts Options) ([]int, error) {
 			return nil, err
 		}
 		prevSpecial = false
-	}
-	if out == nil {
-		out = []int{}
 	}
 	return out, nil
 }
