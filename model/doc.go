@@ -34,10 +34,12 @@
 //
 // # Layouts (DESIGN §4)
 //
-// Weights stay [out, in] as Hugging Face stores them and every product contracts the last axis of both
-// operands, the pure-Go backend's fast path. Decode-shaped products ([1, d] times a large weight) are
-// split along the output axis into a batch of small products, which keeps the backend on its small-matrix
-// kernel and runs the parts in parallel. Values are kept transposed for the same reason.
+// Every product contracts the last axis of both operands, the pure-Go backend's fast path, and values are
+// kept transposed for the same reason. The matrices the decode step multiplies by are stored in a
+// blocked layout, [in/B, P, out/P, B] (layout.go): a [1, in] row times it is a batch of small products
+// that each stream contiguous memory, stay on the backend's small-matrix kernel and run in parallel —
+// about 3x faster than the [out, in] layout on the pure-Go backend. Prefill and training see the
+// Hugging Face layout (WithTrainingLayout keeps it throughout, for trainers); Save writes it.
 //
 // # Training
 //

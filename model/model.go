@@ -23,8 +23,11 @@ type Model struct {
 
 	backend backends.Backend
 	ctx     *mlctx.Context
-	vars    map[string]*mlctx.Variable // by HF tensor name
-	invFreq []float32                  // [HeadDim/2] RoPE inverse frequencies (scaling applied)
+	vars    map[string]*mlctx.Variable // by HF tensor name; matrices may be stored blocked, see blockLayout
+	// hfShapes are the Hugging Face shapes of every weight (what the checkpoint and Save use).
+	hfShapes map[string][]int
+	blocked  bool      // matrices stored in the blocked decode layout
+	invFreq  []float32 // [HeadDim/2] RoPE inverse frequencies (scaling applied)
 
 	mu     sync.Mutex
 	execs  map[string]*mlctx.Exec // by graph kind
@@ -36,8 +39,13 @@ type Model struct {
 type Option func(*loadOptions)
 
 type loadOptions struct {
-	backend backends.Backend
+	backend        backends.Backend
+	trainingLayout bool
 }
+
+// WithTrainingLayout keeps every weight in its Hugging Face layout: what a trainer wants (no transposes
+// in the training graph). Decoding still works, ~3x slower on the pure-Go backend.
+func WithTrainingLayout() Option { return func(o *loadOptions) { o.trainingLayout = true } }
 
 // WithBackend runs the model on b instead of DefaultBackend().
 func WithBackend(b backends.Backend) Option { return func(o *loadOptions) { o.backend = b } }
@@ -119,13 +127,15 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		o.backend = b
 	}
 	m := &Model{
-		Config:  cfg,
-		backend: o.backend,
-		ctx:     mlctx.New(),
-		vars:    map[string]*mlctx.Variable{},
-		invFreq: cfg.InvFreq(),
-		execs:   map[string]*mlctx.Exec{},
-		shapes:  map[string]bool{},
+		Config:   cfg,
+		backend:  o.backend,
+		ctx:      mlctx.New(),
+		vars:     map[string]*mlctx.Variable{},
+		invFreq:  cfg.InvFreq(),
+		blocked:  !o.trainingLayout,
+		hfShapes: map[string][]int{},
+		execs:    map[string]*mlctx.Exec{},
+		shapes:   map[string]bool{},
 	}
 	for _, s := range cfg.ExpectedTensors() {
 		t, ok := weights[s.Name]
@@ -134,6 +144,10 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		}
 		if got := t.Shape().Dimensions; !equalInts(got, s.Shape) {
 			return nil, fmt.Errorf("%w: tensor %q has shape %v, config wants %v", ErrWeightMismatch, s.Name, got, s.Shape)
+		}
+		m.hfShapes[s.Name] = s.Shape
+		if blk, parts := m.blockLayout(s); blk > 0 {
+			t = toBlocked(t, blk, parts)
 		}
 		m.vars[s.Name] = m.ctx.InAbsPath(varScope(s.Name)).VariableWithValue("v", t)
 	}
@@ -162,7 +176,8 @@ func (m *Model) Backend() backends.Backend { return m.backend }
 // Trainers use it; inference callers do not need it.
 func (m *Model) Context() *mlctx.Context { return m.ctx }
 
-// Variable returns the variable holding HF tensor `name`, or nil.
+// Variable returns the variable holding HF tensor `name`, or nil. Matrices may be stored in the
+// blocked decode layout [k/B, n, B] (see blockLayout).
 func (m *Model) Variable(name string) *mlctx.Variable { return m.vars[name] }
 
 // GraphBuilds counts the graphs compiled so far (one per graph kind and input shape). A decoder whose

@@ -64,7 +64,13 @@ func (m *Model) Weights() []NamedTensor {
 	out := make([]NamedTensor, 0, len(names))
 	for _, name := range names {
 		t := m.vars[name].MustValue()
-		out = append(out, NamedTensor{Name: name, Shape: t.Shape().Dimensions, Data: tensors.MustCopyFlatData[float32](t)})
+		var data []float32
+		if t.Rank() == 4 {
+			data = fromBlocked(t)
+		} else {
+			data = tensors.MustCopyFlatData[float32](t)
+		}
+		out = append(out, NamedTensor{Name: name, Shape: m.hfShapes[name], Data: data})
 	}
 	return out
 }
