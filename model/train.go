@@ -21,6 +21,22 @@ import (
 // sets) -> logits [B, T, Vocab]. Every matmul uses the fast custom gradient (DESIGN §4) and every op is
 // differentiable on the pure-Go backend.
 func (m *Model) TrainLogits(tokens, attnMask *Node) *Node {
+	return m.TrainForward(tokens, attnMask).Logits
+}
+
+// TrainOutputs are the nodes of one training forward pass.
+type TrainOutputs struct {
+	Logits *Node   // [B, T, Vocab]
+	Q      []*Node // per layer [B, H, T, D]: post-RoPE (post q-norm) queries
+	K      []*Node // per layer [B, KVH, T, D]: post-RoPE (post k-norm) keys
+}
+
+// TrainForward is TrainLogits that also returns every layer's queries and keys, e.g. for a loss that
+// teaches the queries at a re-selection point to score the right thought's mean summary key highest
+// (what kvcache.ScoreSummaries and the consensus selector read at decode time). Keep Logits (or a loss
+// made from them) among the graph's outputs: v0.26's pure-Go executor fails on graphs with nodes that no
+// output depends on.
+func (m *Model) TrainForward(tokens, attnMask *Node) TrainOutputs {
 	b := &builder{m: m, g: tokens.Graph(), train: true}
 	c := m.Config
 	dims := tokens.Shape().Dimensions
@@ -29,6 +45,7 @@ func (m *Model) TrainLogits(tokens, attnMask *Node) *Node {
 	cos, sin := b.ropeTables(positions)
 	bias := ExpandAxes(maskBias(attnMask), 1, 2) // [B, 1, 1, T, T]
 	x := b.embed(tokens)                         // [B, T, d]
+	var out TrainOutputs
 	for l := range c.Layers {
 		p := layerPrefix(l)
 		h := b.rmsNorm(x, b.w(p+".input_layernorm.weight"))
@@ -36,12 +53,15 @@ func (m *Model) TrainLogits(tokens, attnMask *Node) *Node {
 		qg := TransposeAllAxes(Reshape(q, B, T, c.KVHeads, c.GroupSize(), c.HeadDim), 0, 2, 3, 1, 4) // [B, KVH, G, T, D]
 		kt := TransposeAllAxes(k, 0, 2, 1, 3)                                                        // [B, KVH, T, D]
 		vt := TransposeAllAxes(v, 0, 2, 3, 1)                                                        // [B, KVH, D, T]
-		o := b.attendChunk(qg, kt, vt, bias, nil, nil, nil)                                          // [B, KVH, G, T, D]
+		out.Q = append(out.Q, Reshape(qg, B, c.Heads, T, c.HeadDim))
+		out.K = append(out.K, kt)
+		o := b.attendChunk(qg, kt, vt, bias, nil, nil, nil) // [B, KVH, G, T, D]
 		o = Reshape(TransposeAllAxes(o, 0, 3, 1, 2, 4), B, T, c.Heads*c.HeadDim)
 		x = Add(x, b.linear(o, p+".self_attn.o_proj", c.HasOBias()))
 		x = Add(x, b.mlp(b.rmsNorm(x, b.w(p+".post_attention_layernorm.weight")), p))
 	}
-	return b.lmHead(x)
+	out.Logits = b.lmHead(x)
+	return out
 }
 
 // RandomWeights returns freshly initialised weights for cfg (the same scheme as WriteRandom), for training

@@ -80,3 +80,39 @@ func TestExtendVocabAndSave(t *testing.T) {
 	_, err = ExtendVocab(cfg, w2, 10, 1)
 	require.ErrorIs(t, err, ErrInvalidInput)
 }
+
+// TestTrainForwardQK: the queries and keys TrainForward exposes are the ones the decode step returns.
+func TestTrainForwardQK(t *testing.T) {
+	m := writeAndLoad(t, RandomSpec{Arch: "qwen3", Seed: 41, Heads: 4, KVHeads: 2, HeadDim: 16})
+	c := m.Config
+	tokens := [][]int32{{3, 1, 4, 1, 5, 9}}
+	e, err := mlctx.NewExec(m.Backend(), m.Context().Reuse(), func(_ *mlctx.Context, tok, mask *Node) []*Node {
+		o := m.TrainForward(tok, mask)
+		// Logits stay an output: v0.26's pure-Go executor fails ("index out of range") on graphs with
+		// nodes no output depends on.
+		return []*Node{o.Q[1], o.K[1], o.Logits}
+	})
+	require.NoError(t, err)
+	out, err := e.Exec(tokens, causalMask(1, 6))
+	require.NoError(t, err)
+	q := tensors.MustCopyFlatData[float32](out[0]) // [1, H, T, D]
+	k := tensors.MustCopyFlatData[float32](out[1]) // [1, KVH, T, D]
+	ctx := context.Background()
+	pre, err := m.Prefill(ctx, []int{3, 1, 4, 1, 5}, 0, nil, false)
+	require.NoError(t, err)
+	cache := NewSimpleKV(c)
+	require.NoError(t, cache.Append(pre.K, pre.V, 5))
+	res, err := m.Step(ctx, 9, 5, cache.KV(), StepOptions{})
+	require.NoError(t, err)
+	D, T := c.HeadDim, 6
+	for h := range c.Heads {
+		for d := range D {
+			require.InDelta(t, res.Q[(1*c.Heads+h)*D+d], q[(h*T+5)*D+d], 1e-4)
+		}
+	}
+	for h := range c.KVHeads {
+		for d := range D {
+			require.InDelta(t, res.K[(1*c.KVHeads+h)*D+d], k[(h*T+5)*D+d], 1e-4)
+		}
+	}
+}

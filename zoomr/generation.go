@@ -225,7 +225,7 @@ func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, string
 	}
 	stop := ""
 	switch {
-	case d.stops[id]:
+	case d.stops[id] || (!d.cfg.IgnoreEOS && d.tok != nil && id < d.tok.VocabSize() && d.tok.IsEOG(id)):
 		stop = "stop token"
 	case d.stopString(&s.text):
 		stop = "stop string"
