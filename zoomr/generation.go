@@ -41,6 +41,10 @@ type StepStats struct {
 	// (0 before the first one).
 	Agreeability float64
 	GraphBuilds  int64 // graphs the model has compiled so far (all its generations)
+	// ModelSeconds and OverheadSeconds are cumulative since the generation started: time inside the
+	// model's decode step, and the rest of each step (segmenting, cache bookkeeping, summary scoring,
+	// voting, zooming). Differences between two tokens give the shares over a window.
+	ModelSeconds, OverheadSeconds float64
 }
 
 // Stats summarises a finished generation.
@@ -56,6 +60,9 @@ type Stats struct {
 	Reselections      int
 	// SelectionSeconds is the time spent scoring summaries, voting and zooming.
 	SelectionSeconds float64
+	// ModelSeconds is the time inside the model's decode step; OverheadSeconds the rest of the steps
+	// (segmenter, cache bookkeeping and selection).
+	ModelSeconds, OverheadSeconds float64
 	// Agreeabilities lists the agreeability of every re-selection, in order.
 	Agreeabilities []float64
 	GraphBuilds    int64 // graphs compiled during this generation (other concurrent generations may add)
@@ -212,6 +219,11 @@ func (s *session) prefill(prompt []int) ([]float32, error) {
 // On success *logits holds the next distribution.
 func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, string, error) {
 	d := s.d
+	start := time.Now()
+	modelBefore := s.stats.ModelSeconds
+	defer func() {
+		s.stats.OverheadSeconds += since(start) - (s.stats.ModelSeconds - modelBefore)
+	}()
 	ev := s.seg.Observe(id)
 	tok := Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1}
 	// Ids past the tokenizer's vocabulary (padding rows of the embedding) have no text.
@@ -255,8 +267,10 @@ func (s *session) advance(ev summarize.Event, id, pos int, tok *Token, logits *[
 		}
 	}
 	c := s.cache.Context()
+	modelStart := time.Now()
 	res, err := s.d.model.Step(s.ctx, id, pos, model.KV{K: c.K, V: c.V, Mask: c.Mask},
 		model.StepOptions{ReturnAttention: s.cache.NeedsAttention()})
+	s.stats.ModelSeconds += since(modelStart)
 	if err != nil {
 		return err
 	}
@@ -347,5 +361,5 @@ func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
 	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, ActiveTokens: mem.Attended.Total(),
 		Capacity: mem.Capacity, Thoughts: s.cache.NumThoughts(), Agreeability: s.agree,
-		GraphBuilds: s.d.model.GraphBuilds()}
+		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
 }

@@ -1,0 +1,384 @@
+// Command bench measures decoding speed and memory of the full cache and ZoomR as the context grows.
+//
+//	go run ./examples/bench -lengths 1024,4096,16384,32768 -json bench.json [-llamacpp]
+//
+// Length N means the context holds N tokens (prompt + generated) at the end of the measured window.
+// ZoomR generates its way there (its cache state — thoughts, summaries, zooms — only exists if it
+// decoded the tokens); its tokens/s at N is measured over the Window tokens before N. The full cache's
+// cost depends only on how many tokens it holds, not on how they got there, so it is measured like
+// llama.cpp's bench: prefill N-Window tokens, then decode Window tokens (this keeps a 32k full-cache run
+// from taking hours on 2 cores).
+//
+// Models: "small" is the committed trained model (testdata/zoomr-tiny) decoding with its summaries;
+// "random512" is a random d=512, 8-layer, 8/2-head model decoding with the training-free segmenter.
+// -llamacpp runs llama.cpp's bench (../shared/oracle/bench.mjs) on random512 at the same lengths and
+// prints our tokens/s over llama.cpp's.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/zoomr-go/zoomr/internal/benchmodels"
+	"github.com/zoomr-go/zoomr/internal/oracle"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/zoomr"
+)
+
+// Run is one (model, policy, length) measurement; the JSON field names are the issue's.
+type Run struct {
+	Model             string  `json:"model"`
+	Policy            string  `json:"policy"`
+	Length            int     `json:"length"`
+	TokensPerSecond   float64 `json:"tokens_per_s"`
+	PeakResidentBytes int64   `json:"peak_resident_bytes"`
+	PeakHostBytes     int64   `json:"peak_host_bytes"`
+	SelectionShare    float64 `json:"selection_share"` // (selection + cache bookkeeping) / decode time in the window
+	GraphBuilds       int64   `json:"graph_builds"`    // the model's graph compilations so far
+}
+
+// LlamaRun is llama.cpp's decode speed at a context length.
+type LlamaRun struct {
+	Length          int                `json:"length"`
+	Threads         int                `json:"threads"`
+	TokensPerSecond float64            `json:"tokens_per_s"`
+	Ratios          map[string]float64 `json:"ratio_ours_over_llamacpp"` // by policy
+}
+
+type options struct {
+	lengths          []int
+	models, policies []string
+	window, prompt   int
+	jsonPath         string
+	llamacpp         bool
+	llamaThreads     []int
+	cfg              zoomr.Config
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func parseOptions() (*options, error) {
+	o := &options{}
+	lengths := flag.String("lengths", "1024,4096,16384,32768", "context lengths to measure at")
+	models := flag.String("models", "small,random512", "models: small (trained, summaries), random512 (paragraph segmenter)")
+	policies := flag.String("policies", "full,zoomr", "cache policies")
+	flag.IntVar(&o.window, "window-tokens", 64, "tokens per measured window")
+	flag.IntVar(&o.prompt, "prompt-len", 64, "prompt tokens for ZoomR runs")
+	flag.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file")
+	flag.BoolVar(&o.llamacpp, "llamacpp", false, "also run llama.cpp's bench on random512 and print ratios")
+	threads := flag.String("llamacpp-threads", "1,2", "llama.cpp thread counts to try (the best is used)")
+	flag.IntVar(&o.cfg.Window, "window", 256, "ZoomR recent window")
+	flag.IntVar(&o.cfg.SummaryCap, "summary-cap", 1024, "ZoomR summary region")
+	flag.IntVar(&o.cfg.ZoomSlotLen, "zoom-slot", 256, "ZoomR zoom slot length")
+	flag.IntVar(&o.cfg.MaxThoughtLen, "max-thought", 128, "random512: thoughts are split every N tokens")
+	flag.Parse()
+	var err error
+	if o.lengths, err = parseInts(*lengths); err != nil {
+		return nil, fmt.Errorf("-lengths: %w", err)
+	}
+	if o.llamaThreads, err = parseInts(*threads); err != nil {
+		return nil, fmt.Errorf("-llamacpp-threads: %w", err)
+	}
+	o.models = strings.Split(*models, ",")
+	o.policies = strings.Split(*policies, ",")
+	for _, l := range o.lengths {
+		if l <= o.prompt+o.window {
+			return nil, fmt.Errorf("length %d must exceed -prompt-len + -window-tokens = %d", l, o.prompt+o.window)
+		}
+	}
+	return o, nil
+}
+
+func run() error {
+	o, err := parseOptions()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	var runs []Run
+	for _, name := range o.models {
+		dec, err := decoderFor(ctx, name, o)
+		if err != nil {
+			if name == "small" {
+				fmt.Fprintf(os.Stderr, "bench: skipping model small: %v\n", err)
+				continue
+			}
+			return err
+		}
+		for _, policy := range o.policies {
+			d, err := withPolicy(dec, zoomr.Policy(policy))
+			if err != nil {
+				return err
+			}
+			var rs []Run
+			if zoomr.Policy(policy) == zoomr.PolicyFull {
+				rs, err = measureFull(ctx, d, name, o)
+			} else {
+				rs, err = measureGenerated(ctx, d, name, policy, o)
+			}
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", name, policy, err)
+			}
+			runs = append(runs, rs...)
+		}
+	}
+	printRuns(runs)
+	var llama []LlamaRun
+	if o.llamacpp {
+		if llama, err = runLlama(ctx, o, runs); err != nil {
+			return err
+		}
+	}
+	if o.jsonPath != "" {
+		data, _ := json.MarshalIndent(map[string]any{"runs": runs, "llamacpp": llama}, "", "  ")
+		return os.WriteFile(o.jsonPath, append(data, '\n'), 0o644)
+	}
+	return nil
+}
+
+// decoderFor loads a model and returns a ZoomR decoder configured for it.
+func decoderFor(ctx context.Context, name string, o *options) (*zoomr.Decoder, error) {
+	cfg := o.cfg
+	cfg.IgnoreEOS = true
+	cfg.MaxTokens = 1 << 30
+	cfg.MaxPromptTokens = 1 << 20
+	switch name {
+	case "small":
+		dir, err := benchmodels.SmallModelDir()
+		if err != nil {
+			return nil, err
+		}
+		m, err := model.Load(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		tok, err := tokenizer.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.MaxThoughtLen = 0 // the model's own summaries end its thoughts
+		return zoomr.New(m, tok, cfg)
+	case "random512":
+		dir, err := benchmodels.Materialize(benchmodels.Random512)
+		if err != nil {
+			return nil, err
+		}
+		m, err := model.Load(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Segmenter = zoomr.SegmentParagraph
+		cfg.ParagraphTail = 8
+		return zoomr.New(m, nil, cfg)
+	}
+	return nil, fmt.Errorf("unknown model %q (small, random512)", name)
+}
+
+func withPolicy(d *zoomr.Decoder, p zoomr.Policy) (*zoomr.Decoder, error) {
+	cfg := d.Config()
+	cfg.Policy = p
+	return zoomr.New(d.Model(), d.Tokenizer(), cfg)
+}
+
+func randomPrompt(n, vocab int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	out := make([]int, n)
+	for i := range out {
+		out[i] = 3 + rng.IntN(vocab-3)
+	}
+	return out
+}
+
+// measureGenerated decodes up to the longest length once and measures a window before each length.
+func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string, o *options) ([]Run, error) {
+	prompt := randomPrompt(o.prompt, vocabOf(d), 1)
+	maxLen := o.lengths[len(o.lengths)-1]
+	for _, l := range o.lengths {
+		maxLen = max(maxLen, l)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type mark struct {
+		t        time.Time
+		overhead float64
+		model    float64
+	}
+	marks := map[int]mark{}
+	want := map[int]bool{}
+	for _, l := range o.lengths {
+		want[l-o.window] = true
+		want[l] = true
+	}
+	var runs []Run
+	var peakRes, peakHost int64
+	n := o.prompt
+	start := time.Now()
+	for tok, err := range d.GenerateIDs(ctx, prompt) {
+		if err != nil {
+			return nil, err
+		}
+		n++
+		peakRes = max(peakRes, tok.Stats.ResidentBytes)
+		peakHost = max(peakHost, tok.Stats.HostBytes)
+		if want[n] {
+			marks[n] = mark{time.Now(), tok.Stats.OverheadSeconds, tok.Stats.ModelSeconds}
+		}
+		for _, l := range o.lengths {
+			if n != l {
+				continue
+			}
+			a, b := marks[l-o.window], marks[l]
+			secs := b.t.Sub(a.t).Seconds()
+			r := Run{Model: name, Policy: policy, Length: l, TokensPerSecond: float64(o.window) / secs,
+				PeakResidentBytes: peakRes, PeakHostBytes: peakHost, GraphBuilds: tok.Stats.GraphBuilds,
+				SelectionShare: (b.overhead - a.overhead) / secs}
+			runs = append(runs, r)
+			fmt.Fprintf(os.Stderr, "%s/%s length %d: %.1f tokens/s (%.0f s elapsed)\n", name, policy, l, r.TokensPerSecond, time.Since(start).Seconds())
+		}
+		if n >= maxLen {
+			break
+		}
+	}
+	return runs, nil
+}
+
+// measureFull prefills length-window tokens into a full cache and decodes window tokens, per length.
+func measureFull(ctx context.Context, d *zoomr.Decoder, name string, o *options) ([]Run, error) {
+	var runs []Run
+	for _, l := range o.lengths {
+		prompt := randomPrompt(l-o.window, vocabOf(d), uint64(l))
+		g := d.StartIDs(ctx, prompt)
+		n := 0
+		var res, host int64
+		var builds int64
+		var overhead float64
+		for tok, err := range g.Tokens() {
+			if err != nil {
+				return nil, err
+			}
+			n++
+			res, host, builds, overhead = max(res, tok.Stats.ResidentBytes), max(host, tok.Stats.HostBytes), tok.Stats.GraphBuilds, tok.Stats.OverheadSeconds
+			if n == o.window {
+				break
+			}
+		}
+		st := g.Stats()
+		r := Run{Model: name, Policy: "full", Length: l, TokensPerSecond: st.TokensPerSecond,
+			PeakResidentBytes: max(res, st.PeakResidentBytes), PeakHostBytes: max(host, st.PeakHostBytes),
+			GraphBuilds: builds, SelectionShare: overhead / st.DecodeSeconds}
+		runs = append(runs, r)
+		fmt.Fprintf(os.Stderr, "%s/full length %d: %.1f tokens/s (prefill %.0f s)\n", name, l, r.TokensPerSecond, st.PrefillSeconds)
+	}
+	return runs, nil
+}
+
+func vocabOf(d *zoomr.Decoder) int {
+	if t := d.Tokenizer(); t != nil {
+		return t.VocabSize()
+	}
+	return d.Model().Config.VocabSize
+}
+
+func printRuns(runs []Run) {
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "model\tpolicy\tlength\ttokens/s\tpeak resident KV\tpeak host KV\tselection+bookkeeping\tgraph builds\t")
+	for _, r := range runs {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.1f\t%.1f MiB\t%.1f MiB\t%.1f%%\t%d\t\n", r.Model, r.Policy, r.Length, r.TokensPerSecond,
+			float64(r.PeakResidentBytes)/(1<<20), float64(r.PeakHostBytes)/(1<<20), 100*r.SelectionShare, r.GraphBuilds)
+	}
+	w.Flush()
+	byKey := map[string]Run{}
+	for _, r := range runs {
+		byKey[fmt.Sprintf("%s/%s/%d", r.Model, r.Policy, r.Length)] = r
+	}
+	for _, r := range runs {
+		if r.Policy != "zoomr" {
+			continue
+		}
+		if f, ok := byKey[fmt.Sprintf("%s/full/%d", r.Model, r.Length)]; ok {
+			fmt.Printf("%s length %d: ZoomR/Full tokens/s %.2fx, Full/ZoomR resident KV %.1fx\n", r.Model, r.Length,
+				r.TokensPerSecond/f.TokensPerSecond, float64(f.PeakResidentBytes)/float64(r.PeakResidentBytes))
+		}
+	}
+}
+
+// runLlama runs llama.cpp's decode bench on random512 at the same lengths (its best thread count).
+func runLlama(ctx context.Context, o *options, runs []Run) ([]LlamaRun, error) {
+	if err := oracle.Available(); err != nil {
+		return nil, fmt.Errorf("-llamacpp: %w", err)
+	}
+	dir, err := benchmodels.Materialize(benchmodels.Random512)
+	if err != nil {
+		return nil, err
+	}
+	lengths := make([]string, len(o.lengths))
+	for i, l := range o.lengths {
+		lengths[i] = strconv.Itoa(l - o.window)
+	}
+	best := map[int]LlamaRun{}
+	for _, th := range o.llamaThreads {
+		out, err := oracle.Run(ctx, "bench.mjs", "--model", dir, "--vocab", benchmodels.Random512Vocab, "--threads",
+			strconv.Itoa(th), "--ctx", strings.Join(lengths, ","), "--gen", strconv.Itoa(o.window))
+		if err != nil {
+			return nil, err
+		}
+		var res struct {
+			Runs []struct {
+				Prompt    int     `json:"prompt_tokens"`
+				DecodeTPS float64 `json:"decode_tps"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			return nil, fmt.Errorf("llama.cpp bench output: %w", err)
+		}
+		if len(res.Runs) != len(o.lengths) {
+			return nil, errors.New("llama.cpp bench returned a different number of runs")
+		}
+		for i, r := range res.Runs {
+			l := o.lengths[i]
+			if r.DecodeTPS > best[l].TokensPerSecond {
+				best[l] = LlamaRun{Length: l, Threads: th, TokensPerSecond: r.DecodeTPS}
+			}
+		}
+	}
+	var out []LlamaRun
+	for _, l := range o.lengths {
+		lr := best[l]
+		lr.Ratios = map[string]float64{}
+		for _, r := range runs {
+			if r.Model == "random512" && r.Length == l {
+				lr.Ratios[r.Policy] = r.TokensPerSecond / lr.TokensPerSecond
+			}
+		}
+		fmt.Printf("llama.cpp random512 length %d: %.1f tokens/s (%d threads); ours/llama.cpp: %v\n", l, lr.TokensPerSecond, lr.Threads, lr.Ratios)
+		out = append(out, lr)
+	}
+	return out, nil
+}
