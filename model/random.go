@@ -90,6 +90,8 @@ func (s RandomSpec) Config() map[string]any {
 	return cfg
 }
 
+func jsonOf(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
+
 // WriteRandom writes a seeded-random model in Hugging Face layout (config.json + model.safetensors, F32)
 // to dir and returns its parsed config. Each tensor draws from its own stream seeded by (Seed, name), with
 // std 1/sqrt(fan_in) so attention and logits are O(1); norm weights are 1 + N(0, 0.1), biases N(0, 0.1).
