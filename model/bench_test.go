@@ -1,51 +1,47 @@
-package model
+package model_test
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/zoomr-go/zoomr/internal/benchmodels"
+	"github.com/zoomr-go/zoomr/model"
 )
 
-// Random512 is the benchmark model shared with examples/bench: d=512, 8 layers, 8 query / 2 KV heads,
-// SwiGLU 1536, the Llama-2 (SentencePiece) vocabulary size so llama.cpp can load it with a real vocab.
-var Random512 = RandomSpec{Arch: "llama", VocabSize: 32000, Hidden: 512, Layers: 8, Heads: 8, KVHeads: 2,
-	Intermediate: 1536, Seed: 512, BOS: intp(1), EOS: []int{2}}
-
-// BenchmarkDecodeStep measures one decode step of Random512 over a full cache of 1k (and 4k) tokens.
+// BenchmarkDecodeStep measures one decode step of the d=512, 8-layer, 8/2-head benchmark model over a
+// full cache of 1k and 4k tokens (random K/V: the step's cost does not depend on the values). Compare
+// with llama.cpp: node ../shared/oracle/bench.mjs --model <dir> --vocab llama-spm --ctx 1024.
 func BenchmarkDecodeStep(b *testing.B) {
 	ctx := context.Background()
-	m := writeAndLoad(b, Random512)
+	dir, err := benchmodels.Materialize(benchmodels.Random512)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := model.Load(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := m.Config
 	for _, n := range []int{1024, 4096} {
 		b.Run(fmt.Sprintf("ctx=%d", n), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 1))
-			prompt := make([]int, n)
-			for i := range prompt {
-				prompt[i] = 3 + rng.IntN(m.Config.VocabSize-3)
+			rng := rand.New(rand.NewPCG(1, uint64(n)))
+			kv := make([]float32, c.Layers*c.KVHeads*n*c.HeadDim)
+			for i := range kv {
+				kv[i] = float32(rng.NormFloat64())
 			}
-			cache := NewSimpleKV(m.Config)
-			for start := 0; start < n; start += 256 { // chunked prefill over the growing cache
-				var kv *KV
-				if cache.Len() > 0 {
-					k := cache.KV()
-					kv = &k
-				}
-				pre, err := m.Prefill(ctx, prompt[start:start+256], start, kv, false)
-				if err != nil {
-					b.Fatal(err)
-				}
-				cache.Append(pre.K, pre.V, 256)
+			cache := model.NewSimpleKV(c)
+			if err := cache.Append(kv, kv, n); err != nil {
+				b.Fatal(err)
 			}
-			kv := cache.KV()
-			// The cache capacity bucket may exceed n; mask covers exactly n tokens.
 			tok := 5
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				res, err := m.Step(ctx, tok, n, kv, StepOptions{})
+			for b.Loop() {
+				res, err := m.Step(ctx, tok, n, cache.KV(), model.StepOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
-				tok = Argmax(res.Logits)
+				tok = model.Argmax(res.Logits)
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})
