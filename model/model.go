@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,7 +143,7 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		if !ok {
 			return nil, fmt.Errorf("%w: missing tensor %q", ErrWeightMismatch, s.Name)
 		}
-		if got := t.Shape().Dimensions; !equalInts(got, s.Shape) {
+		if got := t.Shape().Dimensions; !slices.Equal(got, s.Shape) {
 			return nil, fmt.Errorf("%w: tensor %q has shape %v, config wants %v", ErrWeightMismatch, s.Name, got, s.Shape)
 		}
 		m.hfShapes[s.Name] = s.Shape
@@ -156,18 +157,6 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 
 // varScope maps an HF tensor name to a GoMLX variable scope ("a.b.c" -> "/a/b/c").
 func varScope(name string) string { return "/" + strings.ReplaceAll(name, ".", "/") }
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // Backend is the backend the model runs on.
 func (m *Model) Backend() backends.Backend { return m.backend }

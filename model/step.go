@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -48,10 +49,10 @@ func (kv *KV) validate(c *Config) error {
 		if kv.K[l] == nil || kv.V[l] == nil {
 			return fmt.Errorf("%w: KV layer %d is nil", ErrInvalidInput, l)
 		}
-		if got := kv.K[l].Shape().Dimensions; !equalInts(got, wantK) || kv.K[l].DType() != dtype {
+		if got := kv.K[l].Shape().Dimensions; !slices.Equal(got, wantK) || kv.K[l].DType() != dtype {
 			return fmt.Errorf("%w: KV.K[%d] is %s, want %s%v", ErrInvalidInput, l, kv.K[l].Shape(), dtype, wantK)
 		}
-		if got := kv.V[l].Shape().Dimensions; !equalInts(got, wantV) || kv.V[l].DType() != dtype {
+		if got := kv.V[l].Shape().Dimensions; !slices.Equal(got, wantV) || kv.V[l].DType() != dtype {
 			return fmt.Errorf("%w: KV.V[%d] is %s, want %s%v", ErrInvalidInput, l, kv.V[l].Shape(), dtype, wantV)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+
+	"github.com/zoomr-go/zoomr/model"
 )
 
 // sampler picks the next token from logits: argmax at temperature 0, otherwise a draw from the
@@ -22,19 +24,9 @@ func newSampler(c Config) *sampler {
 	return &sampler{temp: c.Temperature, topK: c.TopK, topP: c.TopP, rng: rand.New(rand.NewPCG(c.Seed, 0x20a3))}
 }
 
-func argmax(logits []float32) int {
-	best := 0
-	for i, v := range logits {
-		if v > logits[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 func (s *sampler) sample(logits []float32) int {
 	if s.temp == 0 {
-		return argmax(logits)
+		return model.Argmax(logits)
 	}
 	// Candidates: all tokens, or the top-k by logit (ties by lower id, so runs are reproducible).
 	s.idx = s.idx[:0]
