@@ -37,6 +37,9 @@ type StepStats struct {
 	ActiveTokens  int   // attended slots of the active context
 	Capacity      int   // slots of the active context
 	Thoughts      int   // sealed thoughts
+	// Selected lists the thoughts zoomed in (chosen at the last re-selection). Shared between tokens
+	// until the next re-selection: read it, do not modify it.
+	Selected []int
 	// Agreeability is the share of votes that landed in the selected set at the last re-selection
 	// (0 before the first one).
 	Agreeability float64
@@ -84,19 +87,20 @@ func (g *Generation) Stats() Stats { return g.stats }
 
 // session is the mutable state of one generation.
 type session struct {
-	d       *Decoder
-	ctx     context.Context
-	cache   kvcache.Cache
-	seg     summarize.Segmenter
-	sel     consensus.Selector
-	sampler *sampler
-	stream  *tokenizer.StreamDecoder
-	text    strings.Builder
-	scores  []float32
-	valid   []bool
-	ids     []kvcache.ThoughtID
-	agree   float64
-	stats   *Stats
+	d        *Decoder
+	ctx      context.Context
+	cache    kvcache.Cache
+	seg      summarize.Segmenter
+	sel      consensus.Selector
+	sampler  *sampler
+	stream   *tokenizer.StreamDecoder
+	text     strings.Builder
+	scores   []float32
+	valid    []bool
+	ids      []kvcache.ThoughtID
+	agree    float64
+	selected []int // the zoomed thoughts, from the last re-selection
+	stats    *Stats
 }
 
 // Tokens streams the generated tokens. An error is yielded once, as the last element.
@@ -343,6 +347,7 @@ func (s *session) reselect(q []float32, tok *Token) error {
 	s.agree = sel.Agreeability
 	tok.Reselected = true
 	tok.Zoomed = append([]int(nil), sel.IDs...)
+	s.selected = tok.Zoomed
 	s.stats.Reselections++
 	s.stats.Agreeabilities = append(s.stats.Agreeabilities, sel.Agreeability)
 	s.stats.SelectionSeconds += since(start)
@@ -360,6 +365,6 @@ func (s *session) observeMemory() kvcache.Memory {
 func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
 	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, ActiveTokens: mem.Attended.Total(),
-		Capacity: mem.Capacity, Thoughts: s.cache.NumThoughts(), Agreeability: s.agree,
+		Capacity: mem.Capacity, Thoughts: s.cache.NumThoughts(), Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
 }
