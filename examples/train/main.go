@@ -1,0 +1,181 @@
+// Command train teaches a model to close each thought with a summary (ZoomR's protocol) and writes
+// it in Hugging Face layout.
+//
+// From scratch on the synthetic task (package summarize/task), as the committed model was made:
+//
+//	go run ./examples/train -out testdata/zoomr-tiny -steps 2000 -seed 1
+//
+// Fine-tuning a Hugging Face checkpoint on JSONL records (the summary markers are added to its
+// vocabulary and embedding):
+//
+//	go run ./examples/train -init path/to/hf-model -data records.jsonl -out out/tuned -steps 500
+//
+// Writing problems of the task as JSONL records:
+//
+//	go run ./examples/train -dump 100 -split heldout > heldout.jsonl
+//
+// A run keeps a checkpoint in OUT/checkpoint (every -ckpt-every steps, and on Ctrl-C) and resumes
+// from it when started again with the same flags; OUT/train.csv and OUT/eval.csv log every step and
+// every held-out evaluation. The final model (config.json, model.safetensors, tokenizer.json,
+// tokenizer_config.json) is written to OUT.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/summarize/train"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "train:", err)
+		os.Exit(1)
+	}
+}
+
+type flags struct {
+	out, init, data, split         string
+	steps, dump, ckptEvery         int
+	seed                           uint64
+	layers, hidden, heads, kvHeads int
+	headDim, ffn                   int
+	batchTokens, warmup            int
+	lr, route, restricted          float64
+	evalEvery, evalN               int
+	bf16, noResume                 bool
+}
+
+func parseFlags() flags {
+	var f flags
+	flag.StringVar(&f.out, "out", "out/zoomr-tiny", "output directory (model, checkpoint, logs)")
+	flag.StringVar(&f.init, "init", "", "fine-tune this Hugging Face model directory instead of training from scratch")
+	flag.StringVar(&f.data, "data", "", "train on these JSONL records instead of the synthetic task")
+	flag.IntVar(&f.steps, "steps", 2000, "optimizer steps")
+	flag.Uint64Var(&f.seed, "seed", 1, "seed of the weights, the data and the masks")
+	flag.IntVar(&f.layers, "layers", 3, "layers (from scratch)")
+	flag.IntVar(&f.hidden, "hidden", 128, "hidden size (from scratch)")
+	flag.IntVar(&f.heads, "heads", 4, "attention heads (from scratch)")
+	flag.IntVar(&f.kvHeads, "kv-heads", 2, "key/value heads (from scratch)")
+	flag.IntVar(&f.headDim, "head-dim", 16, "head dimension (from scratch)")
+	flag.IntVar(&f.ffn, "ffn", 256, "feed-forward width (from scratch)")
+	flag.IntVar(&f.batchTokens, "batch-tokens", 3072, "tokens per batch")
+	flag.Float64Var(&f.lr, "lr", 1.5e-3, "peak learning rate")
+	flag.IntVar(&f.warmup, "warmup", 200, "warm-up steps")
+	flag.Float64Var(&f.route, "route", 0.5, "routing loss weight (0 disables)")
+	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
+	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
+	flag.IntVar(&f.evalN, "eval-n", 24, "held-out problems per evaluation")
+	flag.IntVar(&f.ckptEvery, "ckpt-every", 50, "checkpoint every N steps")
+	flag.BoolVar(&f.bf16, "bf16", true, "write the final weights as bfloat16")
+	flag.BoolVar(&f.noResume, "no-resume", false, "ignore an existing checkpoint")
+	flag.IntVar(&f.dump, "dump", 0, "write this many task problems as JSONL to stdout and exit")
+	flag.StringVar(&f.split, "split", "heldout", "split of -dump: train or heldout")
+	flag.Parse()
+	return f
+}
+
+func run() error {
+	f := parseFlags()
+	if f.dump > 0 {
+		return dump(f)
+	}
+	// Training graphs allocate large short-lived buffers: collect less often (memory is plentiful,
+	// CPU is not).
+	debug.SetGCPercent(400)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	b, err := train.NewBackend()
+	if err != nil {
+		return err
+	}
+	m, tok, err := buildModel(ctx, f, b)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "model: %d layers, hidden %d, %d heads (%d kv) of %d, ffn %d, vocab %d\n",
+		m.Config.Layers, m.Config.Hidden, m.Config.Heads, m.Config.KVHeads, m.Config.HeadDim, m.Config.Intermediate, m.Config.VocabSize)
+	vc := train.ViewConfig{Restricted: orNone(f.restricted)}
+	tr, err := train.New(m, train.Config{Steps: f.steps, Seed: f.seed, BatchTokens: f.batchTokens, LR: f.lr,
+		Warmup: f.warmup, RouteWeight: orNone(f.route), View: vc})
+	if err != nil {
+		return err
+	}
+	src, ev, err := sources(f, tok, m, vc)
+	if err != nil {
+		return err
+	}
+	ckpt := filepath.Join(f.out, "checkpoint")
+	if !f.noResume && train.HasCheckpoint(ckpt) {
+		if err := tr.Restore(ckpt); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "resumed from %s at step %d\n", ckpt, tr.StepCount())
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return err
+	}
+	logf, err := appendFile(filepath.Join(f.out, "train.csv"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	evf, err := appendFile(filepath.Join(f.out, "eval.csv"))
+	if err != nil {
+		return err
+	}
+	defer evf.Close()
+	start := time.Now()
+	err = tr.Run(ctx, src, train.RunOptions{Progress: os.Stderr, CheckpointDir: ckpt, CheckpointEvery: f.ckptEvery,
+		Evaluator: ev, EvalEvery: f.evalEvery, Log: logf, EvalLog: evf,
+		OnEval: func(step int, r *train.Report) {
+			fmt.Fprintf(os.Stderr, "\n[%s] step %d held-out: %s\n", time.Since(start).Round(time.Second), step, r.Summary())
+		}})
+	if err != nil {
+		return err
+	}
+	if err := m.Save(f.out, f.bf16); err != nil {
+		return err
+	}
+	if err := writeTokenizer(f, tok); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", f.out)
+	return nil
+}
+
+// orNone maps the flag value 0 ("off") to the config's "none" (< 0); other values pass.
+func orNone(v float64) float64 {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
+func appendFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+}
+
+func dump(f flags) error {
+	split := task.HeldOut
+	switch f.split {
+	case "heldout":
+	case "train":
+		split = task.Train
+	default:
+		return fmt.Errorf("-split %q: want train or heldout", f.split)
+	}
+	g, err := task.NewGenerator(task.Config{}, split, f.seed)
+	if err != nil {
+		return err
+	}
+	return g.WriteJSONL(os.Stdout, f.dump)
+}

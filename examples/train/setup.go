@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize"
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/summarize/train"
+)
+
+// buildModel makes the model to train, on the training backend in the training layout: a fresh one
+// over the task's vocabulary, or a loaded checkpoint whose vocabulary and embedding grow by the
+// protocol's tokens when it lacks them.
+func buildModel(ctx context.Context, f flags, b backends.Backend) (*model.Model, *tokenizer.Tokenizer, error) {
+	opts := []model.Option{model.WithBackend(b), model.WithTrainingLayout()}
+	if f.init == "" {
+		tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg, err := scratchConfig(f, tok)
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := model.New(cfg, model.RandomWeights(cfg, f.seed), opts...)
+		return m, tok, err
+	}
+	return train.LoadForFineTuning(ctx, f.init, task.Protocol(), f.seed, opts...)
+}
+
+// scratchConfig is the architecture of a fresh model over tok's vocabulary (tied embeddings, RoPE).
+func scratchConfig(f flags, tok *tokenizer.Tokenizer) (*model.Config, error) {
+	spec := model.RandomSpec{VocabSize: tok.VocabSize(), Hidden: f.hidden, Layers: f.layers, Heads: f.heads,
+		KVHeads: f.kvHeads, HeadDim: f.headDim, Intermediate: f.ffn, Tie: true, MaxPositions: 4096, EOS: []int{tok.EOS()}}
+	data, err := json.Marshal(spec.Config())
+	if err != nil {
+		return nil, err
+	}
+	return model.ParseConfig(data)
+}
+
+// sources returns the training data and the held-out evaluator: the task's curriculum and held-out
+// problems at the evaluation length, or JSONL records (no evaluator).
+func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewConfig) (train.Source, *train.Evaluator, error) {
+	if f.data != "" {
+		recs, err := readRecords(f.data)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := summarize.NewRenderer(tok, task.RenderOptions())
+		if err != nil {
+			return nil, nil, err
+		}
+		src, err := train.NewRecordSource(recs, r, train.DefaultWeights(), f.seed)
+		return src, nil, err
+	}
+	src, err := train.NewTaskSource(tok, train.TaskCurriculum(f.steps), f.seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	src.View = vc
+	if f.evalEvery <= 0 || f.evalN <= 0 {
+		return src, nil, nil
+	}
+	g, err := task.NewGenerator(task.Config{}, task.HeldOut, f.seed+1000)
+	if err != nil {
+		return nil, nil, err
+	}
+	var held []*train.Example
+	for range f.evalN {
+		e, err := src.Example(g.Next())
+		if err != nil {
+			return nil, nil, err
+		}
+		held = append(held, e)
+	}
+	ev, err := train.NewEvaluator(m, held)
+	return src, ev, err
+}
+
+func readRecords(path string) ([]summarize.Record, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	var recs []summarize.Record
+	for rec, err := range summarize.NewReader(fh).All() {
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
+// writeTokenizer writes the trained model's tokenizer next to its weights: the task's word-level
+// vocabulary, or the loaded tokenizer.json with the added protocol tokens.
+func writeTokenizer(f flags, tok *tokenizer.Tokenizer) error {
+	if f.init == "" {
+		return tokenizer.WriteWordLevel(f.out, task.Vocabulary())
+	}
+	return train.WriteTokenizer(f.init, f.out, tok, task.Protocol())
+}

@@ -1,0 +1,48 @@
+// Package task generates the synthetic reasoning problems the project's tiny model is trained and
+// evaluated on: long traces written as thoughts, each closed by a summary in ZoomR's protocol, then an
+// answer. The problems are built so that the KV cache policy matters: about half of the questions need
+// a detail that lives only in one earlier thought's body, the others are answered by a summary.
+//
+// # The problem
+//
+// A problem has K steps, indexed K-1 down to 0 (the last step is always #0, so "after #0 comes the
+// answer" needs no counting). Step i has a key k_i. A value starts at s, and each step runs a walk of
+// n moves on the ten digits: u_0 is the value before the step and u_t = F(u_{t-1}, k_i), where F is a
+// fixed table (one 10-cycle of the digits per key; part of the task, learned by the model). The step's
+// result, the new value, is u_n. Its note is the digit the walk showed at the counter w6 (five moves
+// before the end): a by-product later steps never need.
+//
+// The prompt states the walk length, the start value, the steps and the question:
+//
+//	W w24 = v3 P #17 k4 #16 k0 … #0 k7 QN S5
+//
+// and the reference trace, which the model learns to write, is one thought per step:
+//
+//	body      #17 k4 3 w24 8 w23 1 … w6 2 … w1 6 N17 2       header, the walk counting down, the note
+//	summary   <|begin_of_summary|> S17 v6 <|end_of_summary|>  the new value, tagged with the step
+//	…
+//	answer    <|answer|> QN S5 N5 2 <eos>                      restate the question, then answer
+//
+// A note question (QN S_j) is answered by the note N_j of step j, which only step j's body holds; a
+// value question (QV S_j) by the value in step j's summary. Every token of the trace is computable at
+// inference time from the prompt and the tokens just before it (the header reads the key from the
+// prompt and the previous value from the previous summary; the walk reads its last digit, its key
+// and its counter; the whole open thought fits in a 64-token window), so the model can write the
+// trace under any cache policy that keeps the prompt, the summaries and a window. Only the answer
+// needs to reach back: to a summary (value questions) or into a thought body (note questions).
+//
+// # Why this shape (see ../shared/notes/synthetic-task.md)
+//
+// Every long-range read is a one-token induction copy with a unique key: "#i" → k_i in the prompt,
+// "S_j" → the value in summary j, "N_j" → the note in body j. The restated question ends with the
+// index tag S_j, which is also the summary's first content token: at that re-selection point
+// (summarize.Reselect.SentenceEnds = the S tags) the heads that look for S_j in the summaries vote
+// for thought j, its body is zoomed in, and the next token N_j finds the note by induction. Recovering
+// a note without the body means running the walk backwards from the summary: no shortcut the model is
+// ever trained on.
+//
+// # Splits
+//
+// Held-out problems are never generated for training: a problem belongs to the held-out split iff a
+// hash of its prompt falls in a reserved 1/8 of the hash space (HeldOut), whatever the seed.
+package task

@@ -1,0 +1,177 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/zoomr-go/zoomr/summarize"
+)
+
+// ErrProblem: a Problem whose fields are out of range.
+var ErrProblem = errors.New("task: invalid problem")
+
+// Kind is the kind of question.
+type Kind uint8
+
+const (
+	// Value asks for the value after a step: its summary holds it.
+	Value Kind = iota
+	// Note asks for a step's note: only its thought body holds it.
+	Note
+)
+
+func (k Kind) String() string {
+	if k == Note {
+		return "note"
+	}
+	return "value"
+}
+
+// Problem is one problem: everything else (prompt, trace, answer) is computed from it.
+type Problem struct {
+	Keys   []int // Keys[i] is k_i, the key of step #i; len(Keys) = K steps, run from #K-1 down to #0
+	Start  int   // the start value s
+	Walk   int   // n, the moves per step
+	Kind   Kind  // the question
+	Target int   // the step the question is about (index, 0..K-1)
+}
+
+// Validate checks the ranges.
+func (p Problem) Validate() error {
+	switch {
+	case len(p.Keys) < 1 || len(p.Keys) > MaxSteps:
+		return fmt.Errorf("%w: %d steps, want 1..%d", ErrProblem, len(p.Keys), MaxSteps)
+	case p.Walk < NoteAt || p.Walk > MaxWalk:
+		return fmt.Errorf("%w: walk %d, want %d..%d", ErrProblem, p.Walk, NoteAt, MaxWalk)
+	case p.Start < 0 || p.Start > 9:
+		return fmt.Errorf("%w: start value %d", ErrProblem, p.Start)
+	case p.Target < 0 || p.Target >= len(p.Keys):
+		return fmt.Errorf("%w: target step %d of %d", ErrProblem, p.Target, len(p.Keys))
+	case p.Kind != Value && p.Kind != Note:
+		return fmt.Errorf("%w: question kind %d", ErrProblem, p.Kind)
+	}
+	for i, k := range p.Keys {
+		if k < 0 || k > 9 {
+			return fmt.Errorf("%w: key %d of step %d", ErrProblem, k, i)
+		}
+	}
+	return nil
+}
+
+// Steps is K.
+func (p Problem) Steps() int { return len(p.Keys) }
+
+// Step is the worked solution of one step.
+type Step struct {
+	Index  int   // i
+	Before int   // the value before the step (u_0)
+	Walk   []int // u_1..u_n
+	After  int   // u_n, the new value
+	Note   int   // the digit after counter w6
+}
+
+// Solve runs the steps in order (#K-1 first) and returns them in that order.
+func (p Problem) Solve() []Step {
+	out := make([]Step, 0, len(p.Keys))
+	v := p.Start
+	for i := len(p.Keys) - 1; i >= 0; i-- {
+		s := Step{Index: i, Before: v, Walk: make([]int, p.Walk)}
+		u := v
+		for t := range p.Walk {
+			u = Move(u, p.Keys[i])
+			s.Walk[t] = u
+		}
+		s.After = u
+		s.Note = s.Walk[p.Walk-NoteAt] // the move written after counter w6 (counters run n..1)
+		out = append(out, s)
+		v = u
+	}
+	return out
+}
+
+// Prompt is the problem statement: "W w24 = v3 P #17 k4 … #0 k7 QN S5".
+func (p Problem) Prompt() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s %s %s", wordWalk, counter(p.Walk), wordStart, value(p.Start), wordSteps)
+	for i := len(p.Keys) - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, " %s %s", index(i), key(p.Keys[i]))
+	}
+	fmt.Fprintf(&b, " %s %s", questionWord(p.Kind), tagS(p.Target))
+	return b.String()
+}
+
+// Body is the reference thought body of a step: "#i k_i u_0 w_n u_1 … w1 u_n N_i note".
+func (p Problem) Body(s Step) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s", index(s.Index), key(p.Keys[s.Index]), digit(s.Before))
+	for t, u := range s.Walk {
+		fmt.Fprintf(&b, " %s %s", counter(p.Walk-t), digit(u))
+	}
+	fmt.Fprintf(&b, " %s %s", tagN(s.Index), digit(s.Note))
+	return b.String()
+}
+
+// Summary is the reference summary text of a step (between the markers): "S_i v_after".
+func (p Problem) Summary(s Step) string { return tagS(s.Index) + " " + value(s.After) }
+
+// Answer is the reference answer (after the answer marker, before EOS): the restated question and
+// its answer, "QN S5 N5 2" or "QV S5 v6".
+func (p Problem) Answer() string {
+	st := p.Solve()[len(p.Keys)-1-p.Target]
+	if p.Kind == Note {
+		return fmt.Sprintf("%s %s %s %s", wordNote, tagS(p.Target), tagN(p.Target), digit(st.Note))
+	}
+	return fmt.Sprintf("%s %s %s", wordValue, tagS(p.Target), value(st.After))
+}
+
+// AnswerToken is the answer's last word: the note digit or the value.
+func (p Problem) AnswerToken() string {
+	f := strings.Fields(p.Answer())
+	return f[len(f)-1]
+}
+
+// TargetThought is the position (0-based, in generation order) of the thought the question is about.
+func (p Problem) TargetThought() int { return len(p.Keys) - 1 - p.Target }
+
+// Record is the problem as a training record in the summarize JSONL format.
+func (p Problem) Record() summarize.Record {
+	steps := p.Solve()
+	rec := summarize.Record{Prompt: p.Prompt(), Answer: p.Answer(), Thoughts: make([]summarize.RecordThought, len(steps))}
+	for t, s := range steps {
+		rec.Thoughts[t] = summarize.RecordThought{Text: p.Body(s), Summary: p.Summary(s)}
+	}
+	return rec
+}
+
+// Correct reports whether a generated answer (the text after the answer marker, EOS and surrounding
+// space ignored) is the reference answer, word for word.
+func (p Problem) Correct(answer string) bool {
+	answer = strings.TrimSpace(strings.ReplaceAll(answer, EOS, " "))
+	return strings.Join(strings.Fields(answer), " ") == p.Answer()
+}
+
+// HeldOut reports whether the problem belongs to the held-out split: a hash of its prompt falls in
+// the reserved eighth of the hash space. Training generators never produce such problems.
+func (p Problem) HeldOut() bool {
+	h := fnv.New64a()
+	h.Write([]byte(p.Prompt()))
+	return h.Sum64()%8 == 0
+}
+
+// Move is the walk's table F(u, k): the successor of digit u in the 10-cycle of key k.
+func Move(u, k int) int { return moveTable[k][u] }
+
+// moveTable[k] is a permutation of the digits made of one 10-cycle, fixed for the task (seeded).
+var moveTable = func() (t [10][10]int) {
+	rng := rand.New(rand.NewPCG(0x200f, 0x7a5c))
+	for k := range t {
+		order := rng.Perm(10)
+		for j := range order {
+			t[k][order[j]] = order[(j+1)%10]
+		}
+	}
+	return t
+}()

@@ -1,0 +1,103 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// ErrConfig: a trainer Config that cannot be used.
+var ErrConfig = errors.New("train: invalid config")
+
+// Config configures a Trainer. Zero values take the documented defaults.
+type Config struct {
+	// Steps is the total number of optimizer steps (the schedule's length). Required.
+	Steps int
+	// BatchTokens is the token budget of one batch: sequences padded to a common length T are
+	// batched B = max(1, BatchTokens / T) at a time (default 8192).
+	BatchTokens int
+	// LR is the peak learning rate (default 1.5e-3), reached linearly after Warmup steps (default
+	// 200), then decayed by a cosine to LR*MinLRFactor (default 0.1) at Steps.
+	LR          float64
+	Warmup      int
+	MinLRFactor float64
+	// ClipNorm clips the global gradient norm (default 1; < 0 disables).
+	ClipNorm float64
+	// WeightDecay is AdamW's decoupled weight decay (default 0).
+	WeightDecay float64
+	// Seed makes batches, masks and everything random reproducible (with the same data source).
+	Seed uint64
+
+	// View draws restricted (ZoomR-like) views for examples that have none of their own.
+	View ViewConfig
+	// RouteWeight scales the routing loss (default 0.5; < 0 disables): at an example's Route
+	// position, each layer's and head's softmax over the mean summary keys of the sealed thoughts
+	// should pick RouteThought (what ZoomR's consensus reads).
+	RouteWeight float64
+	// PadTo rounds sequence lengths up (default 64), so few distinct shapes are compiled.
+	PadTo int
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	deff := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.BatchTokens, 8192)
+	deff(&c.LR, 1.5e-3)
+	def(&c.Warmup, 200)
+	deff(&c.MinLRFactor, 0.1)
+	deff(&c.ClipNorm, 1)
+	c.View = c.View.withDefaults()
+	deff(&c.RouteWeight, 0.5)
+	def(&c.PadTo, 64)
+	return c
+}
+
+// Validate reports the first unusable field.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Steps <= 0:
+		return fmt.Errorf("%w: Steps %d", ErrConfig, c.Steps)
+	case c.BatchTokens < 0 || c.PadTo < 0 || c.Warmup < 0:
+		return fmt.Errorf("%w: negative size (BatchTokens %d, PadTo %d, Warmup %d)", ErrConfig, c.BatchTokens, c.PadTo, c.Warmup)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("%w: LR %g", ErrConfig, c.LR)
+	case c.MinLRFactor < 0 || c.MinLRFactor > 1:
+		return fmt.Errorf("%w: MinLRFactor %g", ErrConfig, c.MinLRFactor)
+	}
+	return c.View.Validate()
+}
+
+// Validate reports the first unusable field (after defaults).
+func (c ViewConfig) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Restricted > 1:
+		return fmt.Errorf("%w: Restricted share %g > 1", ErrConfig, c.Restricted)
+	case c.WindowMin < 1 || c.WindowMax < c.WindowMin:
+		return fmt.Errorf("%w: window range %d..%d", ErrConfig, c.WindowMin, c.WindowMax)
+	case c.Zoom < 0 || c.SlotLen < 0:
+		return fmt.Errorf("%w: Zoom %d, SlotLen %d", ErrConfig, c.Zoom, c.SlotLen)
+	}
+	return nil
+}
+
+// LearningRate is the schedule: linear warm-up to LR, then cosine decay to LR*MinLRFactor.
+func (c Config) LearningRate(step int) float64 {
+	c = c.withDefaults()
+	if step < c.Warmup {
+		return c.LR * float64(step+1) / float64(c.Warmup)
+	}
+	span := max(1, c.Steps-c.Warmup)
+	f := math.Min(1, float64(step-c.Warmup)/float64(span))
+	lo := c.LR * c.MinLRFactor
+	return lo + (c.LR-lo)*0.5*(1+math.Cos(math.Pi*f))
+}

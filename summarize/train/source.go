@@ -1,0 +1,192 @@
+package train
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+
+	"github.com/zoomr-go/zoomr/summarize"
+	"github.com/zoomr-go/zoomr/summarize/task"
+)
+
+// Source supplies training batches. Batch must be deterministic in (step): a resumed run sees the
+// same data as an uninterrupted one.
+type Source interface {
+	// Batch returns the examples of optimizer step `step`, about `tokens` tokens in all (at least one
+	// example).
+	Batch(step, tokens int) ([]*Example, error)
+}
+
+// Stage is one stage of a curriculum: problems drawn from Task until step Until (exclusive).
+type Stage struct {
+	Until int
+	Task  task.Config
+}
+
+// TaskSource draws training problems of the synthetic task (package task), following a curriculum.
+type TaskSource struct {
+	Stages []Stage // in order; the last stage also covers every later step
+	Seed   uint64
+	render *summarize.Renderer
+	// AnswerWeight is the loss weight of the answer's last token (the note or value; default 5);
+	// Weights apply to the rest.
+	AnswerWeight float32
+	Weights      Weights
+	// View draws the restricted views (a share View.Restricted of the examples); the others are
+	// trained under the causal mask.
+	View ViewConfig
+	tagS map[int]bool // ids of the S tags (routing positions)
+}
+
+// NewTaskSource renders with tok (the task's vocabulary, task.Vocabulary, or a larger one that
+// contains it).
+func NewTaskSource(tok summarize.Tokenizer, stages []Stage, seed uint64) (*TaskSource, error) {
+	if len(stages) == 0 {
+		return nil, fmt.Errorf("%w: no curriculum stages", ErrConfig)
+	}
+	for i, s := range stages {
+		if err := s.Task.Validate(); err != nil {
+			return nil, fmt.Errorf("stage %d: %w", i, err)
+		}
+	}
+	r, err := summarize.NewRenderer(tok, task.RenderOptions())
+	if err != nil {
+		return nil, err
+	}
+	src := &TaskSource{Stages: stages, Seed: seed, render: r, AnswerWeight: 5, Weights: Weights{Thought: 1, Summary: 1, Answer: 2},
+		tagS: map[int]bool{}}
+	for _, w := range task.ReselectWords() {
+		id, ok := tok.TokenID(w)
+		if !ok {
+			return nil, fmt.Errorf("%w: task word %q is not in the vocabulary", summarize.ErrUnknownToken, w)
+		}
+		src.tagS[id] = true
+	}
+	return src, nil
+}
+
+// StageAt returns the curriculum stage of a step.
+func (s *TaskSource) StageAt(step int) Stage {
+	for _, st := range s.Stages {
+		if step < st.Until {
+			return st
+		}
+	}
+	return s.Stages[len(s.Stages)-1]
+}
+
+// Batch draws the problems of a step from a generator seeded by (Seed, step).
+func (s *TaskSource) Batch(step, tokens int) ([]*Example, error) {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%d", s.Seed, step)
+	// One K and one walk length per batch: equal lengths, no padding waste.
+	rng := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
+	c := s.StageAt(step).Task
+	if c.MinSteps == 0 && c.MaxSteps == 0 {
+		c.MinSteps, c.MaxSteps = task.DefaultMinSteps, task.DefaultMaxSteps
+	}
+	if c.MinWalk == 0 && c.MaxWalk == 0 {
+		c.MinWalk, c.MaxWalk = task.DefaultWalk, task.DefaultWalk
+	}
+	c.MinSteps = c.MinSteps + rng.IntN(c.MaxSteps-c.MinSteps+1)
+	c.MaxSteps = c.MinSteps
+	c.MinWalk = c.MinWalk + rng.IntN(c.MaxWalk-c.MinWalk+1)
+	c.MaxWalk = c.MinWalk
+	g, err := task.NewGenerator(c, task.Train, h.Sum64())
+	if err != nil {
+		return nil, err
+	}
+	var out []*Example
+	for n := 0; ; {
+		e, err := s.trainExample(g.Next(), rng)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+		n += roundUp(e.Len(), 64)
+		if n+roundUp(e.Len(), 64) > tokens {
+			return out, nil
+		}
+	}
+}
+
+// trainExample is a problem as a training example under a drawn restricted view or the causal mask.
+func (s *TaskSource) trainExample(p task.Problem, rng *rand.Rand) (*Example, error) {
+	e, err := s.Example(p)
+	if err != nil {
+		return nil, err
+	}
+	vc := s.View.withDefaults()
+	if rng.Float64() < vc.Restricted {
+		v := vc.Draw(e, rng)
+		e.View = &v
+	} else {
+		e.Causal = true
+	}
+	return e, nil
+}
+
+// Example renders a problem with its routing position: the S tag of the restated question.
+func (s *TaskSource) Example(p task.Problem) (*Example, error) {
+	r, err := s.render.Render(p.Record())
+	if err != nil {
+		return nil, err
+	}
+	e := FromRendered(r, s.Weights)
+	e.RouteThought = p.TargetThought()
+	for t := r.PromptLen; t < r.Len(); t++ {
+		if r.Kinds[t] == summarize.Answer && s.tagS[r.IDs[t]] {
+			e.Route = t
+			break
+		}
+	}
+	if e.Route < 0 {
+		return nil, fmt.Errorf("%w: no S tag in the answer of %q", ErrExample, p.Answer())
+	}
+	// The answer's last token before EOS carries the answer.
+	e.Weight[r.Len()-2] = s.AnswerWeight
+	e.Tag = p.Kind.String()
+	return &e, nil
+}
+
+// RecordSource trains on a fixed set of records (e.g. read from JSONL), drawn at random per step
+// with a stream seeded by (seed, step). Examples have no routing position; restricted views are
+// drawn by the trainer (Config.View).
+type RecordSource struct {
+	examples []*Example
+	seed     uint64
+}
+
+// NewRecordSource renders every record once.
+func NewRecordSource(recs []summarize.Record, r *summarize.Renderer, w Weights, seed uint64) (*RecordSource, error) {
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%w: no records", ErrExample)
+	}
+	src := &RecordSource{seed: seed}
+	for i, rec := range recs {
+		out, err := r.Render(rec)
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %w", i, err)
+		}
+		e := FromRendered(out, w)
+		if err := e.Validate(); err != nil {
+			return nil, fmt.Errorf("record %d: %w", i, err)
+		}
+		src.examples = append(src.examples, &e)
+	}
+	return src, nil
+}
+
+// Batch draws records until the token budget is reached.
+func (s *RecordSource) Batch(step, tokens int) ([]*Example, error) {
+	rng := rand.New(rand.NewPCG(s.seed, uint64(step)))
+	var out []*Example
+	for n := 0; ; {
+		e := s.examples[rng.IntN(len(s.examples))]
+		out = append(out, e)
+		n += roundUp(e.Len(), 64)
+		if n+roundUp(e.Len(), 64) > tokens {
+			return out, nil
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/summarize"
+)
+
+// ErrTrain: a training step that failed (graph building or execution).
+var ErrTrain = errors.New("train: step failed")
+
+// Trainer runs optimizer steps on a model. Build the model on a backend of its own (training
+// graphs are large; see NewBackend). A Trainer is not safe for concurrent use.
+type Trainer struct {
+	m    *model.Model
+	cfg  Config
+	opt  optimizers.Interface
+	exec *mlctx.Exec
+	lr   *mlctx.Variable
+	step int
+}
+
+// StepStats are the results of one optimizer step.
+type StepStats struct {
+	Step   int     // the step just taken (0-based)
+	LR     float64 // its learning rate
+	Loss   float64 // weighted cross-entropy of the generated tokens
+	Route  float64 // routing loss (0 when the batch had no routing position)
+	RouteN int     // examples with a routing position
+	// RouteAcc is the share of (example, layer, head) whose top-scored summary is the routed thought.
+	RouteAcc float64
+	// AnswerAcc is the share of answer tokens predicted right (argmax), over the batch.
+	AnswerAcc float64
+	Tokens    int           // real tokens in the batch
+	Batch     int           // sequences in the batch
+	Seq       int           // padded length
+	Took      time.Duration // wall time of the step
+}
+
+// New prepares a trainer for m (whose variables it trains in place).
+func New(m *model.Model, cfg Config) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	adam := optimizers.Adam().LearningRate(cfg.LR)
+	if cfg.WeightDecay > 0 {
+		adam = adam.WeightDecay(cfg.WeightDecay)
+	}
+	t := &Trainer{m: m, cfg: cfg, opt: adam.Done()}
+	t.lr = optimizers.LearningRateVar(m.Context(), dtypes.Float32, cfg.LR)
+	exec, err := mlctx.NewExecAny(m.Backend(), m.Context(), t.stepGraph)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTrain, err)
+	}
+	t.exec = exec.SetMaxCache(128)
+	return t, nil
+}
+
+// Model is the model being trained.
+func (t *Trainer) Model() *model.Model { return t.m }
+
+// Config is the configuration with defaults applied.
+func (t *Trainer) Config() Config { return t.cfg }
+
+// StepCount is the number of steps taken (the next step's index).
+func (t *Trainer) StepCount() int { return t.step }
+
+// Step takes one optimizer step on examples (padded to one length).
+func (t *Trainer) Step(examples []*Example) (StepStats, error) {
+	if len(examples) == 0 {
+		return StepStats{}, fmt.Errorf("%w: empty batch", ErrExample)
+	}
+	for i, e := range examples {
+		if err := e.Validate(); err != nil {
+			return StepStats{}, fmt.Errorf("example %d: %w", i, err)
+		}
+		for _, id := range e.IDs {
+			if id < 0 || id >= t.m.Config.VocabSize {
+				return StepStats{}, fmt.Errorf("%w: example %d has token %d outside the vocabulary (%d)",
+					ErrExample, i, id, t.m.Config.VocabSize)
+			}
+		}
+	}
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(t.cfg.Seed, uint64(t.step)*2+1))
+	b := newBatch(examples, t.cfg.PadTo, t.cfg.View, rng)
+	lr := t.cfg.LearningRate(t.step)
+	if err := t.lr.SetValue(tensors.FromScalar(float32(lr))); err != nil {
+		return StepStats{}, fmt.Errorf("%w: setting the learning rate: %w", ErrTrain, err)
+	}
+	out, err := execute(t.exec, b.inputs()...)
+	if err != nil {
+		return StepStats{}, err
+	}
+	st := StepStats{Step: t.step, LR: lr, Tokens: b.realTokens(), Batch: b.B, Seq: b.T, Took: time.Since(start)}
+	st.Loss = float64(out[0].Value().(float32))
+	st.Route = float64(out[1].Value().(float32))
+	st.RouteN = int(out[2].Value().(float32))
+	st.RouteAcc = float64(out[3].Value().(float32))
+	st.AnswerAcc = answerAccuracy(b, tensors.MustCopyFlatData[int32](out[4]))
+	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+		return st, fmt.Errorf("%w: loss is %v at step %d", ErrTrain, st.Loss, t.step)
+	}
+	t.step++
+	return st, nil
+}
+
+// execute runs an Exec, turning graph-building panics into errors.
+func execute(e *mlctx.Exec, args ...any) (out []*tensors.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrTrain, r)
+		}
+	}()
+	out, err = e.Exec(args...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTrain, err)
+	}
+	return out, nil
+}
+
+// answerAccuracy is the share of answer-kind targets whose argmax prediction is right.
+func answerAccuracy(b *batch, argmax []int32) float64 {
+	right, n := 0, 0
+	for i, e := range b.examples {
+		for t := 0; t+1 < e.Len(); t++ {
+			if e.Kinds[t+1] != summarize.Answer || e.Weight[t+1] == 0 {
+				continue
+			}
+			n++
+			if argmax[i*b.T+t] == int32(e.IDs[t+1]) {
+				right++
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(right) / float64(n)
+}
+
+// stepGraph: inputs as batch.inputs(); outputs loss, route loss, route count, route accuracy, argmax.
+func (t *Trainer) stepGraph(ctx *mlctx.Context, in []*Node) []*Node {
+	tokens, mask, targets, weights := in[0], in[1], in[2], in[3]
+	route, member, want, valid := in[4], in[5], in[6], in[7]
+	out := t.m.TrainForward(tokens, mask)
+	loss := lmLoss(out.Logits, targets, weights)
+	rLoss, rCount, rAcc := routeLoss(t.m.Config, out, route, member, want, valid)
+	total := loss
+	if t.cfg.RouteWeight > 0 {
+		total = Add(total, MulScalar(rLoss, t.cfg.RouteWeight))
+	}
+	grads := ctx.BuildTrainableVariablesGradientsGraph(total)
+	if t.cfg.ClipNorm > 0 {
+		grads = clipGlobalNorm(grads, t.cfg.ClipNorm)
+	}
+	withGrads, ok := t.opt.(interface {
+		UpdateGraphWithGradients(*mlctx.Context, []*Node, dtypes.DType)
+	})
+	if !ok {
+		panic("train: optimizer cannot take precomputed gradients")
+	}
+	withGrads.UpdateGraphWithGradients(ctx, grads, dtypes.Float32)
+	return []*Node{loss, rLoss, rCount, rAcc, ArgMax(out.Logits, -1, dtypes.Int32)}
+}
+
+// lmLoss is the weighted mean cross-entropy: logits [B, T, V], targets [B, T], weights [B, T].
+func lmLoss(logits, targets, weights *Node) *Node {
+	V := logits.Shape().Dimensions[2]
+	logp := LogSoftmax(logits, -1)
+	nll := Neg(ReduceSum(Mul(logp, OneHot(targets, V, dtypes.Float32)), -1)) // [B, T]
+	return Div(ReduceAllSum(Mul(nll, weights)), Max(ReduceAllSum(weights), ScalarOne(logits.Graph(), dtypes.Float32)))
+}
+
+// routeScores returns per layer the scores [B, H, J] of the routing position's query against the
+// mean summary key of every thought, scaled by 1/sqrt(D) (kvcache.ScoreSummaries' formula).
+func routeScores(c *model.Config, out model.TrainOutputs, route, member *Node) []*Node {
+	dims := member.Shape().Dimensions
+	B, J := dims[0], dims[1]
+	G := c.GroupSize()
+	scale := 1 / math.Sqrt(float64(c.HeadDim))
+	var scores []*Node
+	for l := range c.Layers {
+		q := DotGeneral(out.Q[l], []int{2}, []int{0}, route, []int{1}, []int{0})     // [B, H, D]
+		kbar := DotGeneral(member, []int{2}, []int{0}, out.K[l], []int{2}, []int{0}) // [B, J, KVH, D]
+		kbar = TransposeAllAxes(kbar, 0, 2, 1, 3)                                    // [B, KVH, J, D]
+		qg := Reshape(q, B, c.KVHeads, G, c.HeadDim)                                 // [B, KVH, G, D]
+		s := DotGeneral(qg, []int{3}, []int{0, 1}, kbar, []int{3}, []int{0, 1})      // [B, KVH, G, J]
+		scores = append(scores, MulScalar(Reshape(s, B, c.Heads, J), scale))
+	}
+	return scores
+}
+
+// routeLoss is the mean over examples with a routing position, layers and heads of the
+// cross-entropy of softmax_j(scores) against the routed thought; also the number of such examples
+// and the share of (example, layer, head) whose best-scored thought is the routed one.
+func routeLoss(c *model.Config, out model.TrainOutputs, route, member, want, valid *Node) (loss, count, acc *Node) {
+	g := route.Graph()
+	has := ReduceSum(route, 1) // [B]: 1 when the example routes
+	count = ReduceAllSum(has)
+	denom := Max(count, ScalarOne(g, dtypes.Float32))
+	validB := ExpandAxes(GreaterThan(valid, ScalarZero(g, dtypes.Float32)), 1) // [B, 1, J]
+	wantIdx := ExpandAxes(ArgMax(want, -1, dtypes.Int32), 1)                   // [B, 1]
+	var sumCE, sumHit *Node
+	for _, s := range routeScores(c, out, route, member) {
+		validH := BroadcastToDims(validB, s.Shape().Dimensions...)
+		logp := MaskedLogSoftmax(s, validH, -1)
+		logp = Where(validH, logp, ZerosLike(logp))                                       // no -inf * 0
+		ce := Neg(ReduceSum(Mul(logp, ExpandAxes(want, 1)), -1))                          // [B, H]
+		best := ArgMax(Where(validH, s, AddScalar(ZerosLike(s), -1e9)), -1, dtypes.Int32) // [B, H]
+		hit := ConvertDType(Equal(best, BroadcastToDims(wantIdx, best.Shape().Dimensions...)), dtypes.Float32)
+		ceB, hitB := ReduceMean(ce, 1), ReduceMean(hit, 1) // [B]
+		ceS, hitS := ReduceAllSum(Mul(ceB, has)), ReduceAllSum(Mul(hitB, has))
+		if sumCE == nil {
+			sumCE, sumHit = ceS, hitS
+		} else {
+			sumCE, sumHit = Add(sumCE, ceS), Add(sumHit, hitS)
+		}
+	}
+	L := float64(c.Layers)
+	return DivScalar(Div(sumCE, denom), L), count, DivScalar(Div(sumHit, denom), L)
+}
+
+// clipGlobalNorm scales all gradients down so that their joint L2 norm is at most maxNorm.
+func clipGlobalNorm(grads []*Node, maxNorm float64) []*Node {
+	var sq *Node
+	for _, g := range grads {
+		s := ReduceAllSum(Square(g))
+		if sq == nil {
+			sq = s
+		} else {
+			sq = Add(sq, s)
+		}
+	}
+	norm := Sqrt(sq)
+	scale := Div(Scalar(norm.Graph(), dtypes.Float32, maxNorm), Max(norm, Scalar(norm.Graph(), dtypes.Float32, maxNorm)))
+	out := make([]*Node, len(grads))
+	for i, g := range grads {
+		out[i] = Mul(g, scale)
+	}
+	return out
+}

@@ -1,0 +1,198 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize"
+	"github.com/zoomr-go/zoomr/summarize/task"
+)
+
+// tinyTask is a task source of small problems over the task vocabulary, and a model for it.
+func tinyTask(t *testing.T, seed uint64) (*model.Model, *TaskSource) {
+	t.Helper()
+	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+	require.NoError(t, err)
+	m := testModel(t, model.RandomSpec{Seed: seed, VocabSize: tok.VocabSize(), Hidden: 32, Heads: 4, KVHeads: 2, Layers: 2,
+		Intermediate: 64, Tie: true})
+	src, err := NewTaskSource(tok, []Stage{{Until: 1000, Task: task.Config{MinSteps: 2, MaxSteps: 3, MinWalk: 6, MaxWalk: 6}}}, seed)
+	require.NoError(t, err)
+	return m, src
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// TestTrainingLowersTheLoss: a few steps on the task (restricted views, routing loss, clipping)
+// lower the loss, and every step's stats are sane.
+func TestTrainingLowersTheLoss(t *testing.T) {
+	m, src := tinyTask(t, 3)
+	tr, err := New(m, Config{Steps: 24, Warmup: 4, LR: 1e-2, BatchTokens: 512, Seed: 1})
+	require.NoError(t, err)
+	var losses []float64
+	routed := 0
+	require.NoError(t, tr.Run(t.Context(), src, RunOptions{OnStep: func(st StepStats) {
+		require.False(t, math.IsNaN(st.Loss))
+		require.Greater(t, st.LR, 0.0)
+		require.Positive(t, st.Tokens)
+		routed += st.RouteN
+		losses = append(losses, st.Loss)
+	}}))
+	require.Len(t, losses, 24)
+	require.Equal(t, 24, tr.StepCount())
+	require.Positive(t, routed, "task examples carry routing positions")
+	require.Less(t, mean(losses[20:]), mean(losses[:4])*0.8, "loss %v", losses)
+}
+
+// TestResumeContinuesTheRun: a run saved and restored into a fresh model continues where it was:
+// the same weights as an uninterrupted run, up to float reordering.
+func TestResumeContinuesTheRun(t *testing.T) {
+	cfg := Config{Steps: 4, Warmup: 2, LR: 5e-3, BatchTokens: 256, Seed: 2}
+	mA, src := tinyTask(t, 5)
+	trA, err := New(mA, cfg)
+	require.NoError(t, err)
+	require.NoError(t, trA.Run(t.Context(), src, RunOptions{}))
+
+	mB, _ := tinyTask(t, 5)
+	half := cfg
+	trB, err := New(mB, half)
+	require.NoError(t, err)
+	for step := range 2 {
+		ex, err := src.Batch(step, cfg.BatchTokens)
+		require.NoError(t, err)
+		_, err = trB.Step(ex)
+		require.NoError(t, err)
+	}
+	dir := t.TempDir()
+	require.NoError(t, trB.Save(dir))
+	require.True(t, HasCheckpoint(dir))
+
+	mC, _ := tinyTask(t, 99) // other initial weights: all of them must come from the checkpoint
+	trC, err := New(mC, cfg)
+	require.NoError(t, err)
+	require.NoError(t, trC.Restore(dir))
+	require.Equal(t, 2, trC.StepCount())
+	require.NoError(t, trC.Run(t.Context(), src, RunOptions{}))
+	a, c := mA.Weights(), mC.Weights()
+	require.Equal(t, len(a), len(c))
+	for i := range a {
+		require.Equal(t, a[i].Name, c[i].Name)
+		require.InDeltaSlice(t, a[i].Data, c[i].Data, 1e-4, a[i].Name)
+	}
+
+	// A checkpoint of another architecture is refused and changes nothing.
+	other := testModel(t, model.RandomSpec{Seed: 1, VocabSize: 50, Hidden: 16, Heads: 2, KVHeads: 1, Layers: 1})
+	trO, err := New(other, cfg)
+	require.NoError(t, err)
+	before := other.Weights()
+	require.ErrorIs(t, trO.Restore(dir), ErrCheckpoint)
+	require.Equal(t, 0, trO.StepCount())
+	require.Equal(t, before, other.Weights())
+}
+
+// TestFineTuneCheckpointWithAddedTokens: an HF checkpoint whose tokenizer lacks the summary markers
+// gets them added (vocabulary and embedding grow), trains on JSONL-style records with the loss going
+// down, and saves a directory that loads back with the markers.
+func TestFineTuneCheckpointWithAddedTokens(t *testing.T) {
+	words := strings.Fields("add one two three four five six seven eight nine so the sum is answer check ok")
+	base := t.TempDir()
+	spec := tokenizer.WordLevelSpec{Specials: []string{"<eos>"}, Words: words, EOS: "<eos>"}
+	require.NoError(t, tokenizer.WriteWordLevel(base, spec))
+	_, err := model.WriteRandom(base, model.RandomSpec{Seed: 7, VocabSize: len(words) + 1, Hidden: 32, Heads: 4,
+		KVHeads: 2, Layers: 2, Intermediate: 64})
+	require.NoError(t, err)
+
+	b, err := NewBackend()
+	require.NoError(t, err)
+	p := summarize.Protocol{AnswerMarker: "<|answer|>"}
+	m, tok, err := LoadForFineTuning(t.Context(), base, p, 1, model.WithBackend(b), model.WithTrainingLayout())
+	require.NoError(t, err)
+	require.Equal(t, len(words)+4, m.Config.VocabSize, "three protocol tokens added")
+	for _, s := range []string{p.Begin(), p.End(), p.AnswerMarker} {
+		id, ok := tok.TokenID(s)
+		require.True(t, ok, s)
+		require.GreaterOrEqual(t, id, len(words)+1)
+	}
+
+	num := strings.Fields("one two three four five six seven eight nine")
+	var recs []summarize.Record
+	for i := range 30 {
+		a, c := num[i%4], num[(i/4)%4]
+		sum := num[(i%4)+(i/4)%4+1]
+		recs = append(recs, summarize.Record{
+			Prompt: fmt.Sprintf("add %s %s", a, c),
+			Thoughts: []summarize.RecordThought{
+				{Text: fmt.Sprintf("%s add %s", a, c), Summary: "so the sum is " + sum},
+				{Text: "check " + sum, Summary: "ok"},
+			},
+			Answer: "answer " + sum,
+		})
+	}
+	r, err := summarize.NewRenderer(tok, summarize.RenderOptions{Protocol: p, Layout: &summarize.Layout{}, EndToken: "<eos>"})
+	require.NoError(t, err)
+	src, err := NewRecordSource(recs, r, DefaultWeights(), 1)
+	require.NoError(t, err)
+	tr, err := New(m, Config{Steps: 20, Warmup: 3, LR: 1e-2, BatchTokens: 256, Seed: 1})
+	require.NoError(t, err)
+	var losses []float64
+	require.NoError(t, tr.Run(t.Context(), src, RunOptions{OnStep: func(st StepStats) { losses = append(losses, st.Loss) }}))
+	require.Less(t, mean(losses[16:]), mean(losses[:3])*0.7, "loss %v", losses)
+
+	out := t.TempDir()
+	require.NoError(t, m.Save(out, true))
+	require.NoError(t, WriteTokenizer(base, out, tok, p))
+	tok2, err := tokenizer.Load(filepath.Join(out, "tokenizer.json"))
+	require.NoError(t, err)
+	ids, err := tok2.Encode("add one two" + p.Begin() + "ok" + p.End())
+	require.NoError(t, err)
+	begin, _ := tok.TokenID(p.Begin())
+	require.Contains(t, ids, begin)
+	m2, err := model.Load(t.Context(), out)
+	require.NoError(t, err)
+	logits, err := m2.Forward(t.Context(), ids)
+	require.NoError(t, err)
+	require.Len(t, logits, len(ids)*m.Config.VocabSize)
+	_, err = os.Stat(filepath.Join(out, "tokenizer_config.json"))
+	require.NoError(t, err)
+}
+
+func TestConfigValidateAndSchedule(t *testing.T) {
+	for _, c := range []Config{{}, {Steps: 10, LR: -1}, {Steps: 10, MinLRFactor: 2}, {Steps: 10, View: ViewConfig{Restricted: 2}},
+		{Steps: 10, View: ViewConfig{WindowMin: 10, WindowMax: 5}}, {Steps: 10, BatchTokens: -1}} {
+		require.ErrorIs(t, c.Validate(), ErrConfig, "%+v", c)
+	}
+	c := Config{Steps: 100, Warmup: 10, LR: 1e-3}
+	require.InDelta(t, 1e-4, c.LearningRate(0), 1e-12)
+	require.InDelta(t, 1e-3, c.LearningRate(9), 1e-12)
+	require.InDelta(t, 1e-3, c.LearningRate(10), 1e-12)
+	require.InDelta(t, 1e-4, c.LearningRate(100), 1e-9)
+	require.Less(t, c.LearningRate(60), c.LearningRate(30))
+}
+
+func TestStepRejectsBadExamples(t *testing.T) {
+	m, src := tinyTask(t, 1)
+	tr, err := New(m, Config{Steps: 5})
+	require.NoError(t, err)
+	_, err = tr.Step(nil)
+	require.ErrorIs(t, err, ErrExample)
+	ex, err := src.Batch(0, 256)
+	require.NoError(t, err)
+	bad := *ex[0]
+	bad.IDs = append([]int(nil), bad.IDs...)
+	bad.IDs[3] = 10_000
+	_, err = tr.Step([]*Example{&bad})
+	require.ErrorIs(t, err, ErrExample)
+	require.Equal(t, 0, tr.StepCount(), "a refused step changes nothing")
+}
