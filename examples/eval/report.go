@@ -1,0 +1,245 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/zoomr"
+)
+
+// policyReport is one policy's row (the main run, window taskrun.Window).
+type policyReport struct {
+	Name              string  `json:"name"`
+	Accuracy          float64 `json:"accuracy"`
+	AccuracyDetail    float64 `json:"accuracy_detail"` // note questions: the detail lives in one thought body
+	AccuracyValue     float64 `json:"accuracy_value"`  // value questions: a summary holds the answer
+	PeakResidentBytes int64   `json:"peak_resident_bytes"`
+	PeakHostBytes     int64   `json:"peak_host_bytes"`
+	TokensPerS        float64 `json:"tokens_per_s"`
+	N                 int     `json:"n"`
+	NDetail           int     `json:"n_detail"`
+	MeanTokens        float64 `json:"mean_generated_tokens"`
+	// Finished is the share of generations that reached the answer and stopped at EOS.
+	Finished float64 `json:"finished"`
+}
+
+// sweepPoint is one (policy, window) point of the accuracy-vs-budget sweep.
+type sweepPoint struct {
+	Policy            string  `json:"policy"`
+	Window            int     `json:"window"`
+	PeakResidentBytes int64   `json:"peak_resident_bytes"`
+	Accuracy          float64 `json:"accuracy"`
+	AccuracyDetail    float64 `json:"accuracy_detail"`
+	N                 int     `json:"n"`
+}
+
+// agreeStats describe ZoomR's agreeability over the re-selections of one group of generations.
+type agreeStats struct {
+	Generations int       `json:"generations"`
+	Mean        float64   `json:"mean"`
+	Std         float64   `json:"std"`            // over all re-selections of the group
+	MeanStd     float64   `json:"mean_std"`       // mean over generations of each one's std (steadiness)
+	AtAnswer    float64   `json:"mean_at_answer"` // at the last re-selection (the restated question)
+	ByIndex     []float64 `json:"by_index"`       // mean at the i-th re-selection
+}
+
+type report struct {
+	Model        string                `json:"model"`
+	Problems     int                   `json:"problems"`
+	Config       map[string]int        `json:"config"`
+	Policies     []policyReport        `json:"policies"`
+	BudgetSweep  []sweepPoint          `json:"budget_sweep,omitempty"`
+	Agreeability map[string]agreeStats `json:"agreeability,omitempty"` // ZoomR: "correct", "wrong"
+}
+
+func buildReport(o options, jobs []job, results []taskrun.Result, _ int) *report {
+	rep := &report{Model: o.model, Problems: o.n, Config: map[string]int{"window": taskrun.Window, "zoom": taskrun.Zoom,
+		"zoom_slot_len": taskrun.ZoomSlotLen, "summary_cap": taskrun.SummaryCap, "votes": 2}}
+	type key struct {
+		p zoomr.Policy
+		w int
+	}
+	groups := map[key][]taskrun.Result{}
+	var order []key
+	for k, j := range jobs {
+		kk := key{j.policy, j.window}
+		if _, ok := groups[kk]; !ok {
+			order = append(order, kk)
+		}
+		groups[kk] = append(groups[kk], results[k])
+	}
+	for _, kk := range order {
+		rs := groups[kk]
+		pr := summarise(string(kk.p), rs)
+		if kk.w == taskrun.Window {
+			rep.Policies = append(rep.Policies, pr)
+			if kk.p == zoomr.PolicyZoomR {
+				rep.Agreeability = agreeability(rs)
+			}
+		}
+		if kk.p != zoomr.PolicyFull && len(o.windows) > 0 {
+			rep.BudgetSweep = append(rep.BudgetSweep, sweepPoint{Policy: pr.Name, Window: kk.w,
+				PeakResidentBytes: pr.PeakResidentBytes, Accuracy: pr.Accuracy, AccuracyDetail: pr.AccuracyDetail, N: pr.N})
+		}
+	}
+	return rep
+}
+
+func summarise(name string, rs []taskrun.Result) policyReport {
+	pr := policyReport{Name: name, N: len(rs)}
+	var right, rightDetail, rightValue, finished, tokens int
+	var seconds float64
+	for _, r := range rs {
+		if r.Correct {
+			right++
+		}
+		if r.Problem.Kind == task.Note {
+			pr.NDetail++
+			if r.Correct {
+				rightDetail++
+			}
+		} else if r.Correct {
+			rightValue++
+		}
+		if r.Stats.StopReason == "stop token" && r.Answer != "" {
+			finished++
+		}
+		tokens += r.Stats.Tokens
+		seconds += r.Stats.DecodeSeconds
+		pr.PeakResidentBytes = max(pr.PeakResidentBytes, r.Stats.PeakResidentBytes)
+		pr.PeakHostBytes = max(pr.PeakHostBytes, r.Stats.PeakHostBytes)
+	}
+	div := func(a, b int) float64 {
+		if b == 0 {
+			return 0
+		}
+		return float64(a) / float64(b)
+	}
+	pr.Accuracy = div(right, len(rs))
+	pr.AccuracyDetail = div(rightDetail, pr.NDetail)
+	pr.AccuracyValue = div(rightValue, len(rs)-pr.NDetail)
+	pr.Finished = div(finished, len(rs))
+	pr.MeanTokens = div(tokens, len(rs))
+	if seconds > 0 {
+		pr.TokensPerS = float64(tokens) / seconds
+	}
+	return pr
+}
+
+// agreeability groups ZoomR's per-re-selection agreeability by the answer's correctness.
+func agreeability(rs []taskrun.Result) map[string]agreeStats {
+	out := map[string]agreeStats{}
+	for _, group := range []string{"correct", "wrong"} {
+		var all, stds, atAnswer []float64
+		var byIndex [][]float64
+		n := 0
+		for _, r := range rs {
+			if r.Correct != (group == "correct") || len(r.Stats.Agreeabilities) == 0 {
+				continue
+			}
+			n++
+			a := r.Stats.Agreeabilities
+			all = append(all, a...)
+			_, s := meanStd(a)
+			stds = append(stds, s)
+			atAnswer = append(atAnswer, a[len(a)-1])
+			for i, v := range a {
+				for len(byIndex) <= i {
+					byIndex = append(byIndex, nil)
+				}
+				byIndex[i] = append(byIndex[i], v)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		st := agreeStats{Generations: n}
+		st.Mean, st.Std = meanStd(all)
+		st.MeanStd, _ = meanStd(stds)
+		st.AtAnswer, _ = meanStd(atAnswer)
+		for _, vs := range byIndex {
+			m, _ := meanStd(vs)
+			st.ByIndex = append(st.ByIndex, m)
+		}
+		out[group] = st
+	}
+	return out
+}
+
+func meanStd(xs []float64) (mean, std float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	for _, x := range xs {
+		std += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(xs)))
+}
+
+func (r *report) write(o options) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(o.jsonPath), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.jsonPath, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(o.out, "eval.md"), []byte(r.markdown()), 0o644)
+}
+
+// markdown is the results table (and the agreeability summary).
+func (r *report) markdown() string {
+	var b strings.Builder
+	var full int64
+	for _, p := range r.Policies {
+		if p.Name == string(zoomr.PolicyFull) {
+			full = p.PeakResidentBytes
+		}
+	}
+	fmt.Fprintf(&b, "Held-out problems: %d per policy (%s; window %d, zoom %d×%d, summary region %d, k=%d votes)\n\n",
+		r.Problems, r.Model, r.Config["window"], r.Config["zoom"], r.Config["zoom_slot_len"], r.Config["summary_cap"], r.Config["votes"])
+	b.WriteString("| policy | accuracy | detail (note) | summary (value) | finished | peak resident KV | vs full | tokens/s |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, p := range r.Policies {
+		ratio := "—"
+		if full > 0 && p.PeakResidentBytes > 0 {
+			ratio = fmt.Sprintf("%.1f× less", float64(full)/float64(p.PeakResidentBytes))
+			if p.Name == string(zoomr.PolicyFull) {
+				ratio = "1×"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %.1f%% | %.1f%% (n=%d) | %.1f%% (n=%d) | %.0f%% | %.1f KiB | %s | %.0f |\n", p.Name,
+			100*p.Accuracy, 100*p.AccuracyDetail, p.NDetail, 100*p.AccuracyValue, p.N-p.NDetail, 100*p.Finished,
+			float64(p.PeakResidentBytes)/1024, ratio, p.TokensPerS)
+	}
+	if len(r.Agreeability) > 0 {
+		b.WriteString("\nZoomR agreeability (share of head votes in the selected set) per re-selection:\n\n")
+		b.WriteString("| answers | generations | mean | std over re-selections | mean per-generation std | at the restated question |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, g := range []string{"correct", "wrong"} {
+			if a, ok := r.Agreeability[g]; ok {
+				fmt.Fprintf(&b, "| %s | %d | %.3f | %.3f | %.3f | %.3f |\n", g, a.Generations, a.Mean, a.Std, a.MeanStd, a.AtAnswer)
+			}
+		}
+	}
+	if len(r.BudgetSweep) > 0 {
+		b.WriteString("\nAccuracy vs resident budget (window sweep):\n\n| policy | window | peak resident KV | accuracy | detail | n |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, s := range r.BudgetSweep {
+			fmt.Fprintf(&b, "| %s | %d | %.1f KiB | %.1f%% | %.1f%% | %d |\n", s.Policy, s.Window,
+				float64(s.PeakResidentBytes)/1024, 100*s.Accuracy, 100*s.AccuracyDetail, s.N)
+		}
+	}
+	return b.String()
+}

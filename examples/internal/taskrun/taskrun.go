@@ -1,0 +1,143 @@
+// Package taskrun runs problems of the synthetic task (summarize/task) through a zoomr.Decoder: the
+// decoder settings the task is evaluated with, and the answer check. It is shared by
+// examples/eval and examples/quickstart.
+package taskrun
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize"
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/zoomr"
+)
+
+// DefaultModel is the committed tiny model, relative to the repository root.
+const DefaultModel = "testdata/zoomr-tiny"
+
+// Load reads a model directory (config.json, model.safetensors, tokenizer.json) for decoding.
+func Load(ctx context.Context, dir string) (*model.Model, *tokenizer.Tokenizer, error) {
+	m, err := model.Load(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, tok, nil
+}
+
+// Knobs of the evaluated ZoomR cache. A thought is at most 3+2·25+2 body tokens and a 4-token
+// summary, so a 64-token zoom slot holds a whole thought and the summary region holds 24 summaries.
+const (
+	Window      = 64
+	Zoom        = 2
+	ZoomSlotLen = 64
+	SummaryCap  = 96
+	MaxTokens   = 1600
+)
+
+// Config is the decoder configuration for policy p with a window of `window` tokens (0: Window). The
+// bounded baselines get ZoomR's resident budget (zoomr.Config.ResidentBudget). Re-selection happens
+// at every seal, at the answer marker and after every summary tag S_j (the restated question).
+func Config(p zoomr.Policy, window int) zoomr.Config {
+	if window <= 0 {
+		window = Window
+	}
+	return zoomr.Config{
+		Policy:        p,
+		Window:        window,
+		Zoom:          Zoom,
+		ZoomSlotLen:   ZoomSlotLen,
+		SummaryCap:    SummaryCap,
+		Votes:         2,
+		Protocol:      task.Protocol(),
+		ReselectAt:    task.ReselectWords(),
+		MaxThoughtLen: 128,
+		MaxSummaryLen: 16,
+		MaxTokens:     MaxTokens,
+	}
+}
+
+// Result is one problem's decoding.
+type Result struct {
+	Problem task.Problem
+	Correct bool
+	Answer  string        // the generated answer's words (after the answer marker, before EOS)
+	Trace   []zoomr.Token // every generated token, when kept
+	Stats   zoomr.Stats   // the generation's statistics
+	Sealed  int           // thoughts sealed
+	Zooms   int           // re-selections that changed the zoomed set
+}
+
+// Solve decodes one problem; onToken, if set, sees every token as it is generated (keep=true also
+// keeps them in Result.Trace).
+func Solve(ctx context.Context, dec *zoomr.Decoder, p task.Problem, keep bool, onToken func(zoomr.Token)) (Result, error) {
+	r := Result{Problem: p}
+	tok := dec.Tokenizer()
+	g := dec.Start(ctx, p.Prompt())
+	var answer []string
+	var last []int
+	for t, err := range g.Tokens() {
+		if err != nil {
+			return r, err
+		}
+		if onToken != nil {
+			onToken(t)
+		}
+		if keep {
+			r.Trace = append(r.Trace, t)
+		}
+		if t.Sealed >= 0 {
+			r.Sealed++
+		}
+		if t.Reselected && !equal(t.Zoomed, last) {
+			r.Zooms++
+			last = append(last[:0], t.Zoomed...)
+		}
+		if t.Kind == summarize.Answer {
+			w, err := tok.TokenText(t.ID)
+			if err != nil {
+				return r, err
+			}
+			if w != task.AnswerMarker && w != task.EOS {
+				answer = append(answer, w)
+			}
+		}
+	}
+	r.Stats = g.Stats()
+	r.Answer = strings.Join(answer, " ")
+	r.Correct = p.Correct(r.Answer)
+	return r, nil
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Words renders token ids as space-separated words (the task's tokenizer is word-level and its
+// Decode concatenates words without spaces).
+func Words(tok *tokenizer.Tokenizer, ids ...int) string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		w, err := tok.TokenText(id)
+		if err != nil {
+			w = fmt.Sprintf("<%d>", id)
+		}
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
+}
