@@ -1,0 +1,47 @@
+package taskrun
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/zoomr"
+)
+
+// TestSolveRunsEveryPolicy: the task's decoder settings are valid for every policy, and Solve
+// decodes a problem end to end (a random model answers wrong, within MaxTokens).
+func TestSolveRunsEveryPolicy(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, tokenizer.WriteWordLevel(dir, task.Vocabulary()))
+	tok, err := tokenizer.Load(dir + "/tokenizer.json")
+	require.NoError(t, err)
+	_, err = model.WriteRandom(dir, model.RandomSpec{Seed: 1, VocabSize: tok.VocabSize(), Hidden: 16, Heads: 2, KVHeads: 1, Layers: 1})
+	require.NoError(t, err)
+	m, tok2, err := Load(t.Context(), dir)
+	require.NoError(t, err)
+	g, err := task.NewGenerator(task.Config{MinSteps: 2, MaxSteps: 2, MinWalk: 6, MaxWalk: 6}, task.HeldOut, 1)
+	require.NoError(t, err)
+	p := g.Next()
+	for _, pol := range zoomr.Policies {
+		cfg := Config(pol, 32)
+		cfg.MaxTokens = 40
+		dec, err := zoomr.New(m, tok2, cfg)
+		require.NoError(t, err, pol)
+		n := 0
+		r, err := Solve(t.Context(), dec, p, true, func(zoomr.Token) { n++ })
+		require.NoError(t, err, pol)
+		require.Equal(t, n, len(r.Trace))
+		require.Equal(t, n, r.Stats.Tokens)
+		require.LessOrEqual(t, n, 40)
+		require.Positive(t, r.Stats.PeakResidentBytes)
+	}
+	require.Equal(t, "QN S5 N5 2", Words(tok, mustIDs(t, tok, "QN S5 N5 2")...))
+}
+
+func mustIDs(t *testing.T, tok *tokenizer.Tokenizer, s string) []int {
+	ids, err := tok.Encode(s)
+	require.NoError(t, err)
+	return ids
+}
