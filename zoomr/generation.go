@@ -252,6 +252,8 @@ func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, string
 		if err := s.advance(ev, id, pos, &tok, logits); err != nil {
 			return tok, "", err
 		}
+	} else if s.stream != nil {
+		tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
 	}
 	s.describe(&tok)
 	return tok, stop, nil
