@@ -42,7 +42,7 @@ func main() {
 }
 
 type flags struct {
-	out, init, data, split         string
+	out, init, data, split, curric string
 	steps, dump, ckptEvery         int
 	seed                           uint64
 	layers, hidden, heads, kvHeads int
@@ -58,7 +58,8 @@ func parseFlags() flags {
 	flag.StringVar(&f.out, "out", "out/zoomr-tiny", "output directory (model, checkpoint, logs)")
 	flag.StringVar(&f.init, "init", "", "fine-tune this Hugging Face model directory instead of training from scratch")
 	flag.StringVar(&f.data, "data", "", "train on these JSONL records instead of the synthetic task")
-	flag.IntVar(&f.steps, "steps", 2000, "optimizer steps")
+	flag.IntVar(&f.steps, "steps", 1200, "optimizer steps")
+	flag.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run) or K1-K2,N1-N2 (one stage: steps K1..K2, walks N1..N2)")
 	flag.Uint64Var(&f.seed, "seed", 1, "seed of the weights, the data and the masks")
 	flag.IntVar(&f.layers, "layers", 3, "layers (from scratch)")
 	flag.IntVar(&f.hidden, "hidden", 128, "hidden size (from scratch)")

@@ -60,7 +60,20 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 		src, err := train.NewRecordSource(recs, r, train.DefaultWeights(), f.seed)
 		return src, nil, err
 	}
-	src, err := train.NewTaskSource(tok, train.TaskCurriculum(f.steps), f.seed)
+	var stages []train.Stage
+	switch f.curric {
+	case "default":
+		stages = train.TaskCurriculum(f.steps)
+	case "eval":
+		stages = train.TaskCurriculum(f.steps)[2:]
+	default:
+		var c task.Config
+		if _, err := fmt.Sscanf(f.curric, "%d-%d,%d-%d", &c.MinSteps, &c.MaxSteps, &c.MinWalk, &c.MaxWalk); err != nil {
+			return nil, nil, fmt.Errorf("-curriculum %q: want default, eval or K1-K2,N1-N2", f.curric)
+		}
+		stages = []train.Stage{{Until: f.steps, Tasks: []task.Config{c}}}
+	}
+	src, err := train.NewTaskSource(tok, stages, f.seed)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,7 +29,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			src, err := NewTaskSource(tok, []Stage{{Until: 1, Task: bc.task}}, 1)
+			src, err := NewTaskSource(tok, []Stage{{Until: 1, Tasks: []task.Config{bc.task}}}, 1)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -17,10 +17,11 @@ type Source interface {
 	Batch(step, tokens int) ([]*Example, error)
 }
 
-// Stage is one stage of a curriculum: problems drawn from Task until step Until (exclusive).
+// Stage is one stage of a curriculum: until step Until (exclusive), each batch draws its problems
+// from one of Tasks, picked uniformly (list a config twice to weigh it double).
 type Stage struct {
 	Until int
-	Task  task.Config
+	Tasks []task.Config
 }
 
 // TaskSource draws training problems of the synthetic task (package task), following a curriculum.
@@ -45,8 +46,13 @@ func NewTaskSource(tok summarize.Tokenizer, stages []Stage, seed uint64) (*TaskS
 		return nil, fmt.Errorf("%w: no curriculum stages", ErrConfig)
 	}
 	for i, s := range stages {
-		if err := s.Task.Validate(); err != nil {
-			return nil, fmt.Errorf("stage %d: %w", i, err)
+		if len(s.Tasks) == 0 {
+			return nil, fmt.Errorf("%w: stage %d has no tasks", ErrConfig, i)
+		}
+		for _, c := range s.Tasks {
+			if err := c.Validate(); err != nil {
+				return nil, fmt.Errorf("stage %d: %w", i, err)
+			}
 		}
 	}
 	r, err := summarize.NewRenderer(tok, task.RenderOptions())
@@ -81,7 +87,8 @@ func (s *TaskSource) Batch(step, tokens int) ([]*Example, error) {
 	fmt.Fprintf(h, "%d/%d", s.Seed, step)
 	// One K and one walk length per batch: equal lengths, no padding waste.
 	rng := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
-	c := s.StageAt(step).Task
+	st := s.StageAt(step)
+	c := st.Tasks[rng.IntN(len(st.Tasks))]
 	if c.MinSteps == 0 && c.MaxSteps == 0 {
 		c.MinSteps, c.MaxSteps = task.DefaultMinSteps, task.DefaultMaxSteps
 	}

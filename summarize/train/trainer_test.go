@@ -22,7 +22,7 @@ func tinyTask(t *testing.T, seed uint64) (*model.Model, *TaskSource) {
 	require.NoError(t, err)
 	m := testModel(t, model.RandomSpec{Seed: seed, VocabSize: tok.VocabSize(), Hidden: 32, Heads: 4, KVHeads: 2, Layers: 2,
 		Intermediate: 64, Tie: true})
-	src, err := NewTaskSource(tok, []Stage{{Until: 1000, Task: task.Config{MinSteps: 2, MaxSteps: 3, MinWalk: 6, MaxWalk: 6}}}, seed)
+	src, err := NewTaskSource(tok, []Stage{{Until: 1000, Tasks: []task.Config{{MinSteps: 2, MaxSteps: 3, MinWalk: 6, MaxWalk: 6}}}}, seed)
 	require.NoError(t, err)
 	return m, src
 }
