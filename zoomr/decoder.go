@@ -101,10 +101,7 @@ func (d *Decoder) resolveProtocol() error {
 		d.markers = m
 	case SegmentParagraph:
 		if d.tok != nil {
-			d.texts = make([]string, d.tok.VocabSize())
-			for id := range d.texts {
-				d.texts[id], _ = d.tok.TokenText(id)
-			}
+			d.texts = tokenTexts(d.tok)
 		}
 		if cfg.Protocol.AnswerMarker != "" {
 			if d.tok == nil {
@@ -247,3 +244,17 @@ func (d *Decoder) stopString(text *strings.Builder) bool {
 }
 
 func since(t time.Time) float64 { return time.Since(t).Seconds() }
+
+// tokenTexts decodes every token on its own (byte-level BPE stores "\n" as "Ċ", SentencePiece as
+// <0x0A>), so the paragraph segmenter sees the text a token writes.
+func tokenTexts(tok *tokenizer.Tokenizer) []string {
+	texts := make([]string, tok.VocabSize())
+	one := []int{0}
+	for id := range texts {
+		one[0] = id
+		if b, err := tok.DecodeBytes(one, tokenizer.DecodeOptions{}); err == nil {
+			texts[id] = string(b)
+		}
+	}
+	return texts
+}

@@ -334,3 +334,20 @@ func TestEveryPolicyRuns(t *testing.T) {
 		require.Equal(t, budgets[PolicyZoomR], budgets[p], "policy %s gets the same resident budget as ZoomR", p)
 	}
 }
+
+// TestParagraphTextsAreDecoded: the paragraph segmenter sees decoded token text, so a SentencePiece
+// newline byte token (<0x0A>) reads as "\n" and two of them end a thought.
+func TestParagraphTextsAreDecoded(t *testing.T) {
+	tok, err := tokenizer.Load("../testdata/tokenizer/ggml-vocab-llama-spm.gguf")
+	require.NoError(t, err)
+	texts := tokenTexts(tok)
+	nl, ok := tok.TokenID("<0x0A>")
+	require.True(t, ok)
+	require.Equal(t, "\n", texts[nl])
+	seg, err := summarize.NewParagraphSegmenter(summarize.ParagraphConfig{TokenText: func(id int) string { return texts[id] }})
+	require.NoError(t, err)
+	hello, _ := tok.TokenID("▁Hello")
+	seg.Observe(hello)
+	seg.Observe(nl)
+	require.True(t, seg.Observe(nl).SealedWithoutSummary)
+}
