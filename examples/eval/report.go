@@ -19,6 +19,10 @@ type policyReport struct {
 	Accuracy          float64 `json:"accuracy"`
 	AccuracyDetail    float64 `json:"accuracy_detail"` // note questions: the detail lives in one thought body
 	AccuracyValue     float64 `json:"accuracy_value"`  // value questions: a summary holds the answer
+ // Recall*: answers right about the model's own trace (task.Problem.Recalled).
+	Recall            float64 `json:"recall_accuracy"`
+	RecallDetail      float64 `json:"recall_accuracy_detail"`
+	RecallValue       float64 `json:"recall_accuracy_value"`
 	PeakResidentBytes int64   `json:"peak_resident_bytes"`
 	PeakHostBytes     int64   `json:"peak_host_bytes"`
 	TokensPerS        float64 `json:"tokens_per_s"`
@@ -94,18 +98,30 @@ func buildReport(o options, jobs []job, results []taskrun.Result, _ int) *report
 func summarise(name string, rs []taskrun.Result) policyReport {
 	pr := policyReport{Name: name, N: len(rs)}
 	var right, rightDetail, rightValue, finished, tokens int
+	var rec, recDetail, recValue int
 	var seconds float64
 	for _, r := range rs {
 		if r.Correct {
 			right++
+		}
+		if r.Recalled {
+			rec++
 		}
 		if r.Problem.Kind == task.Note {
 			pr.NDetail++
 			if r.Correct {
 				rightDetail++
 			}
-		} else if r.Correct {
-			rightValue++
+			if r.Recalled {
+				recDetail++
+			}
+		} else {
+			if r.Correct {
+				rightValue++
+			}
+			if r.Recalled {
+				recValue++
+			}
 		}
 		if r.Stats.StopReason == "stop token" && r.Answer != "" {
 			finished++
@@ -124,6 +140,9 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 	pr.Accuracy = div(right, len(rs))
 	pr.AccuracyDetail = div(rightDetail, pr.NDetail)
 	pr.AccuracyValue = div(rightValue, len(rs)-pr.NDetail)
+	pr.Recall = div(rec, len(rs))
+	pr.RecallDetail = div(recDetail, pr.NDetail)
+	pr.RecallValue = div(recValue, len(rs)-pr.NDetail)
 	pr.Finished = div(finished, len(rs))
 	pr.MeanTokens = div(tokens, len(rs))
 	if seconds > 0 {
@@ -211,8 +230,8 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&b, "Held-out problems: %d per policy (%s; window %d, zoom %d×%d, summary region %d, k=%d votes)\n\n",
 		r.Problems, r.Model, r.Config["window"], r.Config["zoom"], r.Config["zoom_slot_len"], r.Config["summary_cap"], r.Config["votes"])
-	b.WriteString("| policy | accuracy | detail (note) | summary (value) | finished | peak resident KV | vs full | tokens/s |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| policy | accuracy | detail (note) | summary (value) | recall | recall detail | recall value | finished | peak resident KV | vs full | tokens/s |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range r.Policies {
 		ratio := "—"
 		if full > 0 && p.PeakResidentBytes > 0 {
@@ -221,8 +240,9 @@ func (r *report) markdown() string {
 				ratio = "1×"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %.1f%% | %.1f%% (n=%d) | %.1f%% (n=%d) | %.0f%% | %.1f KiB | %s | %.0f |\n", p.Name,
-			100*p.Accuracy, 100*p.AccuracyDetail, p.NDetail, 100*p.AccuracyValue, p.N-p.NDetail, 100*p.Finished,
+		fmt.Fprintf(&b, "| %s | %.1f%% | %.1f%% (n=%d) | %.1f%% (n=%d) | %.1f%% | %.1f%% | %.1f%% | %.0f%% | %.1f KiB | %s | %.0f |\n", p.Name,
+			100*p.Accuracy, 100*p.AccuracyDetail, p.NDetail, 100*p.AccuracyValue, p.N-p.NDetail,
+			100*p.Recall, 100*p.RecallDetail, 100*p.RecallValue, 100*p.Finished,
 			float64(p.PeakResidentBytes)/1024, ratio, p.TokensPerS)
 	}
 	if len(r.Agreeability) > 0 {

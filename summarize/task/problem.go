@@ -175,3 +175,46 @@ var moveTable = func() (t [10][10]int) {
 	}
 	return t
 }()
+
+// Recalled reports whether a generated answer is right about the trace the model itself wrote
+// (trace: the generated words before the answer marker, summary markers included). The reference
+// answer (Correct) needs every walk move of every earlier step to be right; this grade isolates what
+// the cache policy decides — whether the model could read back its own step Target — by expecting
+// the note written after N_Target in the model's own body, or the value after S_Target in its own
+// summary. A trace that wrote the target's tag other than exactly once (followed by a digit or a
+// value) cannot be graded this way and counts as wrong.
+func (p Problem) Recalled(trace []string, answer string) bool {
+	tag, want := tagS(p.Target), wordValue
+	if p.Kind == Note {
+		tag, want = tagN(p.Target), wordNote
+	}
+	var own string
+	for i, w := range trace {
+		if w != tag || i+1 >= len(trace) {
+			continue
+		}
+		if own != "" {
+			return false // written twice: ambiguous
+		}
+		own = trace[i+1]
+	}
+	if own == "" || !wellFormedAnswer(p.Kind, own) {
+		return false
+	}
+	expect := fmt.Sprintf("%s %s %s", want, tagS(p.Target), own)
+	if p.Kind == Note {
+		expect = fmt.Sprintf("%s %s %s %s", want, tagS(p.Target), tagN(p.Target), own)
+	}
+	answer = strings.TrimSpace(strings.ReplaceAll(answer, EOS, " "))
+	return strings.Join(strings.Fields(answer), " ") == expect
+}
+
+// wellFormedAnswer: a note is a digit, a value is v0..v9.
+func wellFormedAnswer(k Kind, w string) bool {
+	for d := range 10 {
+		if (k == Note && w == digit(d)) || (k == Value && w == value(d)) {
+			return true
+		}
+	}
+	return false
+}

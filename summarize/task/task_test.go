@@ -3,6 +3,7 @@ package task
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -191,4 +192,35 @@ func TestVocabularyCoversEveryWord(t *testing.T) {
 	}
 	_, err = tok.Encode("zzz")
 	require.True(t, errors.Is(err, tokenizer.ErrUnknownToken))
+}
+
+func TestRecalledGradesAgainstTheOwnTrace(t *testing.T) {
+	p := Problem{Keys: []int{3, 1, 4}, Start: 2, Walk: 8, Kind: Note, Target: 1}
+	rec := p.Record()
+	var trace []string
+	for _, th := range rec.Thoughts {
+		trace = append(trace, strings.Fields(th.Text)...)
+		trace = append(trace, BeginSummary)
+		trace = append(trace, strings.Fields(th.Summary)...)
+		trace = append(trace, EndSummary)
+	}
+	// The reference trace: the reference answer is also the recalled one.
+	require.True(t, p.Recalled(trace, p.Answer()))
+	// A wrong walk upstream: the model wrote a different note for step 1 and recalls it.
+	at := slices.Index(trace, "N1")
+	require.Positive(t, at)
+	own := slices.Clone(trace)
+	own[at+1] = digit((p.Solve()[1].Note + 1) % 10)
+	mine := "QN S1 N1 " + own[at+1] + " <eos>"
+	require.True(t, p.Recalled(own, mine))
+	require.False(t, p.Correct(mine))
+	require.False(t, p.Recalled(own, p.Answer()))
+	// The tag written twice, or never: ungradeable, wrong.
+	require.False(t, p.Recalled(append(slices.Clone(own), "N1", "5"), mine))
+	require.False(t, p.Recalled(slices.Delete(slices.Clone(own), at, at+2), mine))
+	// Value questions read the own summary.
+	v := p
+	v.Kind = Value
+	require.True(t, v.Recalled(trace, v.Answer()))
+	require.False(t, v.Recalled(trace, "QV S1 v"+digit((p.Solve()[1].After+1)%10)))
 }

@@ -67,7 +67,10 @@ func Config(p zoomr.Policy, window int) zoomr.Config {
 // Result is one problem's decoding.
 type Result struct {
 	Problem task.Problem
-	Correct bool
+	Correct bool // the reference answer (every earlier walk move right)
+	// Recalled: the answer is right about the model's own trace (task.Problem.Recalled): what the
+	// cache policy decides, without the compounding of upstream walk errors.
+	Recalled bool
 	Answer  string        // the generated answer's words (after the answer marker, before EOS)
 	Trace   []zoomr.Token // every generated token, when kept
 	Stats   zoomr.Stats   // the generation's statistics
@@ -81,7 +84,7 @@ func Solve(ctx context.Context, dec *zoomr.Decoder, p task.Problem, keep bool, o
 	r := Result{Problem: p}
 	tok := dec.Tokenizer()
 	g := dec.Start(ctx, p.Prompt())
-	var answer []string
+	var answer, trace []string
 	var last []int
 	for t, err := range g.Tokens() {
 		if err != nil {
@@ -100,19 +103,20 @@ func Solve(ctx context.Context, dec *zoomr.Decoder, p task.Problem, keep bool, o
 			r.Zooms++
 			last = append(last[:0], t.Zoomed...)
 		}
-		if t.Kind == summarize.Answer {
-			w, err := tok.TokenText(t.ID)
-			if err != nil {
-				return r, err
-			}
-			if w != task.AnswerMarker && w != task.EOS {
-				answer = append(answer, w)
-			}
+		w, err := tok.TokenText(t.ID)
+		if err != nil {
+			return r, err
+		}
+		if t.Kind != summarize.Answer {
+			trace = append(trace, w)
+		} else if w != task.AnswerMarker && w != task.EOS {
+			answer = append(answer, w)
 		}
 	}
 	r.Stats = g.Stats()
 	r.Answer = strings.Join(answer, " ")
 	r.Correct = p.Correct(r.Answer)
+	r.Recalled = p.Recalled(trace, r.Answer)
 	return r, nil
 }
 
