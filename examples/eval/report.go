@@ -15,11 +15,11 @@ import (
 
 // policyReport is one policy's row (the main run, window taskrun.Window).
 type policyReport struct {
-	Name              string  `json:"name"`
-	Accuracy          float64 `json:"accuracy"`
-	AccuracyDetail    float64 `json:"accuracy_detail"` // note questions: the detail lives in one thought body
-	AccuracyValue     float64 `json:"accuracy_value"`  // value questions: a summary holds the answer
- // Recall*: answers right about the model's own trace (task.Problem.Recalled).
+	Name           string  `json:"name"`
+	Accuracy       float64 `json:"accuracy"`
+	AccuracyDetail float64 `json:"accuracy_detail"` // note questions: the detail lives in one thought body
+	AccuracyValue  float64 `json:"accuracy_value"`  // value questions: a summary holds the answer
+	// Recall*: answers right about the model's own trace (task.Problem.Recalled).
 	Recall            float64 `json:"recall_accuracy"`
 	RecallDetail      float64 `json:"recall_accuracy_detail"`
 	RecallValue       float64 `json:"recall_accuracy_value"`

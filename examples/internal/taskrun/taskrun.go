@@ -71,11 +71,11 @@ type Result struct {
 	// Recalled: the answer is right about the model's own trace (task.Problem.Recalled): what the
 	// cache policy decides, without the compounding of upstream walk errors.
 	Recalled bool
-	Answer  string        // the generated answer's words (after the answer marker, before EOS)
-	Trace   []zoomr.Token // every generated token, when kept
-	Stats   zoomr.Stats   // the generation's statistics
-	Sealed  int           // thoughts sealed
-	Zooms   int           // re-selections that changed the zoomed set
+	Answer   string        // the generated answer's words (after the answer marker, before EOS)
+	Trace    []zoomr.Token // every generated token, when kept
+	Stats    zoomr.Stats   // the generation's statistics
+	Sealed   int           // thoughts sealed
+	Zooms    int           // re-selections that changed the zoomed set
 }
 
 // Solve decodes one problem; onToken, if set, sees every token as it is generated (keep=true also
