@@ -32,6 +32,7 @@ import (
 	"github.com/zoomr-go/zoomr/internal/oracle"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize/task"
 	"github.com/zoomr-go/zoomr/zoomr"
 )
 
@@ -59,6 +60,7 @@ type options struct {
 	lengths          []int
 	models, policies []string
 	window, prompt   int
+	fullMax          int // Full is measured only at lengths up to this (0: all)
 	jsonPath         string
 	llamacpp         bool
 	llamaThreads     []int
@@ -90,6 +92,7 @@ func parseOptions() (*options, error) {
 	models := flag.String("models", "small,random512", "models: small (trained, summaries), random512 (paragraph segmenter)")
 	policies := flag.String("policies", "full,zoomr", "cache policies")
 	flag.IntVar(&o.window, "window-tokens", 64, "tokens per measured window")
+	flag.IntVar(&o.fullMax, "full-max", 0, "measure Full only at lengths up to N (0: all; its prefill grows quadratically)")
 	flag.IntVar(&o.prompt, "prompt-len", 64, "prompt tokens for ZoomR runs")
 	flag.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file")
 	flag.BoolVar(&o.llamacpp, "llamacpp", false, "also run llama.cpp's bench on random512 and print ratios")
@@ -207,6 +210,19 @@ func withPolicy(d *zoomr.Decoder, p zoomr.Policy) (*zoomr.Decoder, error) {
 	return zoomr.New(d.Model(), d.Tokenizer(), cfg)
 }
 
+// generationPrompt is what a measured generation starts from: for the trained small model a held-out
+// task problem (so it writes thoughts and summaries as it was trained to), for random512 random ids.
+func generationPrompt(d *zoomr.Decoder, name string, o *options) ([]int, error) {
+	if name != "small" {
+		return randomPrompt(o.prompt, vocabOf(d), 1), nil
+	}
+	g, err := task.NewGenerator(task.Config{}, task.HeldOut, 1)
+	if err != nil {
+		return nil, err
+	}
+	return d.Tokenizer().Encode(g.Next().Prompt())
+}
+
 func randomPrompt(n, vocab int, seed uint64) []int {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	out := make([]int, n)
@@ -218,7 +234,10 @@ func randomPrompt(n, vocab int, seed uint64) []int {
 
 // measureGenerated decodes up to the longest length once and measures a window before each length.
 func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string, o *options) ([]Run, error) {
-	prompt := randomPrompt(o.prompt, vocabOf(d), 1)
+	prompt, err := generationPrompt(d, name, o)
+	if err != nil {
+		return nil, err
+	}
 	maxLen := o.lengths[len(o.lengths)-1]
 	for _, l := range o.lengths {
 		maxLen = max(maxLen, l)
@@ -238,7 +257,7 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 	}
 	var runs []Run
 	var peakRes, peakHost int64
-	n := o.prompt
+	n := len(prompt)
 	start := time.Now()
 	for tok, err := range d.GenerateIDs(ctx, prompt) {
 		if err != nil {
@@ -273,6 +292,10 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 func measureFull(ctx context.Context, d *zoomr.Decoder, name string, o *options) ([]Run, error) {
 	var runs []Run
 	for _, l := range o.lengths {
+		if o.fullMax > 0 && l > o.fullMax {
+			fmt.Fprintf(os.Stderr, "%s/full length %d: skipped (-full-max %d)\n", name, l, o.fullMax)
+			continue
+		}
 		prompt := randomPrompt(l-o.window, vocabOf(d), uint64(l))
 		g := d.StartIDs(ctx, prompt)
 		n := 0

@@ -64,13 +64,19 @@ func run() error {
 		return err
 	}
 	pr.flush()
-	mark := func(ok bool) string {
-		if ok {
+	// A result is "right" when the answer matches the reference solution, "recalled" when it matches
+	// what the model itself wrote for that step (its walk may have drifted from the reference earlier
+	// on; reading its own thought back is what the cache decides), "wrong" otherwise.
+	mark := func(r taskrun.Result) string {
+		switch {
+		case r.Correct:
 			return "right"
+		case r.Recalled:
+			return "recalled"
 		}
 		return "wrong"
 	}
-	fmt.Printf("\nanswer: %s   (expected %s: %s)\n\n", z.Answer, p.AnswerToken(), mark(z.Correct))
+	fmt.Printf("\nanswer: %s   (reference %s: %s)\n\n", z.Answer, p.AnswerToken(), mark(z))
 
 	fdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyFull, 0))
 	if err != nil {
@@ -81,10 +87,10 @@ func run() error {
 		return err
 	}
 	kib := func(b int64) float64 { return float64(b) / 1024 }
-	fmt.Printf("ZoomR : %-5s  peak resident KV %7.1f KiB (host store %.1f KiB)  %4.0f tokens/s  %d tokens\n",
-		mark(z.Correct), kib(z.Stats.PeakResidentBytes), kib(z.Stats.PeakHostBytes), z.Stats.TokensPerSecond, z.Stats.Tokens)
-	fmt.Printf("Full  : %-5s  peak resident KV %7.1f KiB                        %4.0f tokens/s  %d tokens\n",
-		mark(f.Correct), kib(f.Stats.PeakResidentBytes), f.Stats.TokensPerSecond, f.Stats.Tokens)
+	fmt.Printf("ZoomR : %-8s  peak resident KV %7.1f KiB (host store %.1f KiB)  %4.0f tokens/s  %d tokens\n",
+		mark(z), kib(z.Stats.PeakResidentBytes), kib(z.Stats.PeakHostBytes), z.Stats.TokensPerSecond, z.Stats.Tokens)
+	fmt.Printf("Full  : %-8s  peak resident KV %7.1f KiB                        %4.0f tokens/s  %d tokens\n",
+		mark(f), kib(f.Stats.PeakResidentBytes), f.Stats.TokensPerSecond, f.Stats.Tokens)
 	fmt.Printf("ZoomR holds %.1f× less KV resident than the full cache, at %.2f× its decoding speed (%d re-selections, %d zoom changes)\n",
 		float64(f.Stats.PeakResidentBytes)/float64(max(1, z.Stats.PeakResidentBytes)),
 		z.Stats.TokensPerSecond/max(1e-9, f.Stats.TokensPerSecond), z.Stats.Reselections, z.Zooms)

@@ -78,6 +78,9 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 		return nil, nil, err
 	}
 	src.View = vc
+	src.AnswerWeight = float32(f.answerWeight)
+	// The restated question before the answer token must be right too: weigh it along.
+	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
 	if f.evalEvery <= 0 || f.evalN <= 0 {
 		return src, nil, nil
 	}
