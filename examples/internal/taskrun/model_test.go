@@ -1,0 +1,49 @@
+package taskrun
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/zoomr"
+)
+
+// TestCommittedModelWritesTraces: the committed model (testdata/zoomr-tiny) writes the protocol on
+// held-out problems — a trace of ~1,000 tokens in 15+ sealed thoughts (the task asks 18-20; the model sometimes skips a step), then an answer of the
+// question's form and EOS — under the full cache and under ZoomR, which zooms at the re-selection
+// points and holds at least 2.5× less KV. Answer accuracy is measured by examples/eval, not here.
+func TestCommittedModelWritesTraces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes held-out problems of ~1,100 tokens")
+	}
+	m, tok, err := Load(t.Context(), "../../../"+DefaultModel)
+	require.NoError(t, err)
+	g, err := task.NewGenerator(task.Config{}, task.HeldOut, 3)
+	require.NoError(t, err)
+	for range 3 {
+		p := g.Next()
+		peak := map[zoomr.Policy]int64{}
+		for _, pol := range []zoomr.Policy{zoomr.PolicyFull, zoomr.PolicyZoomR} {
+			dec, err := zoomr.New(m, tok, Config(pol, 0))
+			require.NoError(t, err)
+			r, err := Solve(t.Context(), dec, p, false, nil)
+			require.NoError(t, err)
+			t.Logf("%s %s: %q (reference %q) correct=%v recalled=%v; %d tokens, %d thoughts, %d zoom changes",
+				pol, p.Kind, r.Answer, p.Answer(), r.Correct, r.Recalled, r.Stats.Tokens, r.Sealed, r.Zooms)
+			require.GreaterOrEqual(t, r.Stats.Tokens, 900)
+			require.GreaterOrEqual(t, r.Sealed, 15)
+			require.Equal(t, "stop token", r.Stats.StopReason)
+			want := "QV"
+			if p.Kind == task.Note {
+				want = "QN"
+			}
+			require.Regexp(t, "^"+want+" S[0-9]+ ", r.Answer)
+			if pol == zoomr.PolicyZoomR {
+				require.Positive(t, r.Zooms)
+			}
+			peak[pol] = r.Stats.PeakResidentBytes
+		}
+		// Full grows by power-of-two buckets: 2.9× at a 1,024-token bucket, 5.8× at 2,048.
+		require.Greater(t, 2*peak[zoomr.PolicyFull], 5*peak[zoomr.PolicyZoomR])
+	}
+}
