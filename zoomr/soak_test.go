@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,8 +30,9 @@ func rssBytes(t *testing.T) int64 {
 }
 
 // TestSoak100k generates 100,000 tokens with ZoomR on the committed small model: the resident KV is flat
-// once the budget is reached, the process RSS grows by less than 5% after warm-up beyond what the host
-// segment store accounts for (it keeps every token's KV by design), and no goroutines accumulate.
+// once the budget is reached, the process RSS grows after warm-up by less than 5% beyond what the host
+// segment store accounts for (it keeps every token's KV by design), and no goroutines accumulate. It
+// fails today on the RSS criterion (see the note in the loop); the Go heap's growth is logged beside it.
 func TestSoak100k(t *testing.T) {
 	const total, warmup = 100_000, 5_000
 	dir, err := benchmodels.SmallModelDir()
@@ -47,31 +49,49 @@ func TestSoak100k(t *testing.T) {
 	prompt, err := d.Encode(soakPrompt(tok))
 	require.NoError(t, err)
 
-	var resident, rssWarm, hostWarm int64
+	var resident, rssWarm, hostWarm, heapWarm int64
 	goroutines := 0
 	n := 0
 	for tk, err := range d.GenerateIDs(ctx, prompt) {
 		require.NoError(t, err)
 		n++
 		if n == warmup {
-			runtime.GC()
-			resident, rssWarm, hostWarm = tk.Stats.ResidentBytes, rssBytes(t), tk.Stats.HostBytes
+			// FreeOSMemory collects and returns freed pages: RSS then counts what is retained, not the
+			// collector's headroom (which grows with the live heap, i.e. with the host store).
+			debug.FreeOSMemory()
+			resident, rssWarm, hostWarm, heapWarm = tk.Stats.ResidentBytes, rssBytes(t), tk.Stats.HostBytes, heapInUse()
 			goroutines = runtime.NumGoroutine()
 		}
 		if n > warmup {
 			require.Equal(t, resident, tk.Stats.ResidentBytes, "resident KV at token %d", n)
 		}
 		if n%20_000 == 0 || n == total {
-			runtime.GC()
+			// FreeOSMemory collects and returns freed pages: RSS then counts what is retained, not the
+			// collector's headroom (which grows with the live heap, i.e. with the host store).
+			debug.FreeOSMemory()
 			rss := rssBytes(t)
 			leak := float64(rss-rssWarm-(tk.Stats.HostBytes-hostWarm)) / float64(rssWarm)
-			t.Logf("token %d: RSS %.1f MiB, host KV %.1f MiB, unexplained RSS growth %.2f%%, goroutines %d",
-				n, float64(rss)/(1<<20), float64(tk.Stats.HostBytes)/(1<<20), 100*leak, runtime.NumGoroutine())
+			heap := heapInUse()
+			heapLeak := float64(heap-heapWarm-(tk.Stats.HostBytes-hostWarm)) / float64(heapWarm)
+			t.Logf("token %d: RSS %.1f MiB, Go heap in use %.1f MiB, host KV %.1f MiB; growth beyond the host store: heap %.2f%%, RSS %.2f%%; goroutines %d",
+				n, float64(rss)/(1<<20), float64(heap)/(1<<20), float64(tk.Stats.HostBytes)/(1<<20), 100*heapLeak, 100*leak, runtime.NumGoroutine())
+			// KNOWN FAILURE (issue 8, open): on the small model the RSS beyond the host store grows
+			// ~50-80 B/token (7.7% of the 22 MiB warm RSS at 20k tokens, 22.6% at 80k) and the Go heap
+			// beyond it about as much (8.6% at 20k), while a heap profile at 39k tokens finds only the
+			// host blocks (= HostBytes), bounded GoMLX buffers and 0.2 MiB of seal records. Find it
+			// before relaxing this.
 			require.Less(t, leak, 0.05)
 			require.LessOrEqual(t, runtime.NumGoroutine(), goroutines+2)
 		}
 	}
 	require.Equal(t, total, n)
+}
+
+// heapInUse is the Go heap's in-use bytes (spans holding live or not yet swept objects).
+func heapInUse() int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
 }
 
 // soakPrompt is any prompt the small model's vocabulary can encode: its first few ordinary words.
