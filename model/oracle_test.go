@@ -141,8 +141,7 @@ func compareGoldens(t *testing.T, want, got golden) float64 {
 		}
 		for k := range wp.Greedy {
 			entry := wp.Positions[len(wp.IDs)-1+k]
-			if len(entry.TopLogprobs) >= 2 && entry.TopLogprobs[0] != nil && entry.TopLogprobs[1] != nil &&
-				*entry.TopLogprobs[0]-*entry.TopLogprobs[1] < 1e-3 {
+			if nearTie(entry.TopLogprobs) {
 				break
 			}
 			require.Equal(t, wp.Greedy[k], gp.Greedy[k], "greedy step %d", k)
@@ -194,8 +193,7 @@ func TestOracleGoldens(t *testing.T) {
 			compared := 0
 			for k := range p.Greedy {
 				entry := p.Positions[len(p.IDs)-1+k]
-				if len(entry.TopLogprobs) >= 2 && entry.TopLogprobs[0] != nil && entry.TopLogprobs[1] != nil &&
-					*entry.TopLogprobs[0]-*entry.TopLogprobs[1] < 1e-3 {
+				if nearTie(entry.TopLogprobs) {
 					break
 				}
 				require.Equal(t, p.Greedy[k], gen[k], "greedy step %d", k)
@@ -205,6 +203,12 @@ func TestOracleGoldens(t *testing.T) {
 			require.Greater(t, compared, 8)
 		})
 	}
+}
+
+// nearTie reports whether llama.cpp's top-2 log-probs at a position are within 1e-3: greedy choices
+// past such a step may differ by rounding alone.
+func nearTie(top []*float64) bool {
+	return len(top) >= 2 && top[0] != nil && top[1] != nil && *top[0]-*top[1] < 1e-3
 }
 
 func logSoftmax(x []float32) []float64 {

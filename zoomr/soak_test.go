@@ -56,9 +56,7 @@ func TestSoak100k(t *testing.T) {
 		require.NoError(t, err)
 		n++
 		if n == warmup {
-			// FreeOSMemory collects and returns freed pages: RSS then counts what is retained, not the
-			// collector's headroom (which grows with the live heap, i.e. with the host store).
-			debug.FreeOSMemory()
+			settle()
 			resident, rssWarm, hostWarm, heapWarm = tk.Stats.ResidentBytes, rssBytes(t), tk.Stats.HostBytes, heapLive()
 			goroutines = runtime.NumGoroutine()
 		}
@@ -66,9 +64,7 @@ func TestSoak100k(t *testing.T) {
 			require.Equal(t, resident, tk.Stats.ResidentBytes, "resident KV at token %d", n)
 		}
 		if n%20_000 == 0 || n == total {
-			// FreeOSMemory collects and returns freed pages: RSS then counts what is retained, not the
-			// collector's headroom (which grows with the live heap, i.e. with the host store).
-			debug.FreeOSMemory()
+			settle()
 			rss := rssBytes(t)
 			leak := float64(rss-rssWarm-(tk.Stats.HostBytes-hostWarm)) / float64(rssWarm)
 			heap := heapLive()
@@ -87,7 +83,11 @@ func TestSoak100k(t *testing.T) {
 	require.Equal(t, total, n)
 }
 
-// heapLive is the Go heap's allocated bytes; right after a collection (debug.FreeOSMemory runs one)
+// settle collects and returns freed pages to the OS: RSS then counts what is retained, not the
+// collector's headroom (which grows with the live heap, i.e. with the host store).
+func settle() { debug.FreeOSMemory() }
+
+// heapLive is the Go heap's allocated bytes; right after settle
 // that is exactly the live objects.
 func heapLive() int64 {
 	var ms runtime.MemStats

@@ -97,31 +97,14 @@ func buildReport(o options, jobs []job, results []taskrun.Result, _ int) *report
 
 func summarise(name string, rs []taskrun.Result) policyReport {
 	pr := policyReport{Name: name, N: len(rs)}
-	var right, rightDetail, rightValue, finished, tokens int
-	var rec, recDetail, recValue int
+	var right, recall tally
+	var finished, tokens int
 	var seconds float64
 	for _, r := range rs {
-		if r.Correct {
-			right++
-		}
-		if r.Recalled {
-			rec++
-		}
+		right.add(r.Problem.Kind, r.Correct)
+		recall.add(r.Problem.Kind, r.Recalled)
 		if r.Problem.Kind == task.Note {
 			pr.NDetail++
-			if r.Correct {
-				rightDetail++
-			}
-			if r.Recalled {
-				recDetail++
-			}
-		} else {
-			if r.Correct {
-				rightValue++
-			}
-			if r.Recalled {
-				recValue++
-			}
 		}
 		if r.Stats.StopReason == "stop token" && r.Answer != "" {
 			finished++
@@ -137,18 +120,29 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 		}
 		return float64(a) / float64(b)
 	}
-	pr.Accuracy = div(right, len(rs))
-	pr.AccuracyDetail = div(rightDetail, pr.NDetail)
-	pr.AccuracyValue = div(rightValue, len(rs)-pr.NDetail)
-	pr.Recall = div(rec, len(rs))
-	pr.RecallDetail = div(recDetail, pr.NDetail)
-	pr.RecallValue = div(recValue, len(rs)-pr.NDetail)
+	pr.Accuracy, pr.AccuracyDetail, pr.AccuracyValue = div(right.all, len(rs)), div(right.note, pr.NDetail), div(right.value, len(rs)-pr.NDetail)
+	pr.Recall, pr.RecallDetail, pr.RecallValue = div(recall.all, len(rs)), div(recall.note, pr.NDetail), div(recall.value, len(rs)-pr.NDetail)
 	pr.Finished = div(finished, len(rs))
 	pr.MeanTokens = div(tokens, len(rs))
 	if seconds > 0 {
 		pr.TokensPerS = float64(tokens) / seconds
 	}
 	return pr
+}
+
+// tally counts right answers overall and per question kind.
+type tally struct{ all, note, value int }
+
+func (t *tally) add(k task.Kind, ok bool) {
+	if !ok {
+		return
+	}
+	t.all++
+	if k == task.Note {
+		t.note++
+	} else {
+		t.value++
+	}
 }
 
 // agreeability groups ZoomR's per-re-selection agreeability by the answer's correctness.

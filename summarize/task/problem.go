@@ -122,9 +122,22 @@ func (p Problem) Summary(s Step) string { return tagS(s.Index) + " " + value(s.A
 func (p Problem) Answer() string {
 	st := p.Solve()[len(p.Keys)-1-p.Target]
 	if p.Kind == Note {
-		return fmt.Sprintf("%s %s %s %s", wordNote, tagS(p.Target), tagN(p.Target), digit(st.Note))
+		return p.answerWith(digit(st.Note))
 	}
-	return fmt.Sprintf("%s %s %s", wordValue, tagS(p.Target), value(st.After))
+	return p.answerWith(value(st.After))
+}
+
+// answerWith is the answer's form with w as the answer word: "QN S5 N5 w" or "QV S5 w".
+func (p Problem) answerWith(w string) string {
+	if p.Kind == Note {
+		return fmt.Sprintf("%s %s %s %s", wordNote, tagS(p.Target), tagN(p.Target), w)
+	}
+	return fmt.Sprintf("%s %s %s", wordValue, tagS(p.Target), w)
+}
+
+// normalizeAnswer drops EOS and collapses whitespace.
+func normalizeAnswer(answer string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(answer, EOS, " ")), " ")
 }
 
 // AnswerToken is the answer's last word: the note digit or the value.
@@ -149,8 +162,7 @@ func (p Problem) Record() summarize.Record {
 // Correct reports whether a generated answer (the text after the answer marker, EOS and surrounding
 // space ignored) is the reference answer, word for word.
 func (p Problem) Correct(answer string) bool {
-	answer = strings.TrimSpace(strings.ReplaceAll(answer, EOS, " "))
-	return strings.Join(strings.Fields(answer), " ") == p.Answer()
+	return normalizeAnswer(answer) == p.Answer()
 }
 
 // HeldOut reports whether the problem belongs to the held-out split: a hash of its prompt falls in
@@ -184,9 +196,9 @@ var moveTable = func() (t [10][10]int) {
 // summary. A trace that wrote the target's tag other than exactly once (followed by a digit or a
 // value) cannot be graded this way and counts as wrong.
 func (p Problem) Recalled(trace []string, answer string) bool {
-	tag, want := tagS(p.Target), wordValue
+	tag := tagS(p.Target)
 	if p.Kind == Note {
-		tag, want = tagN(p.Target), wordNote
+		tag = tagN(p.Target)
 	}
 	var own string
 	for i, w := range trace {
@@ -198,15 +210,7 @@ func (p Problem) Recalled(trace []string, answer string) bool {
 		}
 		own = trace[i+1]
 	}
-	if own == "" || !wellFormedAnswer(p.Kind, own) {
-		return false
-	}
-	expect := fmt.Sprintf("%s %s %s", want, tagS(p.Target), own)
-	if p.Kind == Note {
-		expect = fmt.Sprintf("%s %s %s %s", want, tagS(p.Target), tagN(p.Target), own)
-	}
-	answer = strings.TrimSpace(strings.ReplaceAll(answer, EOS, " "))
-	return strings.Join(strings.Fields(answer), " ") == expect
+	return wellFormedAnswer(p.Kind, own) && normalizeAnswer(answer) == p.answerWith(own)
 }
 
 // wellFormedAnswer: a note is a digit, a value is v0..v9.

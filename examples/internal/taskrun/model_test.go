@@ -9,9 +9,10 @@ import (
 )
 
 // TestCommittedModelWritesTraces: the committed model (testdata/zoomr-tiny) writes the protocol on
-// held-out problems — a trace of ~1,000 tokens in 15+ sealed thoughts (the task asks 18-20; the model sometimes skips a step), then an answer of the
-// question's form and EOS — under the full cache and under ZoomR, which zooms at the re-selection
-// points and holds at least 2.5× less KV. Answer accuracy is measured by examples/eval, not here.
+// held-out problems — a trace of ~1,000 tokens in 15+ sealed thoughts (the task asks 18-20; the
+// model sometimes skips a step), then an answer of the question's form and EOS — under the full
+// cache and under ZoomR, which zooms at the re-selection points and holds at least 2.5× less KV.
+// Answer accuracy is measured by examples/eval, not here.
 func TestCommittedModelWritesTraces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes held-out problems of ~1,100 tokens")
