@@ -252,16 +252,28 @@ type hostStore interface {
 
 func newHost(l Layout, block int) hostStore {
 	if l.dtype() == dtypes.BFloat16 {
-		return &host[bfloat16.BFloat16]{lay: l, block: block, conv: convBF16, f32: f32OfBF16}
+		return newHostOf(l, block, convBF16, f32OfBF16)
 	}
-	return &host[float32]{lay: l, block: block, conv: convF32, f32: f32OfF32}
+	return newHostOf(l, block, convF32, f32OfF32)
 }
 
-type hostBlock[T elem] struct{ k, v []T } // each [block][L,KVH,D]
+func newHostOf[T elem](l Layout, block int, conv func([]T, []float32), f32 func(T) float32) *host[T] {
+	h := &host[T]{lay: l, block: block, conv: conv, f32: f32,
+		arena: newHostArena(block * l.TokenElems() * l.ElemBytes())}
+	unmapWhenDropped(h, h.arena)
+	return h
+}
+
+// hostBlock is one block of tokens: k and v each [block][L,KVH,D], in arena memory.
+type hostBlock[T elem] struct {
+	k, v   []T
+	kc, vc *hostChunk
+}
 
 type host[T elem] struct {
 	lay    Layout
 	block  int
+	arena  *hostArena
 	blocks []*hostBlock[T] // nil = freed
 	live   int             // non-nil blocks
 	n      int
@@ -276,8 +288,9 @@ func (h *host[T]) tok(pos int) (k, v []T) {
 
 func (h *host[T]) appendF32(k, v []float32) {
 	if h.n%h.block == 0 {
-		te := h.lay.TokenElems() * h.block
-		h.blocks = append(h.blocks, &hostBlock[T]{k: make([]T, te), v: make([]T, te)})
+		kb, kc := h.arena.alloc()
+		vb, vc := h.arena.alloc()
+		h.blocks = append(h.blocks, &hostBlock[T]{k: viewAs[T](kb), v: viewAs[T](vb), kc: kc, vc: vc})
 		h.live++
 	}
 	kt, vt := h.tok(h.n)
@@ -292,9 +305,11 @@ func (h *host[T]) bytes() int64 {
 
 func (h *host[T]) dropBefore(pos int) {
 	for b := 0; b < pos/h.block && b < len(h.blocks); b++ {
-		if h.blocks[b] != nil {
+		if blk := h.blocks[b]; blk != nil {
 			h.blocks[b] = nil
 			h.live--
+			h.arena.free(blk.kc)
+			h.arena.free(blk.vc)
 		}
 	}
 }
@@ -315,4 +330,5 @@ func (h *host[T]) meanKey(dst []float32, a, b int) {
 
 func (h *host[T]) release() {
 	h.blocks, h.live, h.n = nil, 0, 0
+	h.arena.release()
 }

@@ -61,6 +61,11 @@
 //
 // The host store keeps the KV of every position (prompt, thought bodies, summaries) in the storage
 // dtype, token-major, in blocks of HostBlock tokens: growing it never copies and its size is exact.
+// The blocks live in memory mapped outside the Go heap (Linux, macOS and the BSDs; elsewhere the Go
+// heap): the store is the one thing that grows with every token, and on the Go heap it made the
+// runtime's overhead (collector goal, span metadata) grow with it. Off-heap, the process grows by the
+// store's pages and nothing else; the mappings are returned on Reset, when a SumR store drops a
+// prefix, and when a cache is dropped without Reset (a runtime cleanup).
 // The index keeps one float32 mean summary key [L, KVH, D] per sealed thought (the mean of its summary's
 // keys; for SealWithoutSummary(0), of its body's keys). ScoreSummaries scores every sealed thought,
 // including those whose summary left the ring.

@@ -536,8 +536,8 @@ func (z *ZoomR) Memory() Memory {
 	if z.host != nil {
 		m.HostBytes = z.host.bytes()
 	}
-	for _, s := range z.info {
-		m.IndexBytes += int64(4 * len(s.kbar))
+	if len(z.info) > 0 {
+		m.IndexBytes = int64(len(z.info)) * int64(4*len(z.info[0].kbar)) // every mean key is [L,KVH,D]
 	}
 	return m
 }

@@ -34,6 +34,7 @@ type Token struct {
 type StepStats struct {
 	ResidentBytes int64 // bytes of the active context (what an accelerator would hold)
 	HostBytes     int64 // bytes of the host segment store
+	IndexBytes    int64 // bytes of the summary index (one mean key per sealed thought), on the host
 	ActiveTokens  int   // attended slots of the active context
 	Capacity      int   // slots of the active context
 	Thoughts      int   // sealed thoughts
@@ -366,7 +367,7 @@ func (s *session) observeMemory() kvcache.Memory {
 
 func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
-	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, ActiveTokens: mem.Attended.Total(),
+	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes, ActiveTokens: mem.Attended.Total(),
 		Capacity: mem.Capacity, Thoughts: s.cache.NumThoughts(), Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
 }

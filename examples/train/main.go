@@ -49,6 +49,7 @@ type flags struct {
 	headDim, ffn                   int
 	batchTokens, warmup            int
 	lr, route, restricted          float64
+	thoughtWeight                  float64
 	answerWeight                   float64
 	evalEvery, evalN               int
 	bf16, noResume                 bool
@@ -73,6 +74,7 @@ func parseFlags() flags {
 	flag.IntVar(&f.warmup, "warmup", 200, "warm-up steps")
 	flag.Float64Var(&f.route, "route", 0.5, "routing loss weight (0 disables)")
 	flag.Float64Var(&f.answerWeight, "answer-weight", 5, "loss weight of the answer token (the note or value) of task problems; the restated question gets a quarter of it (at least 2)")
+	flag.Float64Var(&f.thoughtWeight, "thought-weight", 1, "loss weight of the thought-body tokens of task problems (lower it to spend the gradient on summaries and answers once the model writes traces)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
 	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
 	flag.IntVar(&f.evalN, "eval-n", 24, "held-out problems per evaluation")
