@@ -49,7 +49,7 @@ type flags struct {
 	headDim, ffn                   int
 	batchTokens, warmup            int
 	lr, route, restricted          float64
-	thoughtWeight                  float64
+	thoughtWeight, lookupWeight    float64
 	answerWeight                   float64
 	evalEvery, evalN               int
 	bf16, noResume                 bool
@@ -61,7 +61,7 @@ func parseFlags() flags {
 	flag.StringVar(&f.init, "init", "", "fine-tune this Hugging Face model directory instead of training from scratch")
 	flag.StringVar(&f.data, "data", "", "train on these JSONL records instead of the synthetic task")
 	flag.IntVar(&f.steps, "steps", 1200, "optimizer steps")
-	flag.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run) or K1-K2,N1-N2 (one stage: steps K1..K2, walks N1..N2)")
+	flag.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run) or K1-K2,N1-N2[;…] (one stage: steps K1..K2, walks N1..N2; several configs drawn uniformly)")
 	flag.Uint64Var(&f.seed, "seed", 1, "seed of the weights, the data and the masks")
 	flag.IntVar(&f.layers, "layers", 3, "layers (from scratch)")
 	flag.IntVar(&f.hidden, "hidden", 128, "hidden size (from scratch)")
@@ -75,6 +75,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.route, "route", 0.5, "routing loss weight (0 disables)")
 	flag.Float64Var(&f.answerWeight, "answer-weight", 5, "loss weight of the answer token (the note or value) of task problems; the restated question gets a quarter of it (at least 2)")
 	flag.Float64Var(&f.thoughtWeight, "thought-weight", 1, "loss weight of the thought-body tokens of task problems (lower it to spend the gradient on summaries and answers once the model writes traces)")
+	flag.Float64Var(&f.lookupWeight, "lookup-weight", 0, "loss weight of each thought header's key, looked up in the prompt (0: the thought weight)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
 	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
 	flag.IntVar(&f.evalN, "eval-n", 24, "held-out problems per evaluation")

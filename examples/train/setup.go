@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/zoomr-go/zoomr/model"
@@ -67,11 +68,16 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	case "eval":
 		stages = train.TaskCurriculum(f.steps)[2:]
 	default:
-		var c task.Config
-		if _, err := fmt.Sscanf(f.curric, "%d-%d,%d-%d", &c.MinSteps, &c.MaxSteps, &c.MinWalk, &c.MaxWalk); err != nil {
-			return nil, nil, fmt.Errorf("-curriculum %q: want default, eval or K1-K2,N1-N2", f.curric)
+		// One stage of one or more configs: K1-K2,N1-N2[;K1-K2,N1-N2...], drawn uniformly per batch.
+		var tasks []task.Config
+		for _, part := range strings.Split(f.curric, ";") {
+			var c task.Config
+			if _, err := fmt.Sscanf(part, "%d-%d,%d-%d", &c.MinSteps, &c.MaxSteps, &c.MinWalk, &c.MaxWalk); err != nil {
+				return nil, nil, fmt.Errorf("-curriculum %q: want default, eval or K1-K2,N1-N2[;K1-K2,N1-N2...]", f.curric)
+			}
+			tasks = append(tasks, c)
 		}
-		stages = []train.Stage{{Until: f.steps, Tasks: []task.Config{c}}}
+		stages = []train.Stage{{Until: f.steps, Tasks: tasks}}
 	}
 	src, err := train.NewTaskSource(tok, stages, f.seed)
 	if err != nil {
@@ -80,6 +86,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	src.View = vc
 	src.AnswerWeight = float32(f.answerWeight)
 	src.Weights.Thought = float32(f.thoughtWeight)
+	src.LookupWeight = float32(f.lookupWeight)
 	// The restated question before the answer token must be right too: weigh it along.
 	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
 	if f.evalEvery <= 0 || f.evalN <= 0 {

@@ -32,6 +32,11 @@ type TaskSource struct {
 	// AnswerWeight is the loss weight of the answer's last token (the note or value; default 5);
 	// Weights apply to the rest.
 	AnswerWeight float32
+	// LookupWeight, when > 0, is the loss weight of each thought header's key (the token after the
+	// step index #i, which the model must look up in the prompt): one token per thought among ~55
+	// easy ones, so at the thought weight the lookup never forms and every free-running trace
+	// follows a wrong key from its first thought.
+	LookupWeight float32
 	Weights      Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
@@ -150,10 +155,28 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	if e.Route < 0 {
 		return nil, fmt.Errorf("%w: no S tag in the answer of %q", ErrExample, p.Answer())
 	}
+	if s.LookupWeight > 0 {
+		for _, t := range headerKeys(&e) {
+			e.Weight[t] = s.LookupWeight
+		}
+	}
 	// The answer's last token before EOS carries the answer.
 	e.Weight[r.Len()-2] = s.AnswerWeight
 	e.Tag = p.Kind.String()
 	return &e, nil
+}
+
+// headerKeys returns the position of each thought's second token: the key of the task's header
+// "#i k".
+func headerKeys(e *Example) []int {
+	var out []int
+	for t := max(e.PromptLen, 1); t+1 < e.Len(); t++ {
+		first := e.Kinds[t] == summarize.Thought && (e.Kinds[t-1] != summarize.Thought || e.Thought[t-1] != e.Thought[t])
+		if first && e.Kinds[t+1] == summarize.Thought && e.Thought[t+1] == e.Thought[t] {
+			out = append(out, t+1)
+		}
+	}
+	return out
 }
 
 // RecordSource trains on a fixed set of records (e.g. read from JSONL), drawn at random per step
