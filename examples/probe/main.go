@@ -1,0 +1,154 @@
+// Command probe looks inside a model trained on the synthetic task (summarize/task) with the
+// reference trace fed in (teacher-forced), which is where a training run's failures show first:
+//
+//	go run ./examples/probe -model testdata/zoomr-tiny
+//
+// It prints (1) the held-out answer accuracy by problem length (3, 6, 10 and 18 steps of 24 moves)
+// under full attention and the restricted ZoomR-like views of the trainer's evaluator, and (2) the
+// share of wrong next-token predictions by transition kind ("#→k" is the thought header's key,
+// looked up in the prompt; "w→d" a walk move; "N→d" the note; "S→N" the restated note question's
+// tag), which tells a lookup that never formed from a computation that is slightly off.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"unicode"
+
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/summarize/train"
+)
+
+func main() {
+	dir := flag.String("model", "testdata/zoomr-tiny", "model directory (trained on the synthetic task)")
+	n := flag.Int("n", 16, "held-out problems per length")
+	seed := flag.Uint64("seed", 7, "seed of the held-out problems")
+	flag.Parse()
+	if err := run(*dir, *n, *seed); err != nil {
+		fmt.Fprintln(os.Stderr, "probe:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string, n int, seed uint64) error {
+	ctx := context.Background()
+	m, err := model.Load(ctx, dir, model.WithTrainingLayout())
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+	if err != nil {
+		return err
+	}
+	src, err := train.NewTaskSource(tok, train.TaskCurriculum(1), seed)
+	if err != nil {
+		return err
+	}
+	fmt.Println("held-out answer accuracy by length (teacher-forced):")
+	for _, steps := range []int{3, 6, 10, 18} {
+		examples, err := heldOut(src, task.Config{MinSteps: steps, MaxSteps: steps, MinWalk: 24, MaxWalk: 24}, n, seed)
+		if err != nil {
+			return err
+		}
+		ev, err := train.NewEvaluator(m, examples)
+		if err != nil {
+			return err
+		}
+		r, err := ev.Run()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  %2d steps (%4d tokens): %s\n", steps, examples[0].Len(), r.Summary())
+	}
+	examples, err := heldOut(src, task.Config{MinSteps: 6, MaxSteps: 6, MinWalk: 24, MaxWalk: 24}, n/2, seed)
+	if err != nil {
+		return err
+	}
+	errs, total, err := errorsByTransition(ctx, m, tok, examples)
+	if err != nil {
+		return err
+	}
+	fmt.Println("wrong next-token predictions by transition (6-step problems, teacher-forced):")
+	keys := make([]string, 0, len(total))
+	for k := range total {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return float64(errs[keys[i]])/float64(total[keys[i]]) > float64(errs[keys[j]])/float64(total[keys[j]])
+	})
+	for _, k := range keys {
+		if errs[k] > 0 {
+			fmt.Printf("  %-8s %5d / %5d wrong\n", k, errs[k], total[k])
+		}
+	}
+	return nil
+}
+
+func heldOut(src *train.TaskSource, c task.Config, n int, seed uint64) ([]*train.Example, error) {
+	g, err := task.NewGenerator(c, task.HeldOut, seed)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*train.Example, 0, n)
+	for range n {
+		e, err := src.Example(g.Next())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// errorsByTransition counts argmax errors on the generated part of each example, keyed by the word
+// classes of the previous and the target token.
+func errorsByTransition(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, examples []*train.Example) (errs, total map[string]int, err error) {
+	errs, total = map[string]int{}, map[string]int{}
+	V := m.Config.VocabSize
+	for _, e := range examples {
+		logits, err := m.Forward(ctx, e.IDs)
+		if err != nil {
+			return nil, nil, err
+		}
+		for p := e.PromptLen; p < e.Len(); p++ {
+			k := wordClass(tok, e.IDs[p-1]) + "→" + wordClass(tok, e.IDs[p])
+			total[k]++
+			if argmax(logits[(p-1)*V:p*V]) != e.IDs[p] {
+				errs[k]++
+			}
+		}
+	}
+	return errs, total, nil
+}
+
+// wordClass names a task word by its kind: "d" for a digit, the letter for indexed words (#17 → "#",
+// k4 → "k", w6 → "w", N3 → "N", S3 → "S", v5 → "v"), else the word itself.
+func wordClass(tok *tokenizer.Tokenizer, id int) string {
+	w, err := tok.TokenText(id)
+	if err != nil || w == "" {
+		return "?"
+	}
+	r := []rune(w)
+	switch {
+	case unicode.IsDigit(r[0]):
+		return "d"
+	case len(r) > 1 && unicode.IsDigit(r[1]):
+		return string(r[0])
+	}
+	return w
+}
+
+func argmax(xs []float32) int {
+	best := 0
+	for i, x := range xs {
+		if x > xs[best] {
+			best = i
+		}
+	}
+	return best
+}
