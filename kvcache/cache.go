@@ -97,7 +97,7 @@ type Memory struct {
 	PeakResidentBytes int64 // max of ResidentBytes after any call since construction or Reset
 	HostBytes         int64 // K + V blocks of the host segment store
 	PeakHostBytes     int64
-	IndexBytes        int64   // mean summary keys (float32 [L,KVH,D] per sealed thought), on the host
+	IndexBytes        int64   // per sealed thought: mean summary key (float32 [L,KVH,D]) and its record, on the host
 	MovedBytes        int64   // cumulative bytes written into the active context (K, V and mask)
 	Attended          Regions // attended slots per region, read from the mask
 	Tokens            int     // tokens appended (Len)

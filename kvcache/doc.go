@@ -73,8 +73,8 @@
 // # Accounting
 //
 // Memory reports sizes of buffers actually allocated: ResidentBytes is the sum of the Context
-// tensors (= Layout.ContextBytes(C) = C * (2*L*KVH*D*elem + 4)), HostBytes the host blocks, IndexBytes
-// the mean keys; peaks are the maxima after any call (a capacity change briefly holds the old and new
+// tensors (= Layout.ContextBytes(C) = C * (2*L*KVH*D*elem + 4)), HostBytes the host blocks (resident from
+// allocation), IndexBytes the mean keys and per-thought records; peaks are the maxima after any call (a capacity change briefly holds the old and new
 // context together; that transient is not counted). MovedBytes counts every byte written into the active
 // context: what a host-to-accelerator transfer would carry. Config.Budget predicts ResidentBytes
 // before anything is allocated.

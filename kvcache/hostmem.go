@@ -1,6 +1,7 @@
 package kvcache
 
 import (
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -76,7 +77,18 @@ func (a *hostArena) alloc() ([]byte, *hostChunk) {
 	b := c.mem[c.used*a.blockBytes : (c.used+1)*a.blockBytes : (c.used+1)*a.blockBytes]
 	c.used++
 	c.live++
+	prefault(b)
 	return b, c
+}
+
+// prefault writes one byte per page of b so that the block is resident from the start: the store's
+// reported size (whole blocks) is then what the process holds, not an upper bound that the block's
+// pages reach only as tokens arrive. Writing zeros keeps the block zeroed.
+func prefault(b []byte) {
+	page := os.Getpagesize()
+	for i := 0; i < len(b); i += page {
+		b[i] = 0
+	}
 }
 
 func (a *hostArena) last() *hostChunk {

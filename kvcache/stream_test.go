@@ -75,7 +75,7 @@ func (a *accountant) check() Memory {
 		a.t.Fatalf("attended %+v > capacity %d", m.Attended, m.Capacity)
 	}
 	if z, ok := a.c.(interface{ NumThoughts() int }); ok && a.c.ZoomCapacity() > 0 {
-		if want := int64(z.NumThoughts() * 4 * l.TokenElems()); m.IndexBytes != want {
+		if want := int64(z.NumThoughts() * (4*l.TokenElems() + thoughtRecordBytes)); m.IndexBytes != want {
 			a.t.Fatalf("IndexBytes %d, want %d", m.IndexBytes, want)
 		}
 	}

@@ -3,6 +3,7 @@ package kvcache
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // hostMode says how much KV the host segment store keeps.
@@ -58,6 +59,10 @@ type thoughtState struct {
 	zoom    int       // zoom slot, or -1
 	zoomRes Span      // positions in that zoom slot
 }
+
+// thoughtRecordBytes is what the index keeps per sealed thought besides its mean key: the
+// thought's spans and its placement state.
+const thoughtRecordBytes = int(unsafe.Sizeof(thoughtState{}) + unsafe.Sizeof(Thought{}))
 
 // NewZoomR builds a ZoomR cache. Zero Config fields take their defaults.
 func NewZoomR(cfg Config) (*ZoomR, error) {
@@ -537,7 +542,7 @@ func (z *ZoomR) Memory() Memory {
 		m.HostBytes = z.host.bytes()
 	}
 	if len(z.info) > 0 {
-		m.IndexBytes = int64(len(z.info)) * int64(4*len(z.info[0].kbar)) // every mean key is [L,KVH,D]
+		m.IndexBytes = int64(len(z.info)) * int64(4*len(z.info[0].kbar)+thoughtRecordBytes)
 	}
 	return m
 }

@@ -34,7 +34,7 @@ type Token struct {
 type StepStats struct {
 	ResidentBytes int64 // bytes of the active context (what an accelerator would hold)
 	HostBytes     int64 // bytes of the host segment store
-	IndexBytes    int64 // bytes of the summary index (one mean key per sealed thought), on the host
+	IndexBytes    int64 // bytes of the summary index (per sealed thought: its mean key and record), on the host
 	ActiveTokens  int   // attended slots of the active context
 	Capacity      int   // slots of the active context
 	Thoughts      int   // sealed thoughts
