@@ -118,7 +118,7 @@ func errorsByTransition(ctx context.Context, m *model.Model, tok *tokenizer.Toke
 		for p := e.PromptLen; p < e.Len(); p++ {
 			k := wordClass(tok, e.IDs[p-1]) + "→" + wordClass(tok, e.IDs[p])
 			total[k]++
-			if argmax(logits[(p-1)*V:p*V]) != e.IDs[p] {
+			if model.Argmax(logits[(p-1)*V:p*V]) != e.IDs[p] {
 				errs[k]++
 			}
 		}
@@ -141,14 +141,4 @@ func wordClass(tok *tokenizer.Tokenizer, id int) string {
 		return string(r[0])
 	}
 	return w
-}
-
-func argmax(xs []float32) int {
-	best := 0
-	for i, x := range xs {
-		if x > xs[best] {
-			best = i
-		}
-	}
-	return best
 }
