@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -229,14 +228,24 @@ func (d *Decoder) checkPrompt(ids []int) error {
 	return nil
 }
 
-// stopString reports whether text ends with a stop string.
-func (d *Decoder) stopString(text *strings.Builder) bool {
-	if len(d.cfg.StopStrings) == 0 {
+// stopString appends a token's text to tail, the generated text's last bytes, and reports whether
+// it now ends with a stop string. tail keeps only as many bytes as the longest stop string: all the
+// check needs, so a long generation does not keep its whole text.
+func (d *Decoder) stopString(tail *[]byte, text string) bool {
+	keep := 0
+	for _, stop := range d.cfg.StopStrings {
+		keep = max(keep, len(stop))
+	}
+	if keep == 0 {
 		return false
 	}
-	s := text.String()
+	t := append(*tail, text...)
+	if len(t) > keep {
+		t = append(t[:0], t[len(t)-keep:]...)
+	}
+	*tail = t
 	for _, stop := range d.cfg.StopStrings {
-		if strings.HasSuffix(s, stop) {
+		if len(t) >= len(stop) && string(t[len(t)-len(stop):]) == stop {
 			return true
 		}
 	}

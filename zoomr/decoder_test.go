@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -267,6 +268,40 @@ func TestTextGeneration(t *testing.T) {
 	require.Greater(t, st.TokensPerSecond, 0.0)
 	require.Greater(t, st.PeakResidentBytes, int64(0))
 	require.Equal(t, "max tokens", st.StopReason)
+}
+
+// TestStopString: generation ends at the first token after which the text ends with a stop string,
+// also when the string spans several tokens (the decoder keeps only the text's tail).
+func TestStopString(t *testing.T) {
+	m := testModel(t, "llama")
+	tok := wordTokenizer(t, summarize.DefaultBeginSummary, summarize.DefaultEndSummary)
+	free, err := New(m, tok, Config{MaxTokens: 20, IgnoreEOS: true})
+	require.NoError(t, err)
+	var texts []string
+	for tk, err := range free.Start(context.Background(), "w1 w2 w3").Tokens() {
+		require.NoError(t, err)
+		texts = append(texts, tk.Text)
+	}
+	require.Len(t, texts, 20)
+	// Stop on the text of tokens 6..8 (0-based): the first time the text ends with it.
+	stop := strings.Join(texts[6:9], "")
+	want := 9
+	for i := range 9 {
+		if strings.HasSuffix(strings.Join(texts[:i+1], ""), stop) {
+			want = i + 1
+			break
+		}
+	}
+	d, err := New(m, tok, Config{MaxTokens: 20, IgnoreEOS: true, StopStrings: []string{"never seen", stop}})
+	require.NoError(t, err)
+	g := d.Start(context.Background(), "w1 w2 w3")
+	n := 0
+	for _, err := range g.Tokens() {
+		require.NoError(t, err)
+		n++
+	}
+	require.Equal(t, want, n)
+	require.Equal(t, "stop string", g.Stats().StopReason)
 }
 
 // TestConcurrentSessions runs generations in parallel on one Decoder; each equals its sequential run

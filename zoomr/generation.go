@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/zoomr-go/zoomr/consensus"
@@ -95,7 +94,7 @@ type session struct {
 	sel      consensus.Selector
 	sampler  *sampler
 	stream   *tokenizer.StreamDecoder
-	text     strings.Builder
+	tail     []byte // the generated text's last bytes, for stop strings
 	scores   []float32
 	valid    []bool
 	ids      []kvcache.ThoughtID
@@ -238,13 +237,12 @@ func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, string
 			return tok, "", err
 		}
 		tok.Text = text
-		s.text.WriteString(text)
 	}
 	stop := ""
 	switch {
 	case d.stops[id] || (!d.cfg.IgnoreEOS && d.tok != nil && id < d.tok.VocabSize() && d.tok.IsEOG(id)):
 		stop = "stop token"
-	case d.stopString(&s.text):
+	case d.stopString(&s.tail, tok.Text):
 		stop = "stop string"
 	case last:
 		stop = "max tokens"
