@@ -26,6 +26,8 @@ type Decoder struct {
 	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
 	reselec []int             // token ids that trigger re-selection
 	stops   map[int]bool
+	// stopTail is the length of the longest stop string: how much of the text's tail a session keeps.
+	stopTail int
 }
 
 // New builds a Decoder. tok may be nil when prompts are given as ids and no text is needed; then
@@ -40,6 +42,9 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	cfg = cfg.withDefaults()
 	mc := m.Config
 	d := &Decoder{model: m, tok: tok, cfg: cfg, stops: map[int]bool{}}
+	for _, s := range cfg.StopStrings {
+		d.stopTail = max(d.stopTail, len(s))
+	}
 	d.layout = kvcache.Layout{Layers: mc.Layers, KVHeads: mc.KVHeads, HeadDim: mc.HeadDim, DType: dtypes.Float32}
 	if cfg.BFloat16 {
 		d.layout.DType = dtypes.BFloat16
@@ -232,16 +237,12 @@ func (d *Decoder) checkPrompt(ids []int) error {
 // it now ends with a stop string. tail keeps only as many bytes as the longest stop string: all the
 // check needs, so a long generation does not keep its whole text.
 func (d *Decoder) stopString(tail *[]byte, text string) bool {
-	keep := 0
-	for _, stop := range d.cfg.StopStrings {
-		keep = max(keep, len(stop))
-	}
-	if keep == 0 {
+	if d.stopTail == 0 {
 		return false
 	}
 	t := append(*tail, text...)
-	if len(t) > keep {
-		t = append(t[:0], t[len(t)-keep:]...)
+	if len(t) > d.stopTail {
+		t = append(t[:0], t[len(t)-d.stopTail:]...)
 	}
 	*tail = t
 	for _, stop := range d.cfg.StopStrings {

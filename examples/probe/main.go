@@ -94,15 +94,7 @@ func heldOut(src *train.TaskSource, c task.Config, n int, seed uint64) ([]*train
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*train.Example, 0, n)
-	for range n {
-		e, err := src.Example(g.Next())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return src.Examples(g, n)
 }
 
 // errorsByTransition counts argmax errors on the generated part of each example, keyed by the word

@@ -96,13 +96,9 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	if err != nil {
 		return nil, nil, err
 	}
-	var held []*train.Example
-	for range f.evalN {
-		e, err := src.Example(g.Next())
-		if err != nil {
-			return nil, nil, err
-		}
-		held = append(held, e)
+	held, err := src.Examples(g, f.evalN)
+	if err != nil {
+		return nil, nil, err
 	}
 	ev, err := train.NewEvaluator(m, held)
 	return src, ev, err

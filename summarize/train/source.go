@@ -166,6 +166,19 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	return &e, nil
 }
 
+// Examples renders the next n problems of g (a held-out generator, say) as examples.
+func (s *TaskSource) Examples(g *task.Generator, n int) ([]*Example, error) {
+	out := make([]*Example, 0, n)
+	for range n {
+		e, err := s.Example(g.Next())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
 // headerKeys returns the position of each thought's second token: the key of the task's header
 // "#i k".
 func headerKeys(e *Example) []int {
