@@ -11,21 +11,33 @@ import (
 )
 
 // BenchmarkDecodeStep measures one decode step of the d=512, 8-layer, 8/2-head benchmark model over a
-// full cache of 1k and 4k tokens (random K/V: the step's cost does not depend on the values). Compare
-// with llama.cpp: node ../shared/oracle/bench.mjs --model <dir> --vocab llama-spm --ctx 1024.
+// full cache of 1k and 4k tokens (random K/V: the step's cost does not depend on the values), on the
+// host step (the pure-Go backend's default) and on the graph step. Compare with llama.cpp:
+// node ../shared/oracle/bench.mjs --model <dir> --vocab llama-spm --ctx 1024.
 func BenchmarkDecodeStep(b *testing.B) {
 	ctx := context.Background()
 	dir, err := benchmodels.Materialize(benchmodels.Random512)
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := model.Load(ctx, dir)
-	if err != nil {
-		b.Fatal(err)
+	for _, path := range []string{"host", "graph"} {
+		var opts []model.Option
+		if path == "graph" {
+			opts = append(opts, model.WithGraphStep())
+		}
+		m, err := model.Load(ctx, dir, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchmarkDecodeStep(b, m, path)
 	}
+}
+
+func benchmarkDecodeStep(b *testing.B, m *model.Model, path string) {
+	ctx := context.Background()
 	c := m.Config
 	for _, n := range []int{1024, 4096} {
-		b.Run(fmt.Sprintf("ctx=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/ctx=%d", path, n), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, uint64(n)))
 			kv := make([]float32, c.Layers*c.KVHeads*n*c.HeadDim)
 			for i := range kv {

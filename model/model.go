@@ -27,7 +27,10 @@ type Model struct {
 	vars    map[string]*mlctx.Variable // by HF tensor name; matrices may be stored blocked, see blockLayout
 	// hfShapes are the Hugging Face shapes of every weight (what the checkpoint and Save use).
 	hfShapes map[string][]int
-	blocked  bool      // matrices stored in the blocked decode layout
+	blocked  bool // matrices stored in the blocked decode layout
+	// host holds the weights of the host step (hoststep.go), nil when decode steps run as graphs.
+	host     *hostWeights
+	hostPool sync.Pool // *hostScratch
 	invFreq  []float32 // [HeadDim/2] RoPE inverse frequencies (scaling applied)
 
 	mu     sync.Mutex
@@ -42,11 +45,17 @@ type Option func(*loadOptions)
 type loadOptions struct {
 	backend        backends.Backend
 	trainingLayout bool
+	graphStep      bool
 }
 
 // WithTrainingLayout keeps every weight in its Hugging Face layout: what a trainer wants (no transposes
 // in the training graph). Decoding still works, ~3x slower on the pure-Go backend.
 func WithTrainingLayout() Option { return func(o *loadOptions) { o.trainingLayout = true } }
+
+// WithGraphStep runs decode steps as GoMLX graphs on every backend. By default the pure-Go backend
+// runs them as Go code with BLAS matrix-vector products (the host step, several times faster there;
+// see hoststep.go); other backends always use the graph.
+func WithGraphStep() Option { return func(o *loadOptions) { o.graphStep = true } }
 
 // WithBackend runs the model on b instead of DefaultBackend().
 func WithBackend(b backends.Backend) Option { return func(o *loadOptions) { o.backend = b } }
@@ -127,13 +136,18 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		}
 		o.backend = b
 	}
+	// The host step replaces the graph decode step on the pure-Go backend; its weights are a copy in
+	// the HF layout, so the graph weights stay in the HF layout too (the blocked one serves only the
+	// graph step).
+	_, pureGo := o.backend.(*simplego.Backend)
+	hostStep := !o.trainingLayout && !o.graphStep && pureGo
 	m := &Model{
 		Config:   cfg,
 		backend:  o.backend,
 		ctx:      mlctx.New(),
 		vars:     map[string]*mlctx.Variable{},
 		invFreq:  cfg.InvFreq(),
-		blocked:  !o.trainingLayout,
+		blocked:  !o.trainingLayout && !hostStep,
 		hfShapes: map[string][]int{},
 		execs:    map[string]*mlctx.Exec{},
 		shapes:   map[string]bool{},
@@ -151,6 +165,9 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 			t = toBlocked(t, blk, parts)
 		}
 		m.vars[s.Name] = m.ctx.InAbsPath(varScope(s.Name)).VariableWithValue("v", t)
+	}
+	if hostStep {
+		m.host = newHostWeights(cfg, weights)
 	}
 	return m, nil
 }

@@ -108,6 +108,9 @@ func (m *Model) Step(ctx context.Context, token, pos int, kv KV, opts StepOption
 	if err := kv.validate(m.Config); err != nil {
 		return nil, err
 	}
+	if m.useHostStep(kv) {
+		return m.hostStep(token, pos, kv, opts.ReturnAttention)
+	}
 	L := m.Config.Layers
 	kind := "step"
 	if opts.ReturnAttention {

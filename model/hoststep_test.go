@@ -1,0 +1,112 @@
+package model
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/stretchr/testify/require"
+)
+
+// randomContext is a float32 context of capacity C with random keys/values and every third slot masked.
+func randomContext(c *Config, C int, seed uint64) KV {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	kv := KV{Mask: tensors.FromShape(shapes.Make(dtypes.Float32, C))}
+	tensors.MustMutableFlatData(kv.Mask, func(m []float32) {
+		for i := range m {
+			if i%3 != 1 {
+				m[i] = 1
+			}
+		}
+	})
+	fill := func(t *tensors.Tensor) *tensors.Tensor {
+		tensors.MustMutableFlatData(t, func(x []float32) {
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+		})
+		return t
+	}
+	for range c.Layers {
+		kv.K = append(kv.K, fill(tensors.FromShape(shapes.Make(dtypes.Float32, c.KVHeads, C, c.HeadDim))))
+		kv.V = append(kv.V, fill(tensors.FromShape(shapes.Make(dtypes.Float32, c.KVHeads, c.HeadDim, C))))
+	}
+	return kv
+}
+
+func maxAbsDiff(t *testing.T, what string, a, b []float32) float64 {
+	t.Helper()
+	require.Len(t, a, len(b), what)
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+// TestHostStepMatchesGraph: the host step and the graph step give the same logits, K/V, queries and
+// attention probabilities over a masked context, for every architecture feature (GQA, MHA, biases,
+// q/k norms, tied and untied heads, llama3 RoPE scaling).
+func TestHostStepMatchesGraph(t *testing.T) {
+	ctx := context.Background()
+	for _, spec := range []RandomSpec{
+		{Arch: "llama", Seed: 21},
+		{Arch: "qwen2", Seed: 22, Tie: true},
+		{Arch: "qwen3", Seed: 23, Heads: 4, KVHeads: 4, HeadDim: 32},
+		{Arch: "llama", Seed: 24, Bias: true, KVHeads: 1, RopeScaling: &RopeScaling{Type: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 64}},
+	} {
+		t.Run(spec.Arch, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := WriteRandom(dir, spec)
+			require.NoError(t, err)
+			host, err := Load(ctx, dir)
+			require.NoError(t, err)
+			require.NotNil(t, host.host, "the pure-Go backend runs the host step by default")
+			graph, err := Load(ctx, dir, WithGraphStep())
+			require.NoError(t, err)
+			require.Nil(t, graph.host)
+			for i, C := range []int{1, 37, 300} {
+				kv := randomContext(host.Config, C, uint64(i))
+				token, pos := 7*i+3, 1000*i+C
+				want, err := graph.Step(ctx, token, pos, kv, StepOptions{ReturnAttention: true})
+				require.NoError(t, err)
+				got, err := host.Step(ctx, token, pos, kv, StepOptions{ReturnAttention: true})
+				require.NoError(t, err)
+				for _, c := range []struct {
+					name      string
+					got, want []float32
+				}{{"logits", got.Logits, want.Logits}, {"K", got.K, want.K}, {"V", got.V, want.V}, {"Q", got.Q, want.Q}, {"attn", got.Attn, want.Attn}} {
+					d := maxAbsDiff(t, c.name, c.got, c.want)
+					require.Less(t, d, 2e-5, "%s differs at C=%d", c.name, C)
+				}
+				plain, err := host.Step(ctx, token, pos, kv, StepOptions{})
+				require.NoError(t, err)
+				require.Nil(t, plain.Attn)
+				require.Equal(t, got.Logits, plain.Logits)
+			}
+			require.Zero(t, host.GraphBuilds(), "the host step compiles no graph")
+		})
+	}
+}
+
+// TestHostStepBFloat16FallsBack: a bfloat16 context runs through the graph, which reads it natively.
+func TestHostStepBFloat16FallsBack(t *testing.T) {
+	ctx := context.Background()
+	m := writeAndLoad(t, RandomSpec{Seed: 25})
+	c := m.Config
+	kv := KV{Mask: tensors.FromShape(shapes.Make(dtypes.Float32, 8))}
+	tensors.MustMutableFlatData(kv.Mask, func(x []float32) { x[0] = 1 })
+	for range c.Layers {
+		kv.K = append(kv.K, tensors.FromShape(shapes.Make(dtypes.BFloat16, c.KVHeads, 8, c.HeadDim)))
+		kv.V = append(kv.V, tensors.FromShape(shapes.Make(dtypes.BFloat16, c.KVHeads, c.HeadDim, 8)))
+	}
+	require.False(t, m.useHostStep(kv))
+	res, err := m.Step(ctx, 3, 8, kv, StepOptions{})
+	require.NoError(t, err)
+	require.Len(t, res.Logits, c.VocabSize)
+	require.EqualValues(t, 1, m.GraphBuilds())
+}
