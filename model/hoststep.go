@@ -85,23 +85,6 @@ func newHostWeights(c *Config, weights map[string]*tensors.Tensor) *hostWeights 
 	return h
 }
 
-// bytes is the memory the copies take.
-func (h *hostWeights) bytes() int64 {
-	n := len(h.embed.data) + len(h.norm)
-	if &h.lmHead.data[0] != &h.embed.data[0] {
-		n += len(h.lmHead.data)
-	}
-	for _, l := range h.layers {
-		for _, m := range []matrix{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
-			n += len(m.data)
-		}
-		for _, v := range [][]float32{l.inNorm, l.postNorm, l.qBias, l.kBias, l.vBias, l.oBias, l.gateBias, l.upBias, l.downBias, l.qNorm, l.kNorm} {
-			n += len(v)
-		}
-	}
-	return int64(n) * 4
-}
-
 // parallelRows is the matrix size (rows × cols) from which a product is split across goroutines:
 // below it a goroutine hand-off costs more than the product.
 const parallelRows = 1 << 16

@@ -21,8 +21,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -400,7 +402,11 @@ func runLlama(ctx context.Context, o *options, runs []Run) ([]LlamaRun, error) {
 				lr.Ratios[r.Policy] = r.TokensPerSecond / lr.TokensPerSecond
 			}
 		}
-		fmt.Printf("llama.cpp random512 length %d: %.1f tokens/s (%d threads); ours/llama.cpp: %v\n", l, lr.TokensPerSecond, lr.Threads, lr.Ratios)
+		var ratios []string
+		for _, p := range slices.Sorted(maps.Keys(lr.Ratios)) {
+			ratios = append(ratios, fmt.Sprintf("%s %.2fx", p, lr.Ratios[p]))
+		}
+		fmt.Printf("llama.cpp random512 length %d: %.1f tokens/s (%d threads); ours/llama.cpp: %s\n", l, lr.TokensPerSecond, lr.Threads, strings.Join(ratios, ", "))
 		out = append(out, lr)
 	}
 	return out, nil
