@@ -146,6 +146,7 @@ type hostScratch struct {
 	x, h, attnOut, o, gate, up, down []float32
 	scores                           []float32
 	cos, sin                         []float32
+	runs                             []span
 }
 
 // hostStep runs Step on the host. kv is validated and float32; res is filled in.
@@ -191,6 +192,7 @@ func (m *Model) hostLayers(s *hostScratch, res *StepResult, kv KV, mask []float3
 	c, w := m.Config, m.host
 	D, H, KVH, G := c.HeadDim, c.Heads, c.KVHeads, c.GroupSize()
 	C := len(mask)
+	s.runs = validRuns(s.runs, mask)
 	scale := float32(1 / math.Sqrt(float64(D)))
 	for l, lw := range w.layers {
 		q, k, v := res.Q[l*H*D:(l+1)*H*D], res.K[l*KVH*D:(l+1)*KVH*D], res.V[l*KVH*D:(l+1)*KVH*D]
@@ -219,7 +221,7 @@ func (m *Model) hostLayers(s *hostScratch, res *StepResult, kv KV, mask []float3
 					probs = attn[kh*G*C : (kh+1)*G*C]
 				}
 				attendGroup(s.attnOut[kh*G*D:(kh+1)*G*D], q[kh*G*D:(kh+1)*G*D], k[kh*D:(kh+1)*D], v[kh*D:(kh+1)*D],
-					ctxK[kh*C*D:(kh+1)*C*D], ctxVT[kh*D*C:(kh+1)*D*C], mask, scale, s.scores[kh*G*C:(kh+1)*G*C], probs)
+					ctxK[kh*C*D:(kh+1)*C*D], ctxVT[kh*D*C:(kh+1)*D*C], mask, s.runs, scale, s.scores[kh*G*C:(kh+1)*G*C], probs)
 			}
 			if KVH == 1 || G*C*D < parallelRows {
 				for kh := range KVH {
@@ -271,15 +273,19 @@ func withContext(k, vt *tensors.Tensor, f func(ctxK, ctxVT []float32)) error {
 
 // attendGroup is attendStep for the G query heads that share one KV head: for each query head,
 // out = softmax([q·K/√D + mask bias, q·k/√D]) · [Vᵀ, v], the softmax taken over the context slots
-// and the token itself. q, out: [G, D]; k, v: [D]; ctxK [C, D]; ctxVT [D, C]. scores is [G, C]
-// scratch; probs, when not nil, receives the context slots' probabilities [G, C]. The two products
-// are matrix-matrix, so the group reads the context once.
-func attendGroup(out, q, k, v, ctxK, ctxVT, mask []float32, scale float32, scores, probs []float32) {
+// and the token itself. q, out: [G, D]; k, v: [D]; ctxK [C, D]; ctxVT [D, C]. Only the slots in
+// runs (the mask's valid spans, see validRuns) are read; scores is [G, C] scratch; probs, when not
+// nil, receives the context slots' probabilities [G, C] (0 for masked slots). The products are
+// matrix-matrix over the group, so each run of the context is read once.
+func attendGroup(out, q, k, v, ctxK, ctxVT, mask []float32, runs []span, scale float32, scores, probs []float32) {
 	D, C := len(k), len(mask)
 	G := len(q) / D
-	blas32.Gemm(blas.NoTrans, blas.Trans, scale, blas32.General{Rows: G, Cols: D, Stride: D, Data: q},
-		blas32.General{Rows: C, Cols: D, Stride: D, Data: ctxK}, 0, blas32.General{Rows: G, Cols: C, Stride: C, Data: scores})
-	eSelf := make([]float32, G) // G is small: the group's own weights, then 1/denominator
+	qm := blas32.General{Rows: G, Cols: D, Stride: D, Data: q}
+	for _, r := range runs {
+		blas32.Gemm(blas.NoTrans, blas.Trans, scale, qm, blas32.General{Rows: r.n(), Cols: D, Stride: D, Data: ctxK[r.lo*D:]},
+			0, blas32.General{Rows: G, Cols: r.n(), Stride: C, Data: scores[r.lo:]})
+	}
+	eSelf := make([]float32, G) // G is small: the token's own weight per head, normalised
 	for g := range G {
 		row := scores[g*C : (g+1)*C]
 		var self float32
@@ -288,38 +294,79 @@ func attendGroup(out, q, k, v, ctxK, ctxVT, mask []float32, scale float32, score
 		}
 		self *= scale
 		maxScore := self
-		for i, sc := range row {
-			if mask[i] != 0 && sc > maxScore {
-				maxScore = sc
+		for _, r := range runs {
+			for i := r.lo; i < r.hi; i++ {
+				if mask[i] != 0 && row[i] > maxScore {
+					maxScore = row[i]
+				}
 			}
 		}
-		var denom float32
-		for i, sc := range row {
-			e := float32(0)
-			if mask[i] != 0 {
-				e = float32(math.Exp(float64(sc - maxScore)))
+		denom := float32(math.Exp(float64(self - maxScore)))
+		eSelf[g] = denom
+		for _, r := range runs {
+			for i := r.lo; i < r.hi; i++ {
+				e := float32(0)
+				if mask[i] != 0 {
+					e = float32(math.Exp(float64(row[i] - maxScore)))
+				}
+				row[i] = e
+				denom += e
 			}
-			row[i] = e
-			denom += e
 		}
-		es := float32(math.Exp(float64(self - maxScore)))
-		denom += es
 		inv := 1 / denom
-		for i := range row {
-			row[i] *= inv
+		for _, r := range runs {
+			for i := r.lo; i < r.hi; i++ {
+				row[i] *= inv
+			}
 		}
-		eSelf[g] = es * inv
+		eSelf[g] *= inv
+		if probs != nil {
+			p := probs[g*C : (g+1)*C]
+			clear(p)
+			for _, r := range runs {
+				copy(p[r.lo:r.hi], row[r.lo:r.hi])
+			}
+		}
 	}
-	if probs != nil {
-		copy(probs, scores)
-	}
-	blas32.Gemm(blas.NoTrans, blas.Trans, 1, blas32.General{Rows: G, Cols: C, Stride: C, Data: scores},
-		blas32.General{Rows: D, Cols: C, Stride: C, Data: ctxVT}, 0, blas32.General{Rows: G, Cols: D, Stride: D, Data: out})
+	om := blas32.General{Rows: G, Cols: D, Stride: D, Data: out}
 	for g := range G {
 		for i := range D {
-			out[g*D+i] += eSelf[g] * v[i]
+			out[g*D+i] = eSelf[g] * v[i]
 		}
 	}
+	for _, r := range runs {
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1, blas32.General{Rows: G, Cols: r.n(), Stride: C, Data: scores[r.lo:]},
+			blas32.General{Rows: D, Cols: r.n(), Stride: C, Data: ctxVT[r.lo:]}, 1, om)
+	}
+}
+
+// span is the slot range [lo, hi).
+type span struct{ lo, hi int }
+
+func (s span) n() int { return s.hi - s.lo }
+
+// maxRuns bounds the runs attendGroup takes one by one; a more fragmented mask (a cache that evicts
+// single slots) is read as one span from its first to its last valid slot, masked slot by slot.
+const maxRuns = 32
+
+// validRuns appends to dst the spans of consecutive valid (non-zero) mask slots.
+func validRuns(dst []span, mask []float32) []span {
+	dst = dst[:0]
+	for i := 0; i < len(mask); {
+		if mask[i] == 0 {
+			i++
+			continue
+		}
+		lo := i
+		for i < len(mask) && mask[i] != 0 {
+			i++
+		}
+		dst = append(dst, span{lo, i})
+	}
+	if len(dst) > maxRuns {
+		dst = append(dst[:0], span{dst[0].lo, dst[len(dst)-1].hi})
+	}
+	return dst
 }
 
 // useHostStep reports whether a step over kv runs on the host.

@@ -87,6 +87,13 @@ func TestHostStepMatchesGraph(t *testing.T) {
 						t.Logf("C=%d: max |host - graph| %s %.2g", C, c.name, d)
 					}
 				}
+				// A context with every slot masked: the token attends to itself only.
+				empty := KV{K: kv.K, V: kv.V, Mask: tensors.FromShape(shapes.Make(dtypes.Float32, C))}
+				wantEmpty, err := graph.Step(ctx, token, pos, empty, StepOptions{})
+				require.NoError(t, err)
+				gotEmpty, err := host.Step(ctx, token, pos, empty, StepOptions{})
+				require.NoError(t, err)
+				require.Less(t, maxAbsDiff(t, "logits", gotEmpty.Logits, wantEmpty.Logits), 2e-5)
 				plain, err := host.Step(ctx, token, pos, kv, StepOptions{})
 				require.NoError(t, err)
 				require.Nil(t, plain.Attn)
