@@ -34,15 +34,17 @@
 //
 // # The host step
 //
-// On the pure-Go backend (the default here and in CI) Step does not run a graph: it runs the same
-// arithmetic as Go code over the same weights and the caller's context tensors, with the weight
-// matrix-vector products and the attention products done by gonum's BLAS (assembly kernels on amd64
-// and arm64). The backend's own matmul kernels are scalar Go, and a decode step is nothing but one
-// pass over every weight: the host step is ≈4x faster on the d=512 benchmark model
-// (BenchmarkDecodeStep). It keeps a float32 copy of the weights in the Hugging Face layout (the
-// graphs, used for prefill and training, keep theirs), falls back to the graph for bfloat16
-// contexts, and agrees with the graph step to float32 rounding (TestHostStepMatchesGraph).
-// WithGraphStep turns it off; every other backend (XLA on a GPU) always runs the graph.
+// On the pure-Go backend (the default here and in CI) Step and Prefill do not run graphs: they run
+// the same arithmetic as Go code over the same weights and the caller's context tensors, with the
+// weight products and the attention products done by gonum's BLAS (assembly kernels on amd64 and
+// arm64; hoststep.go). The backend's own matmul kernels are scalar Go, and a decode step is nothing
+// but one pass over every weight: the host step is ≈4x faster on the d=512 benchmark model
+// (BenchmarkDecodeStep), and prefill chunks become matrix-matrix products. The host path keeps a
+// float32 copy of the weights in the Hugging Face layout (the graphs, used for training and on other
+// backends, keep theirs), reads only the valid runs of the context mask, falls back to the graph for
+// bfloat16 contexts, and agrees with the graph to float32 rounding (TestHostStepMatchesGraph,
+// TestHostPrefillMatchesGraph; the llama.cpp goldens run through it). WithGraphStep turns it off;
+// every other backend (XLA on a GPU) always runs the graphs.
 //
 // # Layouts (DESIGN §4)
 //

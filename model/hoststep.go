@@ -12,248 +12,296 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
-// The host step: on the pure-Go backend the decode step runs as Go code over the same weights and
-// the same caller-owned context tensors, with the weight products done by gonum's BLAS (SIMD
-// assembly on amd64 and arm64).
-//
-// Why: a decode step is almost all matrix-vector products, one pass over every weight. The pure-Go
-// backend's kernels are scalar Go (≈1.5 GFLOP/s on two cores for this shape, even in the blocked
-// layout), gonum's Sgemv streams a row-major matrix at ≈12 GFLOP/s on one core of the same machine.
-// The graph path stays for every other backend (XLA on a GPU compiles the same step into a few fused
-// kernels) and for bfloat16 contexts; tests check the two paths agree (hoststep_test.go).
-//
-// The arithmetic is the graph's, in the same order of operations per element, so the two paths
-// differ only in float32 rounding of the sums.
-
-// matrix is a row-major [rows, cols] float32 matrix.
-type matrix struct {
-	data       []float32
-	rows, cols int
+// hostPass is one host forward pass over n consecutive tokens at positions pos0.., attending to a
+// caller's context (maybe empty) and causally to each other: a decode step is n = 1, a prefill chunk
+// any n. Buffers are row-major over the tokens.
+type hostPass struct {
+	m                *Model
+	n, pos0          int
+	x, h, o, down    []float32 // [n, d]
+	q, attnOut       []float32 // [n, H·D]
+	k, v             []float32 // [n, KVH·D]: this layer's keys (post-RoPE) and values of the n tokens
+	gate, up         []float32 // [n, I]
+	cos, sin         []float32 // [n, D/2]
+	mask             []float32 // [C], nil without a context
+	runs             []span
+	ctxK, ctxVT      []float32 // this layer's context, read in place
+	scratch          [][]float32
+	attn             []float32 // [L, H, C]: the last token's attention probabilities, or nil
+	layer            int
+	scale            float32
+	kOut, vOut, qOut func(l int) // copy this layer's k/v/q out (set by the caller)
 }
 
-// hostLayer holds one decoder block's weights in Hugging Face layout.
-type hostLayer struct {
-	inNorm, postNorm           []float32
-	q, k, v, o, gate, up, down matrix
-	qBias, kBias, vBias, oBias []float32 // nil without biases
-	gateBias, upBias, downBias []float32
-	qNorm, kNorm               []float32 // qwen3 only
-}
-
-// hostWeights are the weights the host step reads: copies of the checkpoint's tensors, made once.
-type hostWeights struct {
-	embed  matrix // [V, d]
-	lmHead matrix // [V, d]: the embedding itself when tied
-	norm   []float32
-	layers []hostLayer
-}
-
-// newHostWeights copies the weights the decode step needs out of the HF-layout tensors.
-func newHostWeights(c *Config, weights map[string]*tensors.Tensor) *hostWeights {
-	vec := func(name string) []float32 {
-		t, ok := weights[name]
-		if !ok {
-			return nil
+// newHostPass returns a pass for n tokens over a context of capacity C; decode-step passes (n = 1)
+// come from a pool, so a decoding loop allocates only its results.
+func (m *Model) newHostPass(n, pos0, C int) *hostPass {
+	c := m.Config
+	if n == 1 {
+		if p, _ := m.hostPool.Get().(*hostPass); p != nil && len(p.scratch[0]) >= c.Heads*(C+1) {
+			p.pos0, p.attn, p.mask, p.kOut, p.vOut, p.qOut = pos0, nil, nil, nil, nil, nil
+			p.setRope()
+			return p
 		}
-		return tensors.MustCopyFlatData[float32](t)
 	}
-	mat := func(name string) matrix {
-		t := weights[name]
-		dims := t.Shape().Dimensions
-		return matrix{data: tensors.MustCopyFlatData[float32](t), rows: dims[0], cols: dims[1]}
+	d, H, KVH, D, I := c.Hidden, c.Heads, c.KVHeads, c.HeadDim, c.Intermediate
+	p := &hostPass{
+		m: m, n: n, pos0: pos0,
+		x: make([]float32, n*d), h: make([]float32, n*d), o: make([]float32, n*d), down: make([]float32, n*d),
+		q: make([]float32, n*H*D), attnOut: make([]float32, n*H*D),
+		k: make([]float32, n*KVH*D), v: make([]float32, n*KVH*D),
+		gate: make([]float32, n*I), up: make([]float32, n*I),
+		cos: make([]float32, n*D/2), sin: make([]float32, n*D/2),
+		scale: float32(1 / math.Sqrt(float64(D))),
 	}
-	h := &hostWeights{embed: mat("model.embed_tokens.weight"), norm: vec("model.norm.weight")}
-	h.lmHead = h.embed
-	if !c.TieEmbeddings {
-		h.lmHead = mat("lm_head.weight")
+	// One attention scratch per worker: the scores of one token's heads over the context and the chunk.
+	for range max(1, min(n*KVH, runtime.GOMAXPROCS(0))) {
+		p.scratch = append(p.scratch, make([]float32, H*(C+n)))
 	}
-	for l := range c.Layers {
-		p := layerPrefix(l)
-		h.layers = append(h.layers, hostLayer{
-			inNorm: vec(p + ".input_layernorm.weight"), postNorm: vec(p + ".post_attention_layernorm.weight"),
-			q: mat(p + ".self_attn.q_proj.weight"), k: mat(p + ".self_attn.k_proj.weight"),
-			v: mat(p + ".self_attn.v_proj.weight"), o: mat(p + ".self_attn.o_proj.weight"),
-			gate: mat(p + ".mlp.gate_proj.weight"), up: mat(p + ".mlp.up_proj.weight"),
-			down:  mat(p + ".mlp.down_proj.weight"),
-			qBias: vec(p + ".self_attn.q_proj.bias"), kBias: vec(p + ".self_attn.k_proj.bias"),
-			vBias: vec(p + ".self_attn.v_proj.bias"), oBias: vec(p + ".self_attn.o_proj.bias"),
-			gateBias: vec(p + ".mlp.gate_proj.bias"), upBias: vec(p + ".mlp.up_proj.bias"),
-			downBias: vec(p + ".mlp.down_proj.bias"),
-			qNorm:    vec(p + ".self_attn.q_norm.weight"), kNorm: vec(p + ".self_attn.k_norm.weight"),
+	p.setRope()
+	return p
+}
+
+func (p *hostPass) release() {
+	if p.n == 1 {
+		p.ctxK, p.ctxVT, p.mask, p.attn = nil, nil, nil, nil
+		p.m.hostPool.Put(p)
+	}
+}
+
+// setRope fills the cos/sin tables of the pass's positions.
+func (p *hostPass) setRope() {
+	half := len(p.m.invFreq)
+	for t := range p.n {
+		pos := float32(p.pos0 + t)
+		for i, f := range p.m.invFreq {
+			angle := float64(pos * f)
+			p.cos[t*half+i], p.sin[t*half+i] = float32(math.Cos(angle)), float32(math.Sin(angle))
+		}
+	}
+}
+
+// run embeds the tokens and runs every block; p.x then holds the last hidden states.
+func (p *hostPass) run(tokens []int, kv *KV) error {
+	c, w := p.m.Config, p.m.host
+	d := c.Hidden
+	for t, id := range tokens {
+		copy(p.x[t*d:(t+1)*d], w.embed.data[id*d:(id+1)*d])
+	}
+	if kv == nil {
+		return p.layers(nil)
+	}
+	var err error
+	if mErr := tensors.ConstFlatData(kv.Mask, func(mask []float32) {
+		p.mask, p.runs = mask, validRuns(p.runs, mask)
+		err = p.layers(kv)
+	}); mErr != nil {
+		return fmt.Errorf("%w: reading the context mask: %w", ErrInvalidInput, mErr)
+	}
+	return err
+}
+
+// layers runs the decoder blocks.
+func (p *hostPass) layers(kv *KV) error {
+	c, n := p.m.Config, p.n
+	D, H, KVH := c.HeadDim, c.Heads, c.KVHeads
+	for l, lw := range p.m.host.layers {
+		p.layer = l
+		p.rmsNormRows(p.h, p.x, lw.inNorm)
+		mulRows(p.q, n, lw.q, p.h, lw.qBias)
+		mulRows(p.k, n, lw.k, p.h, lw.kBias)
+		mulRows(p.v, n, lw.v, p.h, lw.vBias)
+		if lw.qNorm != nil {
+			for i := 0; i < n*H*D; i += D {
+				rmsNormInto(p.q[i:i+D], p.q[i:i+D], lw.qNorm, c.RMSNormEps)
+			}
+			for i := 0; i < n*KVH*D; i += D {
+				rmsNormInto(p.k[i:i+D], p.k[i:i+D], lw.kNorm, c.RMSNormEps)
+			}
+		}
+		half := D / 2
+		for t := range n {
+			cos, sin := p.cos[t*half:(t+1)*half], p.sin[t*half:(t+1)*half]
+			ropeInPlace(p.q[t*H*D:(t+1)*H*D], D, cos, sin)
+			ropeInPlace(p.k[t*KVH*D:(t+1)*KVH*D], D, cos, sin)
+		}
+		if p.kOut != nil {
+			p.kOut(l)
+			p.vOut(l)
+		}
+		if p.qOut != nil {
+			p.qOut(l)
+		}
+		if err := p.attendLayer(kv, l); err != nil {
+			return err
+		}
+		p.finishBlock(lw)
+	}
+	return nil
+}
+
+// finishBlock is the rest of a block after attention: output projection, residual, MLP, residual.
+func (p *hostPass) finishBlock(lw hostLayer) {
+	n := p.n
+	mulRows(p.o, n, lw.o, p.attnOut, lw.oBias)
+	addInto(p.x, p.o)
+	p.rmsNormRows(p.h, p.x, lw.postNorm)
+	mulRows(p.gate, n, lw.gate, p.h, lw.gateBias)
+	mulRows(p.up, n, lw.up, p.h, lw.upBias)
+	for i, g := range p.gate {
+		p.gate[i] = g * float32(1/(1+math.Exp(-float64(g)))) * p.up[i]
+	}
+	mulRows(p.down, n, lw.down, p.gate, lw.downBias)
+	addInto(p.x, p.down)
+}
+
+func addInto(dst, x []float32) {
+	for i, v := range x {
+		dst[i] += v
+	}
+}
+
+// rmsNormRows normalises each row of x [n, d] into dst.
+func (p *hostPass) rmsNormRows(dst, x, w []float32) {
+	d := len(w)
+	for t := range p.n {
+		rmsNormInto(dst[t*d:(t+1)*d], x[t*d:(t+1)*d], w, p.m.Config.RMSNormEps)
+	}
+}
+
+// attendLayer fills p.attnOut with every token's attention over the context and the chunk so far.
+func (p *hostPass) attendLayer(kv *KV, l int) error {
+	if kv == nil {
+		p.attendTokens()
+		return nil
+	}
+	return withContext(kv.K[l], kv.V[l], func(ctxK, ctxVT []float32) {
+		p.ctxK, p.ctxVT = ctxK, ctxVT
+		p.attendTokens()
+	})
+}
+
+// attendTokens runs the attention of every (token, KV head) pair, spread over the workers.
+func (p *hostPass) attendTokens() {
+	c := p.m.Config
+	KVH := c.KVHeads
+	jobs := p.n * KVH
+	C := len(p.mask)
+	if jobs == 1 || (p.n == 1 && c.GroupSize()*C*c.HeadDim < parallelRows) {
+		for j := range jobs {
+			p.attendOne(j/KVH, j%KVH, p.scratch[0])
+		}
+		return
+	}
+	// Workers take jobs in turn; a decode step (n = 1) splits its KV heads over goroutines.
+	workers := min(jobs, len(p.scratch))
+	var wg sync.WaitGroup
+	for wkr := range workers {
+		scratch := p.scratch[wkr]
+		wg.Go(func() {
+			for j := wkr; j < jobs; j += workers {
+				p.attendOne(j/KVH, j%KVH, scratch)
+			}
 		})
 	}
-	return h
+	wg.Wait()
 }
 
-// parallelRows is the matrix size (rows × cols) from which a product is split across goroutines:
-// below it a goroutine hand-off costs more than the product.
-const parallelRows = 1 << 16
-
-// mulVec sets y = m·x (+ bias), splitting the rows across the CPUs for large matrices.
-func mulVec(y []float32, m matrix, x, bias []float32) {
-	workers := min(runtime.GOMAXPROCS(0), m.rows*m.cols/parallelRows)
-	if workers <= 1 {
-		gemvRows(y, m, x, 0, m.rows)
-	} else {
-		var wg sync.WaitGroup
-		per := (m.rows + workers - 1) / workers
-		for lo := 0; lo < m.rows; lo += per {
-			hi := min(lo+per, m.rows)
-			wg.Go(func() { gemvRows(y, m, x, lo, hi) })
-		}
-		wg.Wait()
+// attendOne is token t's attention for the G query heads of KV head kh.
+func (p *hostPass) attendOne(t, kh int, scratch []float32) {
+	c := p.m.Config
+	D, H, KVH, G := c.HeadDim, c.Heads, c.KVHeads, c.GroupSize()
+	C := len(p.mask)
+	ctx := hostContext{mask: p.mask, runs: p.runs}
+	if C > 0 {
+		ctx.k, ctx.vt = p.ctxK[kh*C*D:(kh+1)*C*D], p.ctxVT[kh*D*C:(kh+1)*D*C]
 	}
-	if bias != nil {
-		for i, b := range bias {
-			y[i] += b
-		}
+	// The chunk's own tokens 0..t, rows of [n, KVH, D] at this head.
+	own := hostOwn{
+		k: blas32.General{Rows: t + 1, Cols: D, Stride: KVH * D, Data: p.k[kh*D:]},
+		v: blas32.General{Rows: t + 1, Cols: D, Stride: KVH * D, Data: p.v[kh*D:]},
 	}
-}
-
-// gemvRows sets y[lo:hi] = m[lo:hi]·x.
-func gemvRows(y []float32, m matrix, x []float32, lo, hi int) {
-	a := blas32.General{Rows: hi - lo, Cols: m.cols, Stride: m.cols, Data: m.data[lo*m.cols : hi*m.cols]}
-	blas32.Gemv(blas.NoTrans, 1, a, blas32.Vector{N: m.cols, Inc: 1, Data: x}, 0, blas32.Vector{N: hi - lo, Inc: 1, Data: y[lo:hi]})
-}
-
-// rmsNormInto sets dst = x / sqrt(mean(x²) + eps) · w.
-func rmsNormInto(dst, x, w []float32, eps float64) {
-	var ss float32
-	for _, v := range x {
-		ss += v * v
+	var probs []float32
+	if p.attn != nil && t == p.n-1 {
+		probs = p.attn[(p.layer*H+kh*G)*C : (p.layer*H+(kh+1)*G)*C]
 	}
-	inv := float32(1 / math.Sqrt(float64(ss/float32(len(x)))+eps))
-	for i, v := range x {
-		dst[i] = v * inv * w[i]
-	}
+	q := p.q[t*H*D+kh*G*D : t*H*D+(kh+1)*G*D]
+	out := p.attnOut[t*H*D+kh*G*D : t*H*D+(kh+1)*G*D]
+	attendGroup(out, q, own, ctx, p.scale, scratch[:G*C], scratch[G*C:G*(C+t+1)], probs)
 }
 
-// ropeInPlace rotates each head of x [heads, D] by the angles pos·invFreq (HF rotate-half layout).
-func ropeInPlace(x []float32, headDim int, cos, sin []float32) {
-	half := headDim / 2
-	for h := 0; h < len(x); h += headDim {
-		a, b := x[h:h+half], x[h+half:h+headDim]
-		for i := range half {
-			x1, x2 := a[i], b[i]
-			a[i] = x1*cos[i] - x2*sin[i]
-			b[i] = x2*cos[i] + x1*sin[i]
-		}
-	}
+// hostContext is one KV head's context: keys [C, D], transposed values [D, C], the mask and its runs.
+type hostContext struct {
+	k, vt, mask []float32
+	runs        []span
 }
 
-// hostScratch is one step's working memory, pooled so a decoding loop allocates only its results.
-type hostScratch struct {
-	x, h, attnOut, o, gate, up, down []float32
-	scores                           []float32
-	cos, sin                         []float32
-	runs                             []span
-}
+// hostOwn is the keys and values [m, D] a token attends to besides the context: itself and, in a
+// prefill chunk, the chunk's earlier tokens.
+type hostOwn struct{ k, v blas32.General }
 
-// hostStep runs Step on the host. kv is validated and float32; res is filled in.
+// hostStep runs Step on the host; kv is validated and float32.
 func (m *Model) hostStep(token, pos int, kv KV, withAttn bool) (*StepResult, error) {
-	c, w := m.Config, m.host
-	d, D, H, KVH := c.Hidden, c.HeadDim, c.Heads, c.KVHeads
-	C := kv.Capacity()
-	s, _ := m.hostPool.Get().(*hostScratch)
-	if s == nil || len(s.scores) < H*C {
-		s = &hostScratch{
-			x: make([]float32, d), h: make([]float32, d), attnOut: make([]float32, H*D), o: make([]float32, d),
-			gate: make([]float32, c.Intermediate), up: make([]float32, c.Intermediate), down: make([]float32, d),
-			scores: make([]float32, H*C), cos: make([]float32, D/2), sin: make([]float32, D/2),
-		}
-	}
-	defer m.hostPool.Put(s)
+	c := m.Config
+	L, H, KVH, D, C := c.Layers, c.Heads, c.KVHeads, c.HeadDim, kv.Capacity()
+	p := m.newHostPass(1, pos, C)
+	defer p.release()
 	res := &StepResult{
 		Logits: make([]float32, c.VocabSize),
-		K:      make([]float32, c.Layers*KVH*D), V: make([]float32, c.Layers*KVH*D), Q: make([]float32, c.Layers*H*D),
+		K:      make([]float32, L*KVH*D), V: make([]float32, L*KVH*D), Q: make([]float32, L*H*D),
 	}
+	p.kOut = func(l int) { copy(res.K[l*KVH*D:], p.k) }
+	p.vOut = func(l int) { copy(res.V[l*KVH*D:], p.v) }
+	p.qOut = func(l int) { copy(res.Q[l*H*D:], p.q) }
 	if withAttn {
-		res.Attn = make([]float32, c.Layers*H*C)
+		res.Attn = make([]float32, L*H*C)
+		p.attn = res.Attn
 	}
-	for i, f := range m.invFreq {
-		angle := float64(float32(pos) * f)
-		s.cos[i], s.sin[i] = float32(math.Cos(angle)), float32(math.Sin(angle))
-	}
-	copy(s.x, w.embed.data[token*d:(token+1)*d])
-	var err error
-	if mErr := tensors.ConstFlatData(kv.Mask, func(mask []float32) { err = m.hostLayers(s, res, kv, mask, withAttn) }); mErr != nil {
-		return nil, fmt.Errorf("%w: reading the context mask: %w", ErrInvalidInput, mErr)
-	}
-	if err != nil {
+	if err := p.run([]int{token}, &kv); err != nil {
 		return nil, err
 	}
-	rmsNormInto(s.h, s.x, w.norm, c.RMSNormEps)
-	mulVec(res.Logits, w.lmHead, s.h, nil)
+	p.logits(res.Logits, false)
 	return res, nil
 }
 
-// hostLayers runs the decoder blocks on s.x, filling res.Q, res.K, res.V (and res.Attn).
-func (m *Model) hostLayers(s *hostScratch, res *StepResult, kv KV, mask []float32, withAttn bool) error {
-	c, w := m.Config, m.host
-	D, H, KVH, G := c.HeadDim, c.Heads, c.KVHeads, c.GroupSize()
-	C := len(mask)
-	s.runs = validRuns(s.runs, mask)
-	scale := float32(1 / math.Sqrt(float64(D)))
-	for l, lw := range w.layers {
-		q, k, v := res.Q[l*H*D:(l+1)*H*D], res.K[l*KVH*D:(l+1)*KVH*D], res.V[l*KVH*D:(l+1)*KVH*D]
-		rmsNormInto(s.h, s.x, lw.inNorm, c.RMSNormEps)
-		mulVec(q, lw.q, s.h, lw.qBias)
-		mulVec(k, lw.k, s.h, lw.kBias)
-		mulVec(v, lw.v, s.h, lw.vBias)
-		if lw.qNorm != nil {
-			for hd := 0; hd < len(q); hd += D {
-				rmsNormInto(q[hd:hd+D], q[hd:hd+D], lw.qNorm, c.RMSNormEps)
+// hostPrefill runs Prefill on the host: tokens are checked, kv (nil for none) validated and float32.
+func (m *Model) hostPrefill(tokens []int, startPos int, kv *KV, allLogits bool) *PrefillResult {
+	c := m.Config
+	n, L, KVH, D := len(tokens), c.Layers, c.KVHeads, c.HeadDim
+	p := m.newHostPass(n, startPos, kv.Capacity())
+	res := &PrefillResult{N: n, K: make([]float32, L*KVH*n*D), V: make([]float32, L*KVH*n*D)}
+	// [n, KVH, D] rows -> [L, KVH, n, D]
+	transposeOut := func(dst, src []float32, l int) {
+		for t := range n {
+			for h := range KVH {
+				copy(dst[((l*KVH+h)*n+t)*D:((l*KVH+h)*n+t+1)*D], src[(t*KVH+h)*D:(t*KVH+h+1)*D])
 			}
-			for hd := 0; hd < len(k); hd += D {
-				rmsNormInto(k[hd:hd+D], k[hd:hd+D], lw.kNorm, c.RMSNormEps)
-			}
-		}
-		ropeInPlace(q, D, s.cos, s.sin)
-		ropeInPlace(k, D, s.cos, s.sin)
-		var attn []float32
-		if withAttn {
-			attn = res.Attn[l*H*C : (l+1)*H*C]
-		}
-		err := withContext(kv.K[l], kv.V[l], func(ctxK, ctxVT []float32) {
-			attendHead := func(kh int) {
-				var probs []float32
-				if attn != nil {
-					probs = attn[kh*G*C : (kh+1)*G*C]
-				}
-				attendGroup(s.attnOut[kh*G*D:(kh+1)*G*D], q[kh*G*D:(kh+1)*G*D], k[kh*D:(kh+1)*D], v[kh*D:(kh+1)*D],
-					ctxK[kh*C*D:(kh+1)*C*D], ctxVT[kh*D*C:(kh+1)*D*C], mask, s.runs, scale, s.scores[kh*G*C:(kh+1)*G*C], probs)
-			}
-			if KVH == 1 || G*C*D < parallelRows {
-				for kh := range KVH {
-					attendHead(kh)
-				}
-				return
-			}
-			var wg sync.WaitGroup
-			for kh := range KVH {
-				wg.Go(func() { attendHead(kh) })
-			}
-			wg.Wait()
-		})
-		if err != nil {
-			return err
-		}
-		mulVec(s.o, lw.o, s.attnOut, lw.oBias)
-		for i := range s.x {
-			s.x[i] += s.o[i]
-		}
-		rmsNormInto(s.h, s.x, lw.postNorm, c.RMSNormEps)
-		mulVec(s.gate, lw.gate, s.h, lw.gateBias)
-		mulVec(s.up, lw.up, s.h, lw.upBias)
-		for i, g := range s.gate {
-			s.gate[i] = g * float32(1/(1+math.Exp(-float64(g)))) * s.up[i]
-		}
-		mulVec(s.down, lw.down, s.gate, lw.downBias)
-		for i := range s.x {
-			s.x[i] += s.down[i]
 		}
 	}
-	return nil
+	p.kOut = func(l int) { transposeOut(res.K, p.k, l) }
+	p.vOut = func(l int) { transposeOut(res.V, p.v, l) }
+	if kv != nil && kv.Capacity() == 0 {
+		kv = nil
+	}
+	_ = p.run(tokens, kv) // only a context read can fail, and the context was validated
+	if allLogits {
+		res.Logits = make([]float32, n*c.VocabSize)
+	} else {
+		res.Logits = make([]float32, c.VocabSize)
+	}
+	p.logits(res.Logits, allLogits)
+	return res
+}
+
+// logits applies the final norm and the LM head to the last token (or to every token).
+func (p *hostPass) logits(dst []float32, all bool) {
+	w, d := p.m.host, p.m.Config.Hidden
+	p.rmsNormRows(p.h, p.x, w.norm)
+	if all {
+		mulRows(dst, p.n, w.lmHead, p.h, nil)
+		return
+	}
+	mulVec(dst, w.lmHead, p.h[(p.n-1)*d:], nil)
 }
 
 // withContext reads one layer's context keys [KVH, C, D] and transposed values [KVH, D, C] in place.
@@ -271,72 +319,78 @@ func withContext(k, vt *tensors.Tensor, f func(ctxK, ctxVT []float32)) error {
 	return nil
 }
 
-// attendGroup is attendStep for the G query heads that share one KV head: for each query head,
-// out = softmax([q·K/√D + mask bias, q·k/√D]) · [Vᵀ, v], the softmax taken over the context slots
-// and the token itself. q, out: [G, D]; k, v: [D]; ctxK [C, D]; ctxVT [D, C]. Only the slots in
-// runs (the mask's valid spans, see validRuns) are read; scores is [G, C] scratch; probs, when not
-// nil, receives the context slots' probabilities [G, C] (0 for masked slots). The products are
-// matrix-matrix over the group, so each run of the context is read once.
-func attendGroup(out, q, k, v, ctxK, ctxVT, mask []float32, runs []span, scale float32, scores, probs []float32) {
-	D, C := len(k), len(mask)
+// attendGroup is the attention of one token's G query heads that share a KV head, over the context
+// and the token's own keys (itself, and the earlier tokens of a prefill chunk): for each head,
+// out = softmax([q·Kᵀ·scale + mask bias, q·ownKᵀ·scale]) · [V, ownV], one softmax over both parts.
+// q, out: [G, D]. Only the slots in ctx.runs (the mask's valid spans, see validRuns) are read.
+// scores [G, C] and ownScores [G, m] are scratch; probs, when not nil, receives the context slots'
+// probabilities [G, C] (0 for masked slots). The products are matrix-matrix over the group, so each
+// run of the context is read once.
+func attendGroup(out, q []float32, own hostOwn, ctx hostContext, scale float32, scores, ownScores, probs []float32) {
+	D, C, M := own.k.Cols, len(ctx.mask), own.k.Rows
 	G := len(q) / D
 	qm := blas32.General{Rows: G, Cols: D, Stride: D, Data: q}
-	for _, r := range runs {
-		blas32.Gemm(blas.NoTrans, blas.Trans, scale, qm, blas32.General{Rows: r.n(), Cols: D, Stride: D, Data: ctxK[r.lo*D:]},
+	for _, r := range ctx.runs {
+		blas32.Gemm(blas.NoTrans, blas.Trans, scale, qm, blas32.General{Rows: r.n(), Cols: D, Stride: D, Data: ctx.k[r.lo*D:]},
 			0, blas32.General{Rows: G, Cols: r.n(), Stride: C, Data: scores[r.lo:]})
 	}
-	eSelf := make([]float32, G) // G is small: the token's own weight per head, normalised
+	ownM := blas32.General{Rows: G, Cols: M, Stride: M, Data: ownScores}
+	blas32.Gemm(blas.NoTrans, blas.Trans, scale, qm, own.k, 0, ownM)
 	for g := range G {
-		row := scores[g*C : (g+1)*C]
-		var self float32
-		for i, kv := range k {
-			self += q[g*D+i] * kv
-		}
-		self *= scale
-		maxScore := self
-		for _, r := range runs {
-			for i := r.lo; i < r.hi; i++ {
-				if mask[i] != 0 && row[i] > maxScore {
-					maxScore = row[i]
-				}
-			}
-		}
-		denom := float32(math.Exp(float64(self - maxScore)))
-		eSelf[g] = denom
-		for _, r := range runs {
-			for i := r.lo; i < r.hi; i++ {
-				e := float32(0)
-				if mask[i] != 0 {
-					e = float32(math.Exp(float64(row[i] - maxScore)))
-				}
-				row[i] = e
-				denom += e
-			}
-		}
-		inv := 1 / denom
-		for _, r := range runs {
-			for i := r.lo; i < r.hi; i++ {
-				row[i] *= inv
-			}
-		}
-		eSelf[g] *= inv
+		softmaxRow(scores[g*C:(g+1)*C], ownScores[g*M:(g+1)*M], ctx)
 		if probs != nil {
 			p := probs[g*C : (g+1)*C]
 			clear(p)
-			for _, r := range runs {
-				copy(p[r.lo:r.hi], row[r.lo:r.hi])
+			for _, r := range ctx.runs {
+				copy(p[r.lo:r.hi], scores[g*C+r.lo:g*C+r.hi])
 			}
 		}
 	}
 	om := blas32.General{Rows: G, Cols: D, Stride: D, Data: out}
-	for g := range G {
-		for i := range D {
-			out[g*D+i] = eSelf[g] * v[i]
+	blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, ownM, own.v, 0, om)
+	for _, r := range ctx.runs {
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1, blas32.General{Rows: G, Cols: r.n(), Stride: C, Data: scores[r.lo:]},
+			blas32.General{Rows: D, Cols: r.n(), Stride: C, Data: ctx.vt[r.lo:]}, 1, om)
+	}
+}
+
+// softmaxRow turns one head's scores over the context runs (row, masked slots skipped) and its own
+// keys (own) into probabilities, in place: one softmax over both.
+func softmaxRow(row, own []float32, ctx hostContext) {
+	maxScore := own[0]
+	for _, s := range own {
+		maxScore = max(maxScore, s)
+	}
+	for _, r := range ctx.runs {
+		for i := r.lo; i < r.hi; i++ {
+			if ctx.mask[i] != 0 && row[i] > maxScore {
+				maxScore = row[i]
+			}
 		}
 	}
-	for _, r := range runs {
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1, blas32.General{Rows: G, Cols: r.n(), Stride: C, Data: scores[r.lo:]},
-			blas32.General{Rows: D, Cols: r.n(), Stride: C, Data: ctxVT[r.lo:]}, 1, om)
+	var denom float32
+	for i, s := range own {
+		own[i] = float32(math.Exp(float64(s - maxScore)))
+		denom += own[i]
+	}
+	for _, r := range ctx.runs {
+		for i := r.lo; i < r.hi; i++ {
+			e := float32(0)
+			if ctx.mask[i] != 0 {
+				e = float32(math.Exp(float64(row[i] - maxScore)))
+			}
+			row[i] = e
+			denom += e
+		}
+	}
+	inv := 1 / denom
+	for i := range own {
+		own[i] *= inv
+	}
+	for _, r := range ctx.runs {
+		for i := r.lo; i < r.hi; i++ {
+			row[i] *= inv
+		}
 	}
 }
 
@@ -369,7 +423,7 @@ func validRuns(dst []span, mask []float32) []span {
 	return dst
 }
 
-// useHostStep reports whether a step over kv runs on the host.
-func (m *Model) useHostStep(kv KV) bool {
-	return m.host != nil && kv.K[0].DType() == dtypes.Float32
+// useHostStep reports whether a step or prefill over kv (nil for none) runs on the host.
+func (m *Model) useHostStep(kv *KV) bool {
+	return m.host != nil && (kv == nil || kv.Capacity() == 0 || kv.K[0].DType() == dtypes.Float32)
 }

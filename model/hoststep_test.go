@@ -115,9 +115,58 @@ func TestHostStepBFloat16FallsBack(t *testing.T) {
 		kv.K = append(kv.K, tensors.FromShape(shapes.Make(dtypes.BFloat16, c.KVHeads, 8, c.HeadDim)))
 		kv.V = append(kv.V, tensors.FromShape(shapes.Make(dtypes.BFloat16, c.KVHeads, c.HeadDim, 8)))
 	}
-	require.False(t, m.useHostStep(kv))
+	require.False(t, m.useHostStep(&kv))
 	res, err := m.Step(ctx, 3, 8, kv, StepOptions{})
 	require.NoError(t, err)
 	require.Len(t, res.Logits, c.VocabSize)
 	require.EqualValues(t, 1, m.GraphBuilds())
+}
+
+// TestHostPrefillMatchesGraph: host and graph prefill agree on every token's logits and the chunk's
+// K/V, without a context and over a masked one (chunked prefill).
+func TestHostPrefillMatchesGraph(t *testing.T) {
+	ctx := context.Background()
+	for _, spec := range []RandomSpec{
+		{Arch: "llama", Seed: 31},
+		{Arch: "qwen3", Seed: 32, Heads: 4, KVHeads: 2, HeadDim: 32, Tie: true},
+		{Arch: "qwen2", Seed: 33, Hidden: 256, Heads: 4, KVHeads: 2},
+	} {
+		t.Run(spec.Arch, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := WriteRandom(dir, spec)
+			require.NoError(t, err)
+			host, err := Load(ctx, dir)
+			require.NoError(t, err)
+			graph, err := Load(ctx, dir, WithGraphStep())
+			require.NoError(t, err)
+			rng := rand.New(rand.NewPCG(spec.Seed, 1))
+			for _, n := range []int{1, 5, 40} {
+				for _, C := range []int{0, 50} {
+					tokens := make([]int, n)
+					for i := range tokens {
+						tokens[i] = rng.IntN(host.Config.VocabSize)
+					}
+					var kv *KV
+					if C > 0 {
+						c := randomContext(host.Config, C, uint64(n))
+						kv = &c
+					}
+					want, err := graph.Prefill(ctx, tokens, C+3, kv, true)
+					require.NoError(t, err)
+					got, err := host.Prefill(ctx, tokens, C+3, kv, true)
+					require.NoError(t, err)
+					for _, c := range []struct {
+						name      string
+						got, want []float32
+					}{{"logits", got.Logits, want.Logits}, {"K", got.K, want.K}, {"V", got.V, want.V}} {
+						require.Less(t, maxAbsDiff(t, c.name, c.got, c.want), 2e-5, "%s differs at n=%d C=%d", c.name, n, C)
+					}
+					last, err := host.Prefill(ctx, tokens, C+3, kv, false)
+					require.NoError(t, err)
+					require.Less(t, maxAbsDiff(t, "last logits", got.Logits[(n-1)*host.Config.VocabSize:], last.Logits), 1e-5)
+				}
+			}
+			require.Zero(t, host.GraphBuilds())
+		})
+	}
 }
