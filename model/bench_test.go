@@ -59,3 +59,35 @@ func benchmarkDecodeStep(b *testing.B, m *model.Model, path string) {
 		})
 	}
 }
+
+// BenchmarkPrefill measures a 512-token prompt chunk of the benchmark model on the host path and on
+// the graph.
+func BenchmarkPrefill(b *testing.B) {
+	ctx := context.Background()
+	dir, err := benchmodels.Materialize(benchmodels.Random512)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokens := make([]int, 512)
+	for i := range tokens {
+		tokens[i] = (i*7919 + 13) % 1000
+	}
+	for _, path := range []string{"host", "graph"} {
+		var opts []model.Option
+		if path == "graph" {
+			opts = append(opts, model.WithGraphStep())
+		}
+		m, err := model.Load(ctx, dir, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(path, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := m.Prefill(ctx, tokens, 0, nil, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(tokens)*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}

@@ -10,15 +10,16 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
-// The host step: on the pure-Go backend the decode step runs as Go code over the same weights and
-// the same caller-owned context tensors, with the weight products done by gonum's BLAS (SIMD
-// assembly on amd64 and arm64).
+// The host path: on the pure-Go backend decode steps and prefill chunks run as Go code over the same
+// weights and the same caller-owned context tensors, with the products done by gonum's BLAS (SIMD
+// assembly on amd64 and arm64). This file holds its weights and kernels; hoststep.go the pass.
 //
 // Why: a decode step is almost all matrix-vector products, one pass over every weight. The pure-Go
 // backend's kernels are scalar Go (≈1.5 GFLOP/s on two cores for this shape, even in the blocked
 // layout), gonum's Sgemv streams a row-major matrix at ≈12 GFLOP/s on one core of the same machine.
-// The graph path stays for every other backend (XLA on a GPU compiles the same step into a few fused
-// kernels) and for bfloat16 contexts; tests check the two paths agree (hoststep_test.go).
+// The graphs stay for every other backend (XLA on a GPU compiles the same step into a few fused
+// kernels), for training and for bfloat16 contexts; tests check the two paths agree
+// (hoststep_test.go).
 //
 // The arithmetic is the graph's, in the same order of operations per element, so the two paths
 // differ only in float32 rounding of the sums.
