@@ -38,8 +38,8 @@ type hostPass struct {
 func (m *Model) newHostPass(n, pos0, C int) *hostPass {
 	c := m.Config
 	if n == 1 {
-		if p, _ := m.hostPool.Get().(*hostPass); p != nil && len(p.scratch[0]) >= c.Heads*(C+1) {
-			p.pos0, p.attn, p.mask, p.kOut, p.vOut, p.qOut = pos0, nil, nil, nil, nil, nil
+		if p, _ := m.hostPool.Get().(*hostPass); p != nil && len(p.scratch[0]) >= c.GroupSize()*(C+1) {
+			p.pos0 = pos0
 			p.setRope()
 			return p
 		}
@@ -54,17 +54,20 @@ func (m *Model) newHostPass(n, pos0, C int) *hostPass {
 		cos: make([]float32, n*D/2), sin: make([]float32, n*D/2),
 		scale: float32(1 / math.Sqrt(float64(D))),
 	}
-	// One attention scratch per worker: the scores of one token's heads over the context and the chunk.
+	// One attention scratch per worker: the scores of one token's query group over the context and
+	// the chunk.
 	for range max(1, min(n*KVH, runtime.GOMAXPROCS(0))) {
-		p.scratch = append(p.scratch, make([]float32, H*(C+n)))
+		p.scratch = append(p.scratch, make([]float32, c.GroupSize()*(C+n)))
 	}
 	p.setRope()
 	return p
 }
 
+// release returns a decode-step pass to the pool, dropping its references to the caller's data.
 func (p *hostPass) release() {
 	if p.n == 1 {
 		p.ctxK, p.ctxVT, p.mask, p.attn = nil, nil, nil, nil
+		p.kOut, p.vOut, p.qOut = nil, nil, nil
 		p.m.hostPool.Put(p)
 	}
 }
