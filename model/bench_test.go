@@ -15,22 +15,27 @@ import (
 // host step (the pure-Go backend's default) and on the graph step. Compare with llama.cpp:
 // node ../shared/oracle/bench.mjs --model <dir> --vocab llama-spm --ctx 1024.
 func BenchmarkDecodeStep(b *testing.B) {
-	ctx := context.Background()
 	dir, err := benchmodels.Materialize(benchmodels.Random512)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, path := range []string{"host", "graph"} {
-		var opts []model.Option
-		if path == "graph" {
-			opts = append(opts, model.WithGraphStep())
-		}
-		m, err := model.Load(ctx, dir, opts...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchmarkDecodeStep(b, m, path)
+		benchmarkDecodeStep(b, loadPath(b, dir, path), path)
 	}
+}
+
+// loadPath loads the model at dir on the host path ("host", the pure-Go backend's default) or with
+// graphs only ("graph").
+func loadPath(b *testing.B, dir, path string) *model.Model {
+	var opts []model.Option
+	if path == "graph" {
+		opts = append(opts, model.WithGraphStep())
+	}
+	m, err := model.Load(context.Background(), dir, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }
 
 func benchmarkDecodeStep(b *testing.B, m *model.Model, path string) {
@@ -73,14 +78,7 @@ func BenchmarkPrefill(b *testing.B) {
 		tokens[i] = (i*7919 + 13) % 1000
 	}
 	for _, path := range []string{"host", "graph"} {
-		var opts []model.Option
-		if path == "graph" {
-			opts = append(opts, model.WithGraphStep())
-		}
-		m, err := model.Load(ctx, dir, opts...)
-		if err != nil {
-			b.Fatal(err)
-		}
+		m := loadPath(b, dir, path)
 		b.Run(path, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := m.Prefill(ctx, tokens, 0, nil, false); err != nil {

@@ -38,6 +38,22 @@ func randomContext(c *Config, C int, seed uint64) KV {
 	return kv
 }
 
+// loadHostAndGraph loads one random model twice: with the host path (the pure-Go backend's default)
+// and with graphs only.
+func loadHostAndGraph(t *testing.T, spec RandomSpec) (host, graph *Model) {
+	t.Helper()
+	dir := t.TempDir()
+	_, err := WriteRandom(dir, spec)
+	require.NoError(t, err)
+	host, err = Load(context.Background(), dir)
+	require.NoError(t, err)
+	require.NotNil(t, host.host, "the pure-Go backend runs the host path by default")
+	graph, err = Load(context.Background(), dir, WithGraphStep())
+	require.NoError(t, err)
+	require.Nil(t, graph.host)
+	return host, graph
+}
+
 func maxAbsDiff(t *testing.T, what string, a, b []float32) float64 {
 	t.Helper()
 	require.Len(t, a, len(b), what)
@@ -61,15 +77,7 @@ func TestHostStepMatchesGraph(t *testing.T) {
 		{Arch: "llama", Seed: 26, Hidden: 256, Heads: 4, KVHeads: 2}, // products and heads split across goroutines
 	} {
 		t.Run(spec.Arch, func(t *testing.T) {
-			dir := t.TempDir()
-			_, err := WriteRandom(dir, spec)
-			require.NoError(t, err)
-			host, err := Load(ctx, dir)
-			require.NoError(t, err)
-			require.NotNil(t, host.host, "the pure-Go backend runs the host step by default")
-			graph, err := Load(ctx, dir, WithGraphStep())
-			require.NoError(t, err)
-			require.Nil(t, graph.host)
+			host, graph := loadHostAndGraph(t, spec)
 			for i, C := range []int{1, 37, 300, 1100} {
 				kv := randomContext(host.Config, C, uint64(i))
 				token, pos := 7*i+3, 1000*i+C
@@ -132,13 +140,7 @@ func TestHostPrefillMatchesGraph(t *testing.T) {
 		{Arch: "qwen2", Seed: 33, Hidden: 256, Heads: 4, KVHeads: 2},
 	} {
 		t.Run(spec.Arch, func(t *testing.T) {
-			dir := t.TempDir()
-			_, err := WriteRandom(dir, spec)
-			require.NoError(t, err)
-			host, err := Load(ctx, dir)
-			require.NoError(t, err)
-			graph, err := Load(ctx, dir, WithGraphStep())
-			require.NoError(t, err)
+			host, graph := loadHostAndGraph(t, spec)
 			rng := rand.New(rand.NewPCG(spec.Seed, 1))
 			for _, n := range []int{1, 5, 40} {
 				for _, C := range []int{0, 50} {
