@@ -66,6 +66,7 @@ type options struct {
 	jsonPath         string
 	llamacpp         bool
 	llamaThreads     []int
+	graphStep        bool // run decode steps and prefill as GoMLX graphs (model.WithGraphStep)
 	cfg              zoomr.Config
 }
 
@@ -98,6 +99,7 @@ func parseOptions() (*options, error) {
 	flag.IntVar(&o.prompt, "prompt-len", 64, "prompt tokens for ZoomR runs")
 	flag.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file")
 	flag.BoolVar(&o.llamacpp, "llamacpp", false, "also run llama.cpp's bench on random512 and print ratios")
+	flag.BoolVar(&o.graphStep, "graph-step", false, "run the model as GoMLX graphs, not the pure-Go backend's host path (to compare the two)")
 	threads := flag.String("llamacpp-threads", "1,2", "llama.cpp thread counts to try (the best is used)")
 	flag.IntVar(&o.cfg.Window, "window", 256, "ZoomR recent window")
 	flag.IntVar(&o.cfg.SummaryCap, "summary-cap", 1024, "ZoomR summary region")
@@ -174,13 +176,17 @@ func decoderFor(ctx context.Context, name string, o *options) (*zoomr.Decoder, e
 	cfg.IgnoreEOS = true
 	cfg.MaxTokens = 1 << 30
 	cfg.MaxPromptTokens = 1 << 20
+	var modelOpts []model.Option
+	if o.graphStep {
+		modelOpts = append(modelOpts, model.WithGraphStep())
+	}
 	switch name {
 	case "small":
 		dir, err := benchmodels.SmallModelDir()
 		if err != nil {
 			return nil, err
 		}
-		m, err := model.Load(ctx, dir)
+		m, err := model.Load(ctx, dir, modelOpts...)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +201,7 @@ func decoderFor(ctx context.Context, name string, o *options) (*zoomr.Decoder, e
 		if err != nil {
 			return nil, err
 		}
-		m, err := model.Load(ctx, dir)
+		m, err := model.Load(ctx, dir, modelOpts...)
 		if err != nil {
 			return nil, err
 		}
