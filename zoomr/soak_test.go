@@ -50,8 +50,8 @@ func rss(t *testing.T) (total, anon int64) {
 // History: with the store on the Go heap RSS beyond it grew 22.6% by 80k tokens; off-heap, 4.5-7%
 // until the decoder stopped keeping the whole generated text for stop strings; then 2.6%, 5.6%, 3.3%
 // and 2.4% at 100k in four runs (graph decode step: the reading moved by ±0.4 MiB between runs on a
-// 22 MiB base). With the host decode step (no backend buffers per step) 2.6% and 2.6% in two runs,
-// ≈70 s each.
+// 22 MiB base). With the host decode step (no backend buffers per step) 2.6%, 2.6% and 3.1% in three
+// runs, ≈60-75 s each.
 func TestSoak100k(t *testing.T) {
 	const warmup = 5_000
 	total := 100_000
