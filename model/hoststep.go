@@ -16,21 +16,21 @@ import (
 // caller's context (maybe empty) and causally to each other: a decode step is n = 1, a prefill chunk
 // any n. Buffers are row-major over the tokens.
 type hostPass struct {
-	m                *Model
-	n, pos0          int
-	x, h, o, down    []float32 // [n, d]
-	q, attnOut       []float32 // [n, H·D]
-	k, v             []float32 // [n, KVH·D]: this layer's keys (post-RoPE) and values of the n tokens
-	gate, up         []float32 // [n, I]
-	cos, sin         []float32 // [n, D/2]
-	mask             []float32 // [C], nil without a context
-	runs             []span
-	ctxK, ctxVT      []float32 // this layer's context, read in place
-	scratch          [][]float32
-	attn             []float32 // [L, H, C]: the last token's attention probabilities, or nil
-	layer            int
-	scale            float32
-	kOut, vOut, qOut func(l int) // copy this layer's k/v/q out (set by the caller)
+	m             *Model
+	n, pos0       int
+	x, h, o, down []float32 // [n, d]
+	q, attnOut    []float32 // [n, H·D]
+	k, v          []float32 // [n, KVH·D]: this layer's keys (post-RoPE) and values of the n tokens
+	gate, up      []float32 // [n, I]
+	cos, sin      []float32 // [n, D/2]
+	mask          []float32 // [C], nil without a context
+	runs          []span
+	ctxK, ctxVT   []float32 // this layer's context, read in place
+	scratch       [][]float32
+	attn          []float32 // [L, H, C]: the last token's attention probabilities, or nil
+	layer         int
+	scale         float32
+	emit          func(l int) // copies this layer's q/k/v out once RoPE is applied (set by the caller)
 }
 
 // newHostPass returns a pass for n tokens over a context of capacity C; decode-step passes (n = 1)
@@ -67,7 +67,7 @@ func (m *Model) newHostPass(n, pos0, C int) *hostPass {
 func (p *hostPass) release() {
 	if p.n == 1 {
 		p.ctxK, p.ctxVT, p.mask, p.attn = nil, nil, nil, nil
-		p.kOut, p.vOut, p.qOut = nil, nil, nil
+		p.emit = nil
 		p.m.hostPool.Put(p)
 	}
 }
@@ -128,13 +128,7 @@ func (p *hostPass) layers(kv *KV) error {
 			ropeInPlace(p.q[t*H*D:(t+1)*H*D], D, cos, sin)
 			ropeInPlace(p.k[t*KVH*D:(t+1)*KVH*D], D, cos, sin)
 		}
-		if p.kOut != nil {
-			p.kOut(l)
-			p.vOut(l)
-		}
-		if p.qOut != nil {
-			p.qOut(l)
-		}
+		p.emit(l)
 		if err := p.attendLayer(kv, l); err != nil {
 			return err
 		}
@@ -253,9 +247,11 @@ func (m *Model) hostStep(token, pos int, kv KV, withAttn bool) (*StepResult, err
 		Logits: make([]float32, c.VocabSize),
 		K:      make([]float32, L*KVH*D), V: make([]float32, L*KVH*D), Q: make([]float32, L*H*D),
 	}
-	p.kOut = func(l int) { copy(res.K[l*KVH*D:], p.k) }
-	p.vOut = func(l int) { copy(res.V[l*KVH*D:], p.v) }
-	p.qOut = func(l int) { copy(res.Q[l*H*D:], p.q) }
+	p.emit = func(l int) {
+		copy(res.K[l*KVH*D:], p.k)
+		copy(res.V[l*KVH*D:], p.v)
+		copy(res.Q[l*H*D:], p.q)
+	}
 	if withAttn {
 		res.Attn = make([]float32, L*H*C)
 		p.attn = res.Attn
@@ -281,8 +277,10 @@ func (m *Model) hostPrefill(tokens []int, startPos int, kv *KV, allLogits bool) 
 			}
 		}
 	}
-	p.kOut = func(l int) { transposeOut(res.K, p.k, l) }
-	p.vOut = func(l int) { transposeOut(res.V, p.v, l) }
+	p.emit = func(l int) {
+		transposeOut(res.K, p.k, l)
+		transposeOut(res.V, p.v, l)
+	}
 	if kv != nil && kv.Capacity() == 0 {
 		kv = nil
 	}
@@ -426,7 +424,7 @@ func validRuns(dst []span, mask []float32) []span {
 	return dst
 }
 
-// useHostStep reports whether a step or prefill over kv (nil for none) runs on the host.
-func (m *Model) useHostStep(kv *KV) bool {
+// useHostPath reports whether a step or prefill over kv (nil for none) runs on the host.
+func (m *Model) useHostPath(kv *KV) bool {
 	return m.host != nil && (kv == nil || kv.Capacity() == 0 || kv.K[0].DType() == dtypes.Float32)
 }

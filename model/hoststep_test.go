@@ -123,7 +123,7 @@ func TestHostStepBFloat16FallsBack(t *testing.T) {
 		kv.K = append(kv.K, tensors.FromShape(shapes.Make(dtypes.BFloat16, c.KVHeads, 8, c.HeadDim)))
 		kv.V = append(kv.V, tensors.FromShape(shapes.Make(dtypes.BFloat16, c.KVHeads, c.HeadDim, 8)))
 	}
-	require.False(t, m.useHostStep(&kv))
+	require.False(t, m.useHostPath(&kv))
 	res, err := m.Step(ctx, 3, 8, kv, StepOptions{})
 	require.NoError(t, err)
 	require.Len(t, res.Logits, c.VocabSize)

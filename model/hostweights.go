@@ -39,7 +39,7 @@ type hostLayer struct {
 	qNorm, kNorm               []float32 // qwen3 only
 }
 
-// hostWeights are the weights the host step reads: copies of the checkpoint's tensors, made once.
+// hostWeights are the weights the host path reads: copies of the checkpoint's tensors, made once.
 type hostWeights struct {
 	embed  matrix // [V, d]
 	lmHead matrix // [V, d]: the embedding itself when tied
@@ -47,7 +47,7 @@ type hostWeights struct {
 	layers []hostLayer
 }
 
-// newHostWeights copies the weights the decode step needs out of the HF-layout tensors.
+// newHostWeights copies the weights the host path needs out of the HF-layout tensors.
 func newHostWeights(c *Config, weights map[string]*tensors.Tensor) *hostWeights {
 	vec := func(name string) []float32 {
 		t, ok := weights[name]

@@ -28,9 +28,9 @@ type Model struct {
 	// hfShapes are the Hugging Face shapes of every weight (what the checkpoint and Save use).
 	hfShapes map[string][]int
 	blocked  bool // matrices stored in the blocked decode layout
-	// host holds the weights of the host step (hoststep.go), nil when decode steps run as graphs.
+	// host holds the weights of the host path (hoststep.go), nil when steps and prefill run as graphs.
 	host     *hostWeights
-	hostPool sync.Pool // *hostScratch
+	hostPool sync.Pool // *hostPass of decode steps
 	invFreq  []float32 // [HeadDim/2] RoPE inverse frequencies (scaling applied)
 
 	mu     sync.Mutex
@@ -52,9 +52,9 @@ type loadOptions struct {
 // in the training graph). Decoding still works, ~3x slower on the pure-Go backend.
 func WithTrainingLayout() Option { return func(o *loadOptions) { o.trainingLayout = true } }
 
-// WithGraphStep runs decode steps as GoMLX graphs on every backend. By default the pure-Go backend
-// runs them as Go code with BLAS matrix-vector products (the host step, several times faster there;
-// see hoststep.go); other backends always use the graph.
+// WithGraphStep runs decode steps and prefill as GoMLX graphs on every backend. By default the
+// pure-Go backend runs them as Go code with BLAS products (the host path, several times faster
+// there; see hoststep.go); other backends always use the graphs.
 func WithGraphStep() Option { return func(o *loadOptions) { o.graphStep = true } }
 
 // WithBackend runs the model on b instead of DefaultBackend().
@@ -136,9 +136,9 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		}
 		o.backend = b
 	}
-	// The host step replaces the graph decode step on the pure-Go backend; its weights are a copy in
-	// the HF layout, so the graph weights stay in the HF layout too (the blocked one serves only the
-	// graph step).
+	// The host path replaces the step and prefill graphs on the pure-Go backend; its weights are a
+	// copy in the HF layout, so the graph weights stay in the HF layout too (the blocked one serves
+	// only the graph step).
 	_, pureGo := o.backend.(*simplego.Backend)
 	hostStep := !o.trainingLayout && !o.graphStep && pureGo
 	m := &Model{

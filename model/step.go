@@ -108,7 +108,7 @@ func (m *Model) Step(ctx context.Context, token, pos int, kv KV, opts StepOption
 	if err := kv.validate(m.Config); err != nil {
 		return nil, err
 	}
-	if m.useHostStep(&kv) {
+	if m.useHostPath(&kv) {
 		return m.hostStep(token, pos, kv, opts.ReturnAttention)
 	}
 	L := m.Config.Layers
@@ -181,7 +181,7 @@ func (m *Model) Prefill(ctx context.Context, tokens []int, startPos int, kv *KV,
 			return nil, err
 		}
 	}
-	if m.useHostStep(kv) {
+	if m.useHostPath(kv) {
 		return m.hostPrefill(tokens, startPos, kv, allLogits), nil
 	}
 	L := m.Config.Layers
