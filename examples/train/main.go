@@ -50,7 +50,7 @@ type flags struct {
 	batchTokens, warmup            int
 	lr, route, restricted          float64
 	thoughtWeight, lookupWeight    float64
-	answerWeight                   float64
+	answerWeight, ropeTheta        float64
 	evalEvery, evalN               int
 	bf16, noResume                 bool
 }
@@ -69,6 +69,7 @@ func parseFlags() flags {
 	flag.IntVar(&f.kvHeads, "kv-heads", 2, "key/value heads (from scratch)")
 	flag.IntVar(&f.headDim, "head-dim", 16, "head dimension (from scratch)")
 	flag.IntVar(&f.ffn, "ffn", 256, "feed-forward width (from scratch)")
+	flag.Float64Var(&f.ropeTheta, "rope-theta", 10000, "RoPE base (from scratch): larger keeps more of each head's dimensions free of position at long range")
 	flag.IntVar(&f.batchTokens, "batch-tokens", 3072, "tokens per batch")
 	flag.Float64Var(&f.lr, "lr", 1.5e-3, "peak learning rate")
 	flag.IntVar(&f.warmup, "warmup", 200, "warm-up steps")
@@ -107,8 +108,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "model: %d layers, hidden %d, %d heads (%d kv) of %d, ffn %d, vocab %d\n",
-		m.Config.Layers, m.Config.Hidden, m.Config.Heads, m.Config.KVHeads, m.Config.HeadDim, m.Config.Intermediate, m.Config.VocabSize)
+	fmt.Fprintf(os.Stderr, "model: %d layers, hidden %d, %d heads (%d kv) of %d, ffn %d, vocab %d, rope base %g\n",
+		m.Config.Layers, m.Config.Hidden, m.Config.Heads, m.Config.KVHeads, m.Config.HeadDim, m.Config.Intermediate, m.Config.VocabSize, m.Config.RopeTheta)
 	vc := train.ViewConfig{Restricted: orNone(f.restricted)}
 	tr, err := train.New(m, train.Config{Steps: f.steps, Seed: f.seed, BatchTokens: f.batchTokens, LR: f.lr,
 		Warmup: f.warmup, RouteWeight: orNone(f.route), View: vc})

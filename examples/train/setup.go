@@ -38,7 +38,7 @@ func buildModel(ctx context.Context, f flags, b backends.Backend) (*model.Model,
 // scratchConfig is the architecture of a fresh model over tok's vocabulary (tied embeddings, RoPE).
 func scratchConfig(f flags, tok *tokenizer.Tokenizer) (*model.Config, error) {
 	spec := model.RandomSpec{VocabSize: tok.VocabSize(), Hidden: f.hidden, Layers: f.layers, Heads: f.heads,
-		KVHeads: f.kvHeads, HeadDim: f.headDim, Intermediate: f.ffn, Tie: true, MaxPositions: 4096, EOS: []int{tok.EOS()}}
+		KVHeads: f.kvHeads, HeadDim: f.headDim, Intermediate: f.ffn, RopeTheta: f.ropeTheta, Tie: true, MaxPositions: 4096, EOS: []int{tok.EOS()}}
 	data, err := json.Marshal(spec.Config())
 	if err != nil {
 		return nil, err
