@@ -2,8 +2,10 @@ package model
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -171,4 +173,60 @@ func TestHostPrefillMatchesGraph(t *testing.T) {
 			require.Zero(t, host.GraphBuilds())
 		})
 	}
+}
+
+// TestHostWeightsShareVariableBuffers: on the pure-Go backend the host path reads the graph
+// variables' buffers in place, so a loaded model holds its weights once: building it grows the heap
+// by far less than the weights' size, both paths read the same memory, and the graph step still runs
+// on it (the bfloat16 fallback).
+func TestHostWeightsShareVariableBuffers(t *testing.T) {
+	spec := RandomSpec{Hidden: 256, Layers: 4, Intermediate: 1024, VocabSize: 1024, Seed: 27}
+	data, err := json.Marshal(spec.Config())
+	require.NoError(t, err)
+	cfg, err := ParseConfig(data)
+	require.NoError(t, err)
+	weights := RandomWeights(cfg, 27)
+	var weightBytes uint64
+	for _, w := range weights {
+		weightBytes += uint64(w.Memory())
+	}
+
+	before := heapAlloc()
+	m, err := New(cfg, weights)
+	require.NoError(t, err)
+	grown := int64(heapAlloc()) - int64(before)
+	require.NotNil(t, m.host)
+	t.Logf("weights %.1f MiB, heap grew %.1f MiB building the model", float64(weightBytes)/(1<<20), float64(grown)/(1<<20))
+	require.Less(t, grown, int64(weightBytes/4), "the host path must not copy the weights")
+
+	same := func(name string, host []float32) {
+		tensors.MustConstFlatData(m.Variable(name).MustValue(), func(v []float32) {
+			require.Same(t, &v[0], &host[0], name)
+		})
+	}
+	same("model.embed_tokens.weight", m.host.embed.data)
+	same("model.norm.weight", m.host.norm)
+	same("model.layers.3.mlp.down_proj.weight", m.host.layers[3].down.data)
+
+	kv := randomContext(cfg, 16, 5)
+	hostRes, err := m.Step(context.Background(), 3, 16, kv, StepOptions{})
+	require.NoError(t, err)
+	host := m.host
+	m.host = nil // the graph step, over the same variables
+	graphRes, err := m.Step(context.Background(), 3, 16, kv, StepOptions{})
+	m.host = host
+	require.NoError(t, err)
+	require.EqualValues(t, 1, m.GraphBuilds())
+	require.Less(t, maxAbsDiff(t, "logits", hostRes.Logits, graphRes.Logits), 1e-4)
+	again, err := m.Step(context.Background(), 3, 16, kv, StepOptions{})
+	require.NoError(t, err)
+	require.Equal(t, hostRes.Logits, again.Logits, "the graph run left the shared weights as they were")
+	runtime.KeepAlive(weights)
+}
+
+func heapAlloc() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -39,7 +40,8 @@ type hostLayer struct {
 	qNorm, kNorm               []float32 // qwen3 only
 }
 
-// hostWeights are the weights the host path reads: copies of the checkpoint's tensors, made once.
+// hostWeights are the weights the host path reads: views of the graph variables' storage where the
+// backend shares its buffers with Go (the pure-Go backend does), copies otherwise.
 type hostWeights struct {
 	embed  matrix // [V, d]
 	lmHead matrix // [V, d]: the embedding itself when tied
@@ -47,19 +49,19 @@ type hostWeights struct {
 	layers []hostLayer
 }
 
-// newHostWeights copies the weights the host path needs out of the HF-layout tensors.
-func newHostWeights(c *Config, weights map[string]*tensors.Tensor) *hostWeights {
+// newHostWeights gives the host path the HF-layout float32 tensors the graph variables hold.
+func newHostWeights(c *Config, weights map[string]*tensors.Tensor, b backends.Backend) *hostWeights {
 	vec := func(name string) []float32 {
 		t, ok := weights[name]
 		if !ok {
 			return nil
 		}
-		return tensors.MustCopyFlatData[float32](t)
+		return hostData(t, b)
 	}
 	mat := func(name string) matrix {
 		t := weights[name]
 		dims := t.Shape().Dimensions
-		return matrix{data: tensors.MustCopyFlatData[float32](t), rows: dims[0], cols: dims[1]}
+		return matrix{data: hostData(t, b), rows: dims[0], cols: dims[1]}
 	}
 	h := &hostWeights{embed: mat("model.embed_tokens.weight"), norm: vec("model.norm.weight")}
 	h.lmHead = h.embed
@@ -82,6 +84,21 @@ func newHostWeights(c *Config, weights map[string]*tensors.Tensor) *hostWeights 
 		})
 	}
 	return h
+}
+
+// hostData returns t's float32 data for the host path without a second copy when it can: t is moved
+// into a buffer the backend shares with Go (the buffer the graphs read too; its local copy is freed)
+// and the host path reads that buffer in place. The variable holding t keeps the buffer alive, and an
+// inference model never replaces its variables' values. Backends without shared buffers, or a tensor
+// already bound elsewhere, get a copy.
+func hostData(t *tensors.Tensor, b backends.Backend) []float32 {
+	if b.HasSharedBuffers() && t.MaterializeOnDevice(b, true, 0) == nil && t.IsShared() {
+		var flat []float32
+		if t.ConstFlatData(func(f any) { flat, _ = f.([]float32) }) == nil && len(flat) == t.Size() {
+			return flat
+		}
+	}
+	return tensors.MustCopyFlatData[float32](t)
 }
 
 // parallelRows is the matrix size (rows × cols) from which a product is split across goroutines:

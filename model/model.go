@@ -136,9 +136,9 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		}
 		o.backend = b
 	}
-	// The host path replaces the step and prefill graphs on the pure-Go backend; its weights are a
-	// copy in the HF layout, so the graph weights stay in the HF layout too (the blocked one serves
-	// only the graph step).
+	// The host path replaces the step and prefill graphs on the pure-Go backend; it reads the graph
+	// variables' own buffers (hostData), so those stay in the HF layout (the blocked one serves only
+	// the graph step).
 	_, pureGo := o.backend.(*simplego.Backend)
 	hostStep := !o.trainingLayout && !o.graphStep && pureGo
 	m := &Model{
@@ -167,7 +167,7 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		m.vars[s.Name] = m.ctx.InAbsPath(varScope(s.Name)).VariableWithValue("v", t)
 	}
 	if hostStep {
-		m.host = newHostWeights(cfg, weights)
+		m.host = newHostWeights(cfg, weights, m.backend)
 	}
 	return m, nil
 }
