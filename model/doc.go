@@ -39,9 +39,10 @@
 // weight products and the attention products done by gonum's BLAS (assembly kernels on amd64 and
 // arm64; hoststep.go). The backend's own matmul kernels are scalar Go, and a decode step is nothing
 // but one pass over every weight: the host step is ≈4x faster on the d=512 benchmark model
-// (BenchmarkDecodeStep), and prefill chunks become matrix-matrix products. The host path keeps a
-// float32 copy of the weights in the Hugging Face layout (the graphs, used for training and on other
-// backends, keep theirs), reads only the valid runs of the context mask, falls back to the graph for
+// (BenchmarkDecodeStep), and prefill chunks become matrix-matrix products. The host path reads the
+// graph variables' own float32 buffers in the Hugging Face layout in place (the pure-Go backend
+// shares them with Go, so the weights are held once), reads only the valid runs of the context
+// mask, falls back to the graph for
 // bfloat16 contexts, and agrees with the graph to float32 rounding (TestHostStepMatchesGraph,
 // TestHostPrefillMatchesGraph; the llama.cpp goldens run through it). WithGraphStep turns it off;
 // every other backend (XLA on a GPU) always runs the graphs.
