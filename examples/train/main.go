@@ -16,7 +16,8 @@
 //
 // A run keeps a checkpoint in OUT/checkpoint (every -ckpt-every steps, and on Ctrl-C) and resumes
 // from it when started again with the same flags; OUT/train.csv and OUT/eval.csv log every step and
-// every held-out evaluation. The final model (config.json, model.safetensors, tokenizer.json,
+// every held-out evaluation (teacher-forced), OUT/free.csv the same evaluations' free-running
+// accuracy and recall on -free-n problems under the full cache and ZoomR. The final model (config.json, model.safetensors, tokenizer.json,
 // tokenizer_config.json) is written to OUT.
 package main
 
@@ -51,7 +52,7 @@ type flags struct {
 	lr, route, restricted          float64
 	thoughtWeight, lookupWeight    float64
 	answerWeight, ropeTheta        float64
-	evalEvery, evalN               int
+	evalEvery, evalN, freeN        int
 	bf16, noResume                 bool
 }
 
@@ -80,6 +81,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
 	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
 	flag.IntVar(&f.evalN, "eval-n", 24, "held-out problems per evaluation")
+	flag.IntVar(&f.freeN, "free-n", 16, "held-out problems decoded free-running (full cache and ZoomR) at each evaluation, logged to OUT/free.csv (0: none)")
 	flag.IntVar(&f.ckptEvery, "ckpt-every", 50, "checkpoint every N steps")
 	flag.BoolVar(&f.bf16, "bf16", true, "write the final weights as bfloat16")
 	flag.BoolVar(&f.noResume, "no-resume", false, "ignore an existing checkpoint")
@@ -140,12 +142,32 @@ func run() error {
 		return err
 	}
 	defer evf.Close()
+	var free *freeEval
+	if f.freeN > 0 && f.data == "" && f.evalEvery > 0 {
+		if free, err = newFreeEval(f, tok, f.freeN); err != nil {
+			return err
+		}
+		defer free.Close()
+	}
 	start := time.Now()
+	var freeErr error
 	err = tr.Run(ctx, src, train.RunOptions{Progress: os.Stderr, CheckpointDir: ckpt, CheckpointEvery: f.ckptEvery,
 		Evaluator: ev, EvalEvery: f.evalEvery, Log: logf, EvalLog: evf,
 		OnEval: func(step int, r *train.Report) {
 			fmt.Fprintf(os.Stderr, "\n[%s] step %d held-out: %s\n", time.Since(start).Round(time.Second), step, r.Summary())
+			if free == nil || freeErr != nil {
+				return
+			}
+			s, err := free.run(ctx, m, step)
+			if err != nil {
+				freeErr = fmt.Errorf("free-running evaluation at step %d: %w", step, err)
+				return
+			}
+			fmt.Fprintf(os.Stderr, "[%s] step %d %s\n", time.Since(start).Round(time.Second), step, s)
 		}})
+	if err == nil {
+		err = freeErr
+	}
 	if err != nil {
 		return err
 	}
