@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 )
@@ -49,17 +50,17 @@ type hostWeights struct {
 	layers []hostLayer
 }
 
-// newHostWeights gives the host path the HF-layout float32 tensors the graph variables hold.
-func newHostWeights(c *Config, weights map[string]*tensors.Tensor, b backends.Backend) *hostWeights {
+// newHostWeights gives the host path the HF-layout float32 values of the graph variables vars.
+func newHostWeights(c *Config, vars map[string]*mlctx.Variable, b backends.Backend) *hostWeights {
 	vec := func(name string) []float32 {
-		t, ok := weights[name]
+		v, ok := vars[name]
 		if !ok {
 			return nil
 		}
-		return hostData(t, b)
+		return hostData(v.MustValue(), b)
 	}
 	mat := func(name string) matrix {
-		t := weights[name]
+		t := vars[name].MustValue()
 		dims := t.Shape().Dimensions
 		return matrix{data: hostData(t, b), rows: dims[0], cols: dims[1]}
 	}
@@ -86,10 +87,10 @@ func newHostWeights(c *Config, weights map[string]*tensors.Tensor, b backends.Ba
 	return h
 }
 
-// hostData returns t's float32 data for the host path without a second copy when it can: t is moved
-// into a buffer the backend shares with Go (the buffer the graphs read too; its local copy is freed)
-// and the host path reads that buffer in place. The variable holding t keeps the buffer alive, and an
-// inference model never replaces its variables' values. Backends without shared buffers, or a tensor
+// hostData returns a variable value t's float32 data for the host path without a second copy when it
+// can: t is moved into a buffer the backend shares with Go (the buffer the graphs read too; its local
+// copy is freed) and the host path reads that buffer in place. The variable keeps the buffer alive,
+// and an inference model never replaces its variables' values. Backends without shared buffers, or a tensor
 // already bound elsewhere, get a copy.
 func hostData(t *tensors.Tensor, b backends.Backend) []float32 {
 	if b.HasSharedBuffers() && t.MaterializeOnDevice(b, true, 0) == nil && t.IsShared() {

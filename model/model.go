@@ -167,7 +167,7 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		m.vars[s.Name] = m.ctx.InAbsPath(varScope(s.Name)).VariableWithValue("v", t)
 	}
 	if hostStep {
-		m.host = newHostWeights(cfg, weights, m.backend)
+		m.host = newHostWeights(cfg, m.vars, m.backend)
 	}
 	return m, nil
 }

@@ -17,8 +17,8 @@
 // A run keeps a checkpoint in OUT/checkpoint (every -ckpt-every steps, and on Ctrl-C) and resumes
 // from it when started again with the same flags; OUT/train.csv and OUT/eval.csv log every step and
 // every held-out evaluation (teacher-forced), OUT/free.csv the same evaluations' free-running
-// accuracy and recall on -free-n problems under the full cache and ZoomR. The final model (config.json, model.safetensors, tokenizer.json,
-// tokenizer_config.json) is written to OUT.
+// accuracy and recall on -free-n problems under the full cache and ZoomR. The final model
+// (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) is written to OUT.
 package main
 
 import (
