@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"time"
 
@@ -44,10 +45,10 @@ func (t *Trainer) Run(ctx context.Context, src Source, o RunOptions) error {
 	}
 	var log, evalLog *csvLog
 	if o.Log != nil {
-		log = &csvLog{w: csv.NewWriter(o.Log)}
+		log = newCSVLog(o.Log)
 	}
 	if o.EvalLog != nil {
-		evalLog = &csvLog{w: csv.NewWriter(o.EvalLog)}
+		evalLog = newCSVLog(o.EvalLog)
 	}
 	var ema *StepStats
 	for t.step < t.cfg.Steps {
@@ -135,6 +136,18 @@ func smooth(ema *StepStats, st StepStats) *StepStats {
 type csvLog struct {
 	w      *csv.Writer
 	header bool
+}
+
+// newCSVLog writes to w. A file that already holds rows (a resumed run appending to its logs)
+// keeps its header: a second one in the middle would break every CSV reader.
+func newCSVLog(w io.Writer) *csvLog {
+	l := &csvLog{w: csv.NewWriter(w)}
+	if f, ok := w.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if st, err := f.Stat(); err == nil && st.Size() > 0 {
+			l.header = true
+		}
+	}
+	return l
 }
 
 func (l *csvLog) row(names []string, values []string) error {
