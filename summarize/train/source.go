@@ -37,7 +37,11 @@ type TaskSource struct {
 	// easy ones, so at the thought weight the lookup never forms and every free-running trace
 	// follows a wrong key from its first thought.
 	LookupWeight float32
-	Weights      Weights
+	// NoteWeight, when > 0, is the loss weight of each thought's note (its body's last token, the
+	// digit the walk showed at counter w6, copied from 17 tokens back): like the lookup, one token
+	// per thought, and the only body-only detail a note question can ask for.
+	NoteWeight float32
+	Weights    Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View ViewConfig
@@ -160,6 +164,11 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 			e.Weight[t] = s.LookupWeight
 		}
 	}
+	if s.NoteWeight > 0 {
+		for _, t := range bodyEnds(&e) {
+			e.Weight[t] = s.NoteWeight
+		}
+	}
 	// The answer's last token before EOS carries the answer.
 	e.Weight[r.Len()-2] = s.AnswerWeight
 	e.Tag = p.Kind.String()
@@ -187,6 +196,17 @@ func headerKeys(e *Example) []int {
 		first := e.Kinds[t] == summarize.Thought && (e.Kinds[t-1] != summarize.Thought || e.Thought[t-1] != e.Thought[t])
 		if first && e.Kinds[t+1] == summarize.Thought && e.Thought[t+1] == e.Thought[t] {
 			out = append(out, t+1)
+		}
+	}
+	return out
+}
+
+// bodyEnds returns the position of each thought body's last token: the note of the task's thought.
+func bodyEnds(e *Example) []int {
+	var out []int
+	for t := max(e.PromptLen, 0); t+1 < e.Len(); t++ {
+		if e.Kinds[t] == summarize.Thought && (e.Kinds[t+1] != summarize.Thought || e.Thought[t+1] != e.Thought[t]) {
+			out = append(out, t)
 		}
 	}
 	return out

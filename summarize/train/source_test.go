@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -37,4 +38,35 @@ func TestLookupWeightMarksEachHeaderKey(t *testing.T) {
 		require.True(t, strings.HasPrefix(k, "k"), "weighted %q is not a key", k)
 	}
 	require.Equal(t, src.AnswerWeight, e.Weight[e.Len()-2])
+}
+
+// TestNoteWeightMarksEachNote: with NoteWeight set, exactly each thought's note (the digit after
+// its N tag, the body's last token) carries it.
+func TestNoteWeightMarksEachNote(t *testing.T) {
+	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+	require.NoError(t, err)
+	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}
+	src, err := NewTaskSource(tok, []Stage{{Until: 10, Tasks: []task.Config{cfg}}}, 1)
+	require.NoError(t, err)
+	src.NoteWeight = 9
+	g, err := task.NewGenerator(cfg, task.Train, 4)
+	require.NoError(t, err)
+	p := g.Next()
+	e, err := src.Example(p)
+	require.NoError(t, err)
+
+	var notes []string
+	for i, w := range e.Weight {
+		if w == 9 {
+			prev, _ := tok.TokenText(e.IDs[i-1])
+			require.True(t, strings.HasPrefix(prev, "N"), "weighted token follows %q, not a note tag", prev)
+			cur, _ := tok.TokenText(e.IDs[i])
+			notes = append(notes, cur)
+		}
+	}
+	var want []string
+	for _, st := range p.Solve() {
+		want = append(want, fmt.Sprint(st.Note))
+	}
+	require.Equal(t, want, notes, "one note per thought, in order")
 }
