@@ -37,9 +37,9 @@ type TaskSource struct {
 	// easy ones, so at the thought weight the lookup never forms and every free-running trace
 	// follows a wrong key from its first thought.
 	LookupWeight float32
-	// NoteWeight, when > 0, is the loss weight of each thought's note (its body's last token, the
-	// digit the walk showed at counter w6, copied from 17 tokens back): like the lookup, one token
-	// per thought, and the only body-only detail a note question can ask for.
+	// NoteWeight, when > 0, is the loss weight of each thought's note (its body's last token: the
+	// digit the walk showed at counter w6, copied from a fixed distance back): like the lookup, one
+	// token per thought, and the only body-only detail a note question can ask for.
 	NoteWeight float32
 	Weights    Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
@@ -204,7 +204,7 @@ func headerKeys(e *Example) []int {
 // bodyEnds returns the position of each thought body's last token: the note of the task's thought.
 func bodyEnds(e *Example) []int {
 	var out []int
-	for t := max(e.PromptLen, 0); t+1 < e.Len(); t++ {
+	for t := e.PromptLen; t+1 < e.Len(); t++ {
 		if e.Kinds[t] == summarize.Thought && (e.Kinds[t+1] != summarize.Thought || e.Thought[t+1] != e.Thought[t]) {
 			out = append(out, t)
 		}
