@@ -13,16 +13,8 @@ import (
 // TestLookupWeightMarksEachHeaderKey: with LookupWeight set, exactly the key of each thought's
 // "#i k" header carries it, and the answer keeps its own weight.
 func TestLookupWeightMarksEachHeaderKey(t *testing.T) {
-	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
-	require.NoError(t, err)
-	src, err := NewTaskSource(tok, []Stage{{Until: 10, Tasks: []task.Config{{MinSteps: 4, MaxSteps: 4, MinWalk: 6, MaxWalk: 6}}}}, 1)
-	require.NoError(t, err)
-	src.LookupWeight = 7
-	g, err := task.NewGenerator(task.Config{MinSteps: 4, MaxSteps: 4, MinWalk: 6, MaxWalk: 6}, task.Train, 3)
-	require.NoError(t, err)
-	p := g.Next()
-	e, err := src.Example(p)
-	require.NoError(t, err)
+	tok, src, _, e := weightedExample(t, task.Config{MinSteps: 4, MaxSteps: 4, MinWalk: 6, MaxWalk: 6}, 3,
+		func(s *TaskSource) { s.LookupWeight = 7 })
 
 	var keys []string
 	for i, w := range e.Weight {
@@ -43,17 +35,8 @@ func TestLookupWeightMarksEachHeaderKey(t *testing.T) {
 // TestNoteWeightMarksEachNote: with NoteWeight set, exactly each thought's note (the digit after
 // its N tag, the body's last token) carries it.
 func TestNoteWeightMarksEachNote(t *testing.T) {
-	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
-	require.NoError(t, err)
-	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}
-	src, err := NewTaskSource(tok, []Stage{{Until: 10, Tasks: []task.Config{cfg}}}, 1)
-	require.NoError(t, err)
-	src.NoteWeight = 9
-	g, err := task.NewGenerator(cfg, task.Train, 4)
-	require.NoError(t, err)
-	p := g.Next()
-	e, err := src.Example(p)
-	require.NoError(t, err)
+	tok, _, p, e := weightedExample(t, task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}, 4,
+		func(s *TaskSource) { s.NoteWeight = 9 })
 
 	var notes []string
 	for i, w := range e.Weight {
@@ -69,4 +52,21 @@ func TestNoteWeightMarksEachNote(t *testing.T) {
 		want = append(want, fmt.Sprint(st.Note))
 	}
 	require.Equal(t, want, notes, "one note per thought, in order")
+}
+
+// weightedExample renders one training problem of cfg (drawn with seed) through a task source that
+// set configured.
+func weightedExample(t *testing.T, cfg task.Config, seed uint64, set func(*TaskSource)) (*tokenizer.Tokenizer, *TaskSource, task.Problem, *Example) {
+	t.Helper()
+	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+	require.NoError(t, err)
+	src, err := NewTaskSource(tok, []Stage{{Until: 10, Tasks: []task.Config{cfg}}}, 1)
+	require.NoError(t, err)
+	set(src)
+	g, err := task.NewGenerator(cfg, task.Train, seed)
+	require.NoError(t, err)
+	p := g.Next()
+	e, err := src.Example(p)
+	require.NoError(t, err)
+	return tok, src, p, e
 }
