@@ -87,11 +87,11 @@ func newHostWeights(c *Config, vars map[string]*mlctx.Variable, b backends.Backe
 	return h
 }
 
-// hostData returns a variable value t's float32 data for the host path without a second copy when it
-// can: t is moved into a buffer the backend shares with Go (the buffer the graphs read too; its local
-// copy is freed) and the host path reads that buffer in place. The variable keeps the buffer alive,
-// and an inference model never replaces its variables' values. Backends without shared buffers, or a tensor
-// already bound elsewhere, get a copy.
+// hostData returns a variable value t's float32 data for the host path without a second copy when
+// it can: t is moved into a buffer the backend shares with Go (the buffer the graphs read too; its
+// local copy is freed) and the host path reads that buffer in place. The variable keeps the buffer
+// alive, and an inference model never replaces its variables' values. Backends without shared
+// buffers, or a tensor already bound elsewhere, get a copy.
 func hostData(t *tensors.Tensor, b backends.Backend) []float32 {
 	if b.HasSharedBuffers() && t.MaterializeOnDevice(b, true, 0) == nil && t.IsShared() {
 		var flat []float32

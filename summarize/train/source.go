@@ -193,8 +193,8 @@ func (s *TaskSource) Examples(g *task.Generator, n int) ([]*Example, error) {
 func headerKeys(e *Example) []int {
 	var out []int
 	for t := max(e.PromptLen, 1); t+1 < e.Len(); t++ {
-		first := e.Kinds[t] == summarize.Thought && (e.Kinds[t-1] != summarize.Thought || e.Thought[t-1] != e.Thought[t])
-		if first && e.Kinds[t+1] == summarize.Thought && e.Thought[t+1] == e.Thought[t] {
+		first := e.Kinds[t] == summarize.Thought && !sameThought(e, t-1, t)
+		if first && sameThought(e, t, t+1) {
 			out = append(out, t+1)
 		}
 	}
@@ -205,11 +205,16 @@ func headerKeys(e *Example) []int {
 func bodyEnds(e *Example) []int {
 	var out []int
 	for t := e.PromptLen; t+1 < e.Len(); t++ {
-		if e.Kinds[t] == summarize.Thought && (e.Kinds[t+1] != summarize.Thought || e.Thought[t+1] != e.Thought[t]) {
+		if e.Kinds[t] == summarize.Thought && !sameThought(e, t, t+1) {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// sameThought reports whether positions a and b are both in the body of one thought.
+func sameThought(e *Example, a, b int) bool {
+	return e.Kinds[a] == summarize.Thought && e.Kinds[b] == summarize.Thought && e.Thought[a] == e.Thought[b]
 }
 
 // RecordSource trains on a fixed set of records (e.g. read from JSONL), drawn at random per step

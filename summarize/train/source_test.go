@@ -16,14 +16,9 @@ func TestLookupWeightMarksEachHeaderKey(t *testing.T) {
 	tok, src, _, e := weightedExample(t, task.Config{MinSteps: 4, MaxSteps: 4, MinWalk: 6, MaxWalk: 6}, 3,
 		func(s *TaskSource) { s.LookupWeight = 7 })
 
-	var keys []string
-	for i, w := range e.Weight {
-		if w == 7 {
-			prev, _ := tok.TokenText(e.IDs[i-1])
-			cur, _ := tok.TokenText(e.IDs[i])
-			require.True(t, strings.HasPrefix(prev, "#"), "weighted token %q follows %q, not a step index", cur, prev)
-			keys = append(keys, cur)
-		}
+	prevs, keys := weightedTokens(tok, e, 7)
+	for i, prev := range prevs {
+		require.True(t, strings.HasPrefix(prev, "#"), "weighted token %q follows %q, not a step index", keys[i], prev)
 	}
 	require.Len(t, keys, 4, "one key per thought")
 	for _, k := range keys {
@@ -38,14 +33,9 @@ func TestNoteWeightMarksEachNote(t *testing.T) {
 	tok, _, p, e := weightedExample(t, task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}, 4,
 		func(s *TaskSource) { s.NoteWeight = 9 })
 
-	var notes []string
-	for i, w := range e.Weight {
-		if w == 9 {
-			prev, _ := tok.TokenText(e.IDs[i-1])
-			require.True(t, strings.HasPrefix(prev, "N"), "weighted token follows %q, not a note tag", prev)
-			cur, _ := tok.TokenText(e.IDs[i])
-			notes = append(notes, cur)
-		}
+	prevs, notes := weightedTokens(tok, e, 9)
+	for _, prev := range prevs {
+		require.True(t, strings.HasPrefix(prev, "N"), "weighted token follows %q, not a note tag", prev)
 	}
 	var want []string
 	for _, st := range p.Solve() {
@@ -69,4 +59,16 @@ func weightedExample(t *testing.T, cfg task.Config, seed uint64, set func(*TaskS
 	e, err := src.Example(p)
 	require.NoError(t, err)
 	return tok, src, p, e
+}
+
+// weightedTokens returns the words at the positions of e weighted w, and the word before each.
+func weightedTokens(tok *tokenizer.Tokenizer, e *Example, w float32) (prevs, words []string) {
+	for i, wi := range e.Weight {
+		if wi == w {
+			prev, _ := tok.TokenText(e.IDs[i-1])
+			cur, _ := tok.TokenText(e.IDs[i])
+			prevs, words = append(prevs, prev), append(words, cur)
+		}
+	}
+	return prevs, words
 }
