@@ -31,6 +31,13 @@ type policyReport struct {
 	MeanTokens        float64 `json:"mean_generated_tokens"`
 	// Finished is the share of generations that reached the answer and stopped at EOS.
 	Finished float64 `json:"finished"`
+	// ExactTrace is the share of generations whose trace is the reference trace word for word;
+	// ExactPrefix the mean share of the reference trace written before the first divergence.
+	ExactTrace  float64 `json:"exact_trace"`
+	ExactPrefix float64 `json:"mean_exact_prefix"`
+	// FirstDivergence: the share of generations whose trace first left the reference at a word of
+	// each role (task.Role names: "key" = the header's prompt lookup, "move" = a walk step, …).
+	FirstDivergence map[string]float64 `json:"first_divergence"`
 }
 
 // sweepPoint is one (policy, window) point of the accuracy-vs-budget sweep.
@@ -98,9 +105,17 @@ func buildReport(o options, jobs []job, results []taskrun.Result, _ int) *report
 func summarise(name string, rs []taskrun.Result) policyReport {
 	pr := policyReport{Name: name, N: len(rs)}
 	var right, recall tally
-	var finished, tokens int
-	var seconds float64
+	var finished, tokens, exact int
+	var seconds, prefix float64
+	diverged := map[string]int{}
 	for _, r := range rs {
+		if d := r.Divergence; d.Exact {
+			exact++
+			prefix++
+		} else {
+			diverged[d.Role.String()]++
+			prefix += float64(d.Pos) / float64(referenceLen(r.Problem))
+		}
 		right.add(r.Problem.Kind, r.Correct)
 		recall.add(r.Problem.Kind, r.Recalled)
 		if r.Problem.Kind == task.Note {
@@ -123,11 +138,22 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 	pr.Accuracy, pr.AccuracyDetail, pr.AccuracyValue = div(right.all, len(rs)), div(right.note, pr.NDetail), div(right.value, len(rs)-pr.NDetail)
 	pr.Recall, pr.RecallDetail, pr.RecallValue = div(recall.all, len(rs)), div(recall.note, pr.NDetail), div(recall.value, len(rs)-pr.NDetail)
 	pr.Finished = div(finished, len(rs))
+	pr.ExactTrace, pr.ExactPrefix = div(exact, len(rs)), prefix/max(1, float64(len(rs)))
+	pr.FirstDivergence = map[string]float64{}
+	for role, n := range diverged {
+		pr.FirstDivergence[role] = div(n, len(rs))
+	}
 	pr.MeanTokens = div(tokens, len(rs))
 	if seconds > 0 {
 		pr.TokensPerS = float64(tokens) / seconds
 	}
 	return pr
+}
+
+// referenceLen is the length of the problem's reference trace in words.
+func referenceLen(p task.Problem) int {
+	words, _, _ := p.ReferenceTrace()
+	return len(words)
 }
 
 // tally counts right answers overall and per question kind.
@@ -239,6 +265,7 @@ func (r *report) markdown() string {
 			100*p.Recall, 100*p.RecallDetail, 100*p.RecallValue, 100*p.Finished,
 			float64(p.PeakResidentBytes)/1024, ratio, p.TokensPerS)
 	}
+	r.divergenceTable(&b)
 	if len(r.Agreeability) > 0 {
 		b.WriteString("\nZoomR agreeability (share of head votes in the selected set) per re-selection:\n\n")
 		b.WriteString("| answers | generations | mean | std over re-selections | mean per-generation std | at the restated question |\n|---|---:|---:|---:|---:|---:|\n")
@@ -256,4 +283,23 @@ func (r *report) markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// divergenceTable: where each policy's traces first leave the reference trace, by the role of the
+// reference word there (the mistake that decides the reference grade).
+func (r *report) divergenceTable(b *strings.Builder) {
+	roles := task.Roles()
+	b.WriteString("\nWhere the traces first leave the reference trace (share of generations; after it every word is conditioned on the mistake):\n\n")
+	b.WriteString("| policy | exact trace | mean exact prefix |")
+	for _, role := range roles {
+		fmt.Fprintf(b, " %s |", role)
+	}
+	b.WriteString("\n|---|---:|---:|" + strings.Repeat("---:|", len(roles)) + "\n")
+	for _, p := range r.Policies {
+		fmt.Fprintf(b, "| %s | %.1f%% | %.1f%% |", p.Name, 100*p.ExactTrace, 100*p.ExactPrefix)
+		for _, role := range roles {
+			fmt.Fprintf(b, " %.1f%% |", 100*p.FirstDivergence[role.String()])
+		}
+		b.WriteString("\n")
+	}
 }

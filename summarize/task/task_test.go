@@ -196,14 +196,7 @@ func TestVocabularyCoversEveryWord(t *testing.T) {
 
 func TestRecalledGradesAgainstTheOwnTrace(t *testing.T) {
 	p := Problem{Keys: []int{3, 1, 4}, Start: 2, Walk: 8, Kind: Note, Target: 1}
-	rec := p.Record()
-	var trace []string
-	for _, th := range rec.Thoughts {
-		trace = append(trace, strings.Fields(th.Text)...)
-		trace = append(trace, BeginSummary)
-		trace = append(trace, strings.Fields(th.Summary)...)
-		trace = append(trace, EndSummary)
-	}
+	trace, _, _ := p.ReferenceTrace()
 	// The reference trace: the reference answer is also the recalled one.
 	require.True(t, p.Recalled(trace, p.Answer()))
 	// A wrong walk upstream: the model wrote a different note for step 1 and recalls it.

@@ -30,8 +30,8 @@ func TestCommittedModelWritesTraces(t *testing.T) {
 			require.NoError(t, err)
 			r, err := Solve(t.Context(), dec, p, false, nil)
 			require.NoError(t, err)
-			t.Logf("%s %s: %q (reference %q) correct=%v recalled=%v; %d tokens, %d thoughts, %d zoom changes",
-				pol, p.Kind, r.Answer, p.Answer(), r.Correct, r.Recalled, r.Stats.Tokens, r.Sealed, r.Zooms)
+			t.Logf("%s %s: %q (reference %q) correct=%v recalled=%v; %d tokens, %d thoughts, %d zoom changes; first divergence %+v",
+				pol, p.Kind, r.Answer, p.Answer(), r.Correct, r.Recalled, r.Stats.Tokens, r.Sealed, r.Zooms, r.Divergence)
 			require.GreaterOrEqual(t, r.Stats.Tokens, 900)
 			require.GreaterOrEqual(t, r.Sealed, 15)
 			runs++

@@ -71,11 +71,13 @@ type Result struct {
 	// Recalled: the answer is right about the model's own trace (task.Problem.Recalled): what the
 	// cache policy decides, without the compounding of upstream walk errors.
 	Recalled bool
-	Answer   string        // the generated answer's words (after the answer marker, before EOS)
-	Trace    []zoomr.Token // every generated token, when kept
-	Stats    zoomr.Stats   // the generation's statistics
-	Sealed   int           // thoughts sealed
-	Zooms    int           // re-selections that changed the zoomed set
+	// Divergence: where the generated trace first left the reference trace (Exact when it did not).
+	Divergence task.Divergence
+	Answer     string        // the generated answer's words (after the answer marker, before EOS)
+	Trace      []zoomr.Token // every generated token, when kept
+	Stats      zoomr.Stats   // the generation's statistics
+	Sealed     int           // thoughts sealed
+	Zooms      int           // re-selections that changed the zoomed set
 }
 
 // Solve decodes one problem; onToken, if set, sees every token as it is generated (keep=true also
@@ -117,6 +119,7 @@ func Solve(ctx context.Context, dec *zoomr.Decoder, p task.Problem, keep bool, o
 	r.Answer = strings.Join(answer, " ")
 	r.Correct = p.Correct(r.Answer)
 	r.Recalled = p.Recalled(trace, r.Answer)
+	r.Divergence = p.FirstDivergence(trace)
 	return r, nil
 }
 
