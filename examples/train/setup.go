@@ -88,6 +88,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	src.Weights.Thought = float32(f.thoughtWeight)
 	src.LookupWeight = float32(f.lookupWeight)
 	src.NoteWeight = float32(f.noteWeight)
+	src.FirstIndexWeight = float32(f.firstIndexWeight)
 	// The restated question before the answer token must be right too: weigh it along.
 	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
 	if f.evalEvery <= 0 || f.evalN <= 0 {

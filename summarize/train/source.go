@@ -41,7 +41,12 @@ type TaskSource struct {
 	// digit the walk showed at counter w6, copied from a fixed distance back): like the lookup, one
 	// token per thought, and the only body-only detail a note question can ask for.
 	NoteWeight float32
-	Weights    Weights
+	// FirstIndexWeight, when > 0, is the loss weight of the trace's first token: the first thought's
+	// step index "#K-1", copied from the prompt (every later index counts down from the summary
+	// just closed). One token per problem: at the thought weight the bundled model wrote it wrong in
+	// 3 of 4 held-out traces (examples/eval's divergence table), which mislabels every thought after.
+	FirstIndexWeight float32
+	Weights          Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View ViewConfig
@@ -169,6 +174,9 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 			e.Weight[t] = s.NoteWeight
 		}
 	}
+	if t := traceStart(&e); s.FirstIndexWeight > 0 && t >= 0 {
+		e.Weight[t] = s.FirstIndexWeight
+	}
 	// The answer's last token before EOS carries the answer.
 	e.Weight[r.Len()-2] = s.AnswerWeight
 	e.Tag = p.Kind.String()
@@ -210,6 +218,16 @@ func bodyEnds(e *Example) []int {
 		}
 	}
 	return out
+}
+
+// traceStart returns the position of the first thought's first token (-1: none).
+func traceStart(e *Example) int {
+	for t := e.PromptLen; t < e.Len(); t++ {
+		if e.Kinds[t] == summarize.Thought {
+			return t
+		}
+	}
+	return -1
 }
 
 // sameThought reports whether positions a and b are both in the body of one thought.

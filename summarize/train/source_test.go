@@ -44,6 +44,17 @@ func TestNoteWeightMarksEachNote(t *testing.T) {
 	require.Equal(t, want, notes, "one note per thought, in order")
 }
 
+// TestFirstIndexWeightMarksTheTraceStart: with FirstIndexWeight set, only the first thought's step
+// index "#K-1" (the first token after the prompt) carries it.
+func TestFirstIndexWeightMarksTheTraceStart(t *testing.T) {
+	tok, _, p, e := weightedExample(t, task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}, 4,
+		func(s *TaskSource) { s.FirstIndexWeight = 9 })
+	prevs, words := weightedTokens(tok, e, 9)
+	require.Equal(t, []string{"#4"}, words)
+	prompt := strings.Fields(p.Prompt())
+	require.Equal(t, []string{prompt[len(prompt)-1]}, prevs, "the token before it ends the prompt")
+}
+
 // weightedExample renders one training problem of cfg (drawn with seed) through a task source that
 // set configured.
 func weightedExample(t *testing.T, cfg task.Config, seed uint64, set func(*TaskSource)) (*tokenizer.Tokenizer, *TaskSource, task.Problem, *Example) {
