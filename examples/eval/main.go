@@ -57,7 +57,7 @@ func parse() (options, error) {
 	flag.StringVar(&o.out, "out", "out/eval", "directory for the report, the table and the plots")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the held-out problems")
 	flag.StringVar(&policies, "policies", "full,zoomr,sumr,streaming,h2o", "policies to compare")
-	flag.StringVar(&windows, "sweep", "32,128", "extra window sizes for the accuracy-vs-budget plot (the main run uses 64)")
+	flag.StringVar(&windows, "sweep", "64,256", "extra window sizes for the accuracy-vs-budget plot (the main run uses taskrun.Window, 128)")
 	flag.IntVar(&o.sweepN, "sweep-n", 50, "problems per point of the budget sweep (0: no sweep)")
 	flag.IntVar(&o.workers, "workers", 2, "generations decoded concurrently")
 	flag.Parse()

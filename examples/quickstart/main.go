@@ -9,7 +9,7 @@
 // ends with a note; the summary keeps only the new value. The question asks for one step's note,
 // which only that step's body holds: ZoomR's heads vote on the summaries, zoom that body back in,
 // and the answer is read from it, while the cache never holds more than the prompt, the summaries,
-// two zoomed thoughts and a 64-token window.
+// the ends of two zoomed thoughts and a 128-token window.
 package main
 
 import (
