@@ -52,6 +52,7 @@ type flags struct {
 	lr, route, restricted          float64
 	thoughtWeight, lookupWeight    float64
 	noteWeight, firstIndexWeight   float64
+	firstThoughtWeight             float64
 	answerWeight, ropeTheta        float64
 	evalEvery, evalN, freeN        int
 	bf16, noResume                 bool
@@ -80,6 +81,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.thoughtWeight, "thought-weight", 1, "loss weight of the thought-body tokens of task problems (lower it to spend the gradient on summaries and answers once the model writes traces)")
 	flag.Float64Var(&f.lookupWeight, "lookup-weight", 0, "loss weight of each thought header's key, looked up in the prompt (0: the thought weight)")
 	flag.Float64Var(&f.noteWeight, "note-weight", 0, "loss weight of each thought's note, the body-only detail note questions ask for (0: the thought weight)")
+	flag.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
 	flag.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
 	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")

@@ -46,7 +46,12 @@ type TaskSource struct {
 	// just closed). One token per problem: at the thought weight the bundled model wrote it wrong in
 	// 3 of 4 held-out traces (examples/eval's divergence table), which mislabels every thought after.
 	FirstIndexWeight float32
-	Weights          Weights
+	// FirstThoughtWeight, when > 0, is the loss weight of the other body tokens of the first thought
+	// (its key, start value, walk and note; LookupWeight and NoteWeight, when set, override it on the
+	// key and the note): free-running, most of the bundled model's walk errors were in the first
+	// thought's first moves.
+	FirstThoughtWeight float32
+	Weights            Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View ViewConfig
@@ -164,6 +169,12 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	if e.Route < 0 {
 		return nil, fmt.Errorf("%w: no S tag in the answer of %q", ErrExample, p.Answer())
 	}
+	start := traceStart(&e)
+	if s.FirstThoughtWeight > 0 && start >= 0 { // before the specific weights, which override it
+		for t := start + 1; t < e.Len() && sameThought(&e, start, t); t++ {
+			e.Weight[t] = s.FirstThoughtWeight
+		}
+	}
 	if s.LookupWeight > 0 {
 		for _, t := range headerKeys(&e) {
 			e.Weight[t] = s.LookupWeight
@@ -174,8 +185,8 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 			e.Weight[t] = s.NoteWeight
 		}
 	}
-	if t := traceStart(&e); s.FirstIndexWeight > 0 && t >= 0 {
-		e.Weight[t] = s.FirstIndexWeight
+	if s.FirstIndexWeight > 0 && start >= 0 {
+		e.Weight[start] = s.FirstIndexWeight
 	}
 	// The answer's last token before EOS carries the answer.
 	e.Weight[r.Len()-2] = s.AnswerWeight

@@ -55,6 +55,22 @@ func TestFirstIndexWeightMarksTheTraceStart(t *testing.T) {
 	require.Equal(t, []string{prompt[len(prompt)-1]}, prevs, "the token before it ends the prompt")
 }
 
+// TestFirstThoughtWeightCoversTheFirstBody: FirstThoughtWeight covers the first thought's body after
+// its index, except the header key when LookupWeight is set, and nothing after that body.
+func TestFirstThoughtWeightCoversTheFirstBody(t *testing.T) {
+	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}
+	tok, _, p, e := weightedExample(t, cfg, 4, func(s *TaskSource) { s.FirstThoughtWeight = 9; s.FirstIndexWeight = 7 })
+	_, words := weightedTokens(tok, e, 9)
+	body := strings.Fields(p.Body(p.Solve()[0]))
+	require.Equal(t, body[1:], words, "the first body after its index")
+	_, index := weightedTokens(tok, e, 7)
+	require.Equal(t, body[:1], index)
+
+	tok, _, _, e = weightedExample(t, cfg, 4, func(s *TaskSource) { s.FirstThoughtWeight = 9; s.LookupWeight = 5 })
+	_, words = weightedTokens(tok, e, 9)
+	require.Equal(t, body[2:], words, "the key keeps the lookup weight")
+}
+
 // weightedExample renders one training problem of cfg (drawn with seed) through a task source that
 // set configured.
 func weightedExample(t *testing.T, cfg task.Config, seed uint64, set func(*TaskSource)) (*tokenizer.Tokenizer, *TaskSource, task.Problem, *Example) {
