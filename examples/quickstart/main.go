@@ -76,7 +76,14 @@ func run() error {
 		}
 		return "wrong"
 	}
-	fmt.Printf("\nanswer: %s   (reference %s: %s)\n\n", z.Answer, p.AnswerToken(), mark(z))
+	fmt.Printf("\nanswer: %s   (reference %s: %s)\n", z.Answer, p.AnswerToken(), mark(z))
+	if d := z.Divergence; d.Role == task.RoleEnd {
+		fmt.Printf("(the trace went on past the reference's %d thoughts)\n", p.Steps())
+	} else if !d.Exact {
+		fmt.Printf("(the trace first left the reference in thought %d: %s %q where the reference has %q)\n",
+			d.Thought+1, d.Role, d.Got, d.Want)
+	}
+	fmt.Println()
 
 	fdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyFull, 0))
 	if err != nil {
