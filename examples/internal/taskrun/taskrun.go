@@ -34,13 +34,13 @@ func Load(ctx context.Context, dir string) (*model.Model, *tokenizer.Tokenizer, 
 
 // Knobs of the evaluated ZoomR cache. A thought is at most 3+2·25+2 body tokens and a 4-token
 // summary. The window holds the open thought and the end of the one before: with a 64-token window
-// (one thought) the model misread a header's key in the prompt far more often than under the full
-// cache (40 held-out problems of seed 2, not the evaluation's: 1 trace written exactly, 12 diverged
-// at a key; full cache 14 and 2; a 128-token window 14 and 2). A 32-token
-// zoom slot keeps a body's last 15 walk moves, its N tag and note: all a note question reads
-// (the note is the digit after w6). The resident budget (prompt + summaries + 2×32 + 128) is the one
-// of the earlier split (2×64 + 64), so the baselines, which get the same budget, are unchanged.
-// The summary region holds 24 summaries.
+// (one thought) the model (phase 7's weights) misread a header's key in the prompt far more often
+// than under the full cache (40 held-out problems of seed 2, not the evaluation's: 1 trace written
+// exactly and 12 diverged at a key; full cache 14 and 2; a 128-token window 14 and 2). A 32-token
+// zoom slot keeps a body's last 15 walk moves, its N tag and note: all a note question reads (the
+// note is the digit after w6). The resident budget (prompt + summaries + 2×32 + 128) is the one of
+// the earlier split (2×64 + 64), so the baselines, which get the same budget, are unchanged. The
+// summary region holds 24 summaries.
 const (
 	Window      = 128
 	Zoom        = 2
