@@ -43,13 +43,14 @@ type TaskSource struct {
 	NoteWeight float32
 	// FirstIndexWeight, when > 0, is the loss weight of the trace's first token: the first thought's
 	// step index "#K-1", copied from the prompt (every later index counts down from the summary
-	// just closed). One token per problem: at the thought weight the bundled model wrote it wrong in
-	// 3 of 4 held-out traces (examples/eval's divergence table), which mislabels every thought after.
+	// just closed). One token per problem: at the thought weight, phase 6 of testdata/zoomr-tiny wrote
+	// it wrong in 3 of 4 held-out traces (examples/eval's divergence table), which mislabels every
+	// thought after.
 	FirstIndexWeight float32
 	// FirstThoughtWeight, when > 0, is the loss weight of the other body tokens of the first thought
 	// (its key, start value, walk and note; LookupWeight and NoteWeight, when set, override it on the
-	// key and the note): free-running, most of the bundled model's walk errors were in the first
-	// thought's first moves.
+	// key and the note): free-running, most of phase 7's walk errors were in the first thought's
+	// first moves.
 	FirstThoughtWeight float32
 	Weights            Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
