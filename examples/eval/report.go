@@ -38,6 +38,22 @@ type policyReport struct {
 	// FirstDivergence: the share of generations whose trace first left the reference at a word of
 	// each role (task.Role names: "key" = the header's prompt lookup, "move" = a walk step, …).
 	FirstDivergence map[string]float64 `json:"first_divergence"`
+	// RecallByDistance: recall by how far back the asked-about thought lies (task.Problem.Target is
+	// the number of thoughts written after it), in buckets of distanceBucket thoughts.
+	RecallByDistance []distanceRecall `json:"recall_by_distance"`
+}
+
+// distanceBucket is the width, in thoughts, of a recall-by-distance bucket.
+const distanceBucket = 4
+
+// distanceRecall is the recall of the questions about thoughts From..To thoughts before the answer.
+type distanceRecall struct {
+	From   int     `json:"from"`
+	To     int     `json:"to"`
+	Note   float64 `json:"note"`
+	NNote  int     `json:"n_note"`
+	Value  float64 `json:"value"`
+	NValue int     `json:"n_value"`
 }
 
 // sweepPoint is one (policy, window) point of the accuracy-vs-budget sweep.
@@ -143,11 +159,42 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 	for role, n := range diverged {
 		pr.FirstDivergence[role] = div(n, len(rs))
 	}
+	pr.RecallByDistance = recallByDistance(rs)
 	pr.MeanTokens = div(tokens, len(rs))
 	if seconds > 0 {
 		pr.TokensPerS = float64(tokens) / seconds
 	}
 	return pr
+}
+
+// recallByDistance buckets the recall of note and value questions by the target thought's distance
+// from the answer, in thoughts: what a long-range copy costs, apart from the trace's own mistakes.
+func recallByDistance(rs []taskrun.Result) []distanceRecall {
+	var out []distanceRecall
+	for _, r := range rs {
+		b := r.Problem.Target / distanceBucket
+		for len(out) <= b {
+			from := len(out) * distanceBucket
+			out = append(out, distanceRecall{From: from, To: from + distanceBucket - 1})
+		}
+		d := &out[b]
+		ok := 0.0
+		if r.Recalled {
+			ok = 1
+		}
+		if r.Problem.Kind == task.Note {
+			d.NNote++
+			d.Note += ok
+		} else {
+			d.NValue++
+			d.Value += ok
+		}
+	}
+	for i := range out {
+		out[i].Note /= math.Max(1, float64(out[i].NNote))
+		out[i].Value /= math.Max(1, float64(out[i].NValue))
+	}
+	return out
 }
 
 // referenceLen is the length of the problem's reference trace in words.
@@ -266,6 +313,7 @@ func (r *report) markdown() string {
 			float64(p.PeakResidentBytes)/1024, ratio, p.TokensPerS)
 	}
 	r.divergenceTable(&b)
+	r.distanceTable(&b)
 	if len(r.Agreeability) > 0 {
 		b.WriteString("\nZoomR agreeability (share of head votes in the selected set) per re-selection:\n\n")
 		b.WriteString("| answers | generations | mean | std over re-selections | mean per-generation std | at the restated question |\n|---|---:|---:|---:|---:|---:|\n")
@@ -302,4 +350,41 @@ func (r *report) divergenceTable(b *strings.Builder) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// distanceTable: recall (graded against the model's own trace) by how many thoughts back the
+// asked-about thought lies, note and value questions apart.
+func (r *report) distanceTable(b *strings.Builder) {
+	buckets := 0
+	for _, p := range r.Policies {
+		buckets = max(buckets, len(p.RecallByDistance))
+	}
+	if buckets == 0 {
+		return
+	}
+	b.WriteString("\nRecall by the asked-about thought's distance from the answer, in thoughts (note / value questions):\n\n| policy |")
+	for i := range buckets {
+		fmt.Fprintf(b, " %d–%d |", i*distanceBucket, (i+1)*distanceBucket-1)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", buckets) + "\n")
+	for _, p := range r.Policies {
+		fmt.Fprintf(b, "| %s |", p.Name)
+		for i := range buckets {
+			if i >= len(p.RecallByDistance) {
+				b.WriteString(" — |")
+				continue
+			}
+			d := p.RecallByDistance[i]
+			fmt.Fprintf(b, " %s / %s |", pct(d.Note, d.NNote), pct(d.Value, d.NValue))
+		}
+		b.WriteString("\n")
+	}
+}
+
+// pct renders a share of n questions, or a dash when there were none.
+func pct(x float64, n int) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%% (%d)", 100*x, n)
 }

@@ -38,3 +38,25 @@ func TestSummariseCountsFirstDivergences(t *testing.T) {
 	require.Contains(t, md, "| full | 50.0% | ")
 	require.Contains(t, md, " 0.0% | 25.0% | 0.0% | 0.0% | 25.0% |") // index, key, before, counter, move
 }
+
+// TestRecallByDistance: questions are bucketed by Target (the thoughts written after the asked-about
+// one), note and value apart, and the table shows each bucket's recall with its count.
+func TestRecallByDistance(t *testing.T) {
+	q := func(kind task.Kind, target int, recalled bool) taskrun.Result {
+		return taskrun.Result{Problem: task.Problem{Keys: make([]int, 12), Walk: 8, Kind: kind, Target: target},
+			Recalled: recalled}
+	}
+	rs := []taskrun.Result{
+		q(task.Note, 0, true), q(task.Note, 3, false), q(task.Value, 2, true), // 0–3
+		q(task.Value, 9, false), q(task.Value, 10, true), // 8–11; 4–7 is empty
+	}
+	got := recallByDistance(rs)
+	require.Equal(t, []distanceRecall{
+		{From: 0, To: 3, Note: 0.5, NNote: 2, Value: 1, NValue: 1},
+		{From: 4, To: 7},
+		{From: 8, To: 11, Value: 0.5, NValue: 2},
+	}, got)
+	md := (&report{Policies: []policyReport{{Name: "zoomr", RecallByDistance: got}}, Config: map[string]int{}}).markdown()
+	require.Contains(t, md, "| policy | 0–3 | 4–7 | 8–11 |")
+	require.Contains(t, md, "| zoomr | 50% (2) / 100% (1) | — / — | — / 50% (2) |")
+}
