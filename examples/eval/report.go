@@ -145,12 +145,7 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 		pr.PeakResidentBytes = max(pr.PeakResidentBytes, r.Stats.PeakResidentBytes)
 		pr.PeakHostBytes = max(pr.PeakHostBytes, r.Stats.PeakHostBytes)
 	}
-	div := func(a, b int) float64 {
-		if b == 0 {
-			return 0
-		}
-		return float64(a) / float64(b)
-	}
+	div := ratio
 	pr.Accuracy, pr.AccuracyDetail, pr.AccuracyValue = div(right.all, len(rs)), div(right.note, pr.NDetail), div(right.value, len(rs)-pr.NDetail)
 	pr.Recall, pr.RecallDetail, pr.RecallValue = div(recall.all, len(rs)), div(recall.note, pr.NDetail), div(recall.value, len(rs)-pr.NDetail)
 	pr.Finished = div(finished, len(rs))
@@ -170,31 +165,29 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 // recallByDistance buckets the recall of note and value questions by the target thought's distance
 // from the answer, in thoughts: what a long-range copy costs, apart from the trace's own mistakes.
 func recallByDistance(rs []taskrun.Result) []distanceRecall {
-	var out []distanceRecall
+	var recalled, asked []tally // per bucket
 	for _, r := range rs {
 		b := r.Problem.Target / distanceBucket
-		for len(out) <= b {
-			from := len(out) * distanceBucket
-			out = append(out, distanceRecall{From: from, To: from + distanceBucket - 1})
+		for len(asked) <= b {
+			recalled, asked = append(recalled, tally{}), append(asked, tally{})
 		}
-		d := &out[b]
-		ok := 0.0
-		if r.Recalled {
-			ok = 1
-		}
-		if r.Problem.Kind == task.Note {
-			d.NNote++
-			d.Note += ok
-		} else {
-			d.NValue++
-			d.Value += ok
-		}
+		recalled[b].add(r.Problem.Kind, r.Recalled)
+		asked[b].add(r.Problem.Kind, true)
 	}
-	for i := range out {
-		out[i].Note /= math.Max(1, float64(out[i].NNote))
-		out[i].Value /= math.Max(1, float64(out[i].NValue))
+	out := make([]distanceRecall, len(asked))
+	for b, n := range asked {
+		out[b] = distanceRecall{From: b * distanceBucket, To: (b+1)*distanceBucket - 1,
+			Note: ratio(recalled[b].note, n.note), NNote: n.note, Value: ratio(recalled[b].value, n.value), NValue: n.value}
 	}
 	return out
+}
+
+// ratio is a/b, or 0 when b is 0.
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 // referenceLen is the length of the problem's reference trace in words.
