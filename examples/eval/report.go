@@ -31,6 +31,11 @@ type policyReport struct {
 	MeanTokens        float64 `json:"mean_generated_tokens"`
 	// Finished is the share of generations that reached the answer and stopped at EOS.
 	Finished float64 `json:"finished"`
+	// WellFormed is the share of answers in the question's form, right or wrong
+	// (task.Problem.WellFormed): the rest answered another question or ran on.
+	WellFormed       float64 `json:"answer_well_formed"`
+	WellFormedDetail float64 `json:"answer_well_formed_detail"`
+	WellFormedValue  float64 `json:"answer_well_formed_value"`
 	// ExactTrace is the share of generations whose trace is the reference trace word for word;
 	// ExactPrefix the mean share of the reference trace written before the first divergence.
 	ExactTrace  float64 `json:"exact_trace"`
@@ -120,7 +125,7 @@ func buildReport(o options, jobs []job, results []taskrun.Result, _ int) *report
 
 func summarise(name string, rs []taskrun.Result) policyReport {
 	pr := policyReport{Name: name, N: len(rs)}
-	var right, recall tally
+	var right, recall, wellFormed tally
 	var finished, tokens, exact int
 	var seconds, prefix float64
 	diverged := map[string]int{}
@@ -140,6 +145,7 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 		if r.Stats.StopReason == "stop token" && r.Answer != "" {
 			finished++
 		}
+		wellFormed.add(r.Problem.Kind, r.Problem.WellFormed(r.Answer))
 		tokens += r.Stats.Tokens
 		seconds += r.Stats.DecodeSeconds
 		pr.PeakResidentBytes = max(pr.PeakResidentBytes, r.Stats.PeakResidentBytes)
@@ -148,6 +154,7 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 	div := ratio
 	pr.Accuracy, pr.AccuracyDetail, pr.AccuracyValue = div(right.all, len(rs)), div(right.note, pr.NDetail), div(right.value, len(rs)-pr.NDetail)
 	pr.Recall, pr.RecallDetail, pr.RecallValue = div(recall.all, len(rs)), div(recall.note, pr.NDetail), div(recall.value, len(rs)-pr.NDetail)
+	pr.WellFormed, pr.WellFormedDetail, pr.WellFormedValue = div(wellFormed.all, len(rs)), div(wellFormed.note, pr.NDetail), div(wellFormed.value, len(rs)-pr.NDetail)
 	pr.Finished = div(finished, len(rs))
 	pr.ExactTrace, pr.ExactPrefix = div(exact, len(rs)), prefix/max(1, float64(len(rs)))
 	pr.FirstDivergence = map[string]float64{}
@@ -196,7 +203,7 @@ func referenceLen(p task.Problem) int {
 	return len(words)
 }
 
-// tally counts right answers overall and per question kind.
+// tally counts true outcomes (right, recalled, well formed) overall and per question kind.
 type tally struct{ all, note, value int }
 
 func (t *tally) add(k task.Kind, ok bool) {
@@ -290,8 +297,8 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&b, "Held-out problems: %d per policy (%s; window %d, zoom %d×%d, summary region %d, k=%d votes)\n\n",
 		r.Problems, r.Model, r.Config["window"], r.Config["zoom"], r.Config["zoom_slot_len"], r.Config["summary_cap"], r.Config["votes"])
-	b.WriteString("| policy | accuracy | detail (note) | summary (value) | recall | recall detail | recall value | finished | peak resident KV | vs full | tokens/s |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| policy | accuracy | detail (note) | summary (value) | recall | recall detail | recall value | finished | answer form (note / value) | peak resident KV | vs full | tokens/s |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range r.Policies {
 		ratio := "—"
 		if full > 0 && p.PeakResidentBytes > 0 {
@@ -300,9 +307,9 @@ func (r *report) markdown() string {
 				ratio = "1×"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %.1f%% | %.1f%% (n=%d) | %.1f%% (n=%d) | %.1f%% | %.1f%% | %.1f%% | %.0f%% | %.1f KiB | %s | %.0f |\n", p.Name,
+		fmt.Fprintf(&b, "| %s | %.1f%% | %.1f%% (n=%d) | %.1f%% (n=%d) | %.1f%% | %.1f%% | %.1f%% | %.0f%% | %.1f%% (%.0f%% / %.0f%%) | %.1f KiB | %s | %.0f |\n", p.Name,
 			100*p.Accuracy, 100*p.AccuracyDetail, p.NDetail, 100*p.AccuracyValue, p.N-p.NDetail,
-			100*p.Recall, 100*p.RecallDetail, 100*p.RecallValue, 100*p.Finished,
+			100*p.Recall, 100*p.RecallDetail, 100*p.RecallValue, 100*p.Finished, 100*p.WellFormed, 100*p.WellFormedDetail, 100*p.WellFormedValue,
 			float64(p.PeakResidentBytes)/1024, ratio, p.TokensPerS)
 	}
 	r.divergenceTable(&b)

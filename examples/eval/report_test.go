@@ -10,7 +10,8 @@ import (
 )
 
 // TestSummariseCountsFirstDivergences: the exact-trace share, the mean exact prefix and the
-// per-role shares of first divergences, and their row in the Markdown table.
+// per-role shares of first divergences, and their row in the Markdown table; and the share of
+// well-formed answers.
 func TestSummariseCountsFirstDivergences(t *testing.T) {
 	p := task.Problem{Keys: []int{3, 1, 4}, Start: 2, Walk: 8, Kind: task.Value, Target: 0}
 	ref, _, _ := p.ReferenceTrace()
@@ -24,11 +25,13 @@ func TestSummariseCountsFirstDivergences(t *testing.T) {
 		badMove[at+3] = "1"
 	}
 	var rs []taskrun.Result
-	for _, trace := range [][]string{ref, ref, badKey, badMove} {
-		rs = append(rs, taskrun.Result{Problem: p, Divergence: p.FirstDivergence(trace)})
+	answers := []string{p.Answer(), "QV S0 v0", "QV S0 N0 3 w1", ""} // two well formed
+	for i, trace := range [][]string{ref, ref, badKey, badMove} {
+		rs = append(rs, taskrun.Result{Problem: p, Divergence: p.FirstDivergence(trace), Answer: answers[i]})
 	}
 	pr := summarise("full", rs)
 	require.InDelta(t, 0.5, pr.ExactTrace, 1e-9)
+	require.InDelta(t, 0.5, pr.WellFormed, 1e-9)
 	require.Equal(t, map[string]float64{"key": 0.25, "move": 0.25}, pr.FirstDivergence)
 	wantPrefix := (2 + float64(at)/float64(len(ref)) + float64(at+3)/float64(len(ref))) / 4
 	require.InDelta(t, wantPrefix, pr.ExactPrefix, 1e-9)

@@ -213,6 +213,18 @@ func (p Problem) Recalled(trace []string, answer string) bool {
 	return wellFormedAnswer(p.Kind, own) && normalizeAnswer(answer) == p.answerWith(own)
 }
 
+// WellFormed reports whether answer has the question's form ("QN S5 N5 d" or "QV S5 vd", for this
+// problem's target) whatever its answer word: a wrong answer that is well formed misread the
+// digit or the value; one that is not answered another question or wandered off.
+func (p Problem) WellFormed(answer string) bool {
+	f := strings.Fields(normalizeAnswer(answer))
+	if len(f) == 0 {
+		return false
+	}
+	w := f[len(f)-1]
+	return wellFormedAnswer(p.Kind, w) && normalizeAnswer(answer) == p.answerWith(w)
+}
+
 // wellFormedAnswer: a note is a digit, a value is v0..v9.
 func wellFormedAnswer(k Kind, w string) bool {
 	for d := range 10 {

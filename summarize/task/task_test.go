@@ -217,3 +217,18 @@ func TestRecalledGradesAgainstTheOwnTrace(t *testing.T) {
 	require.True(t, v.Recalled(trace, v.Answer()))
 	require.False(t, v.Recalled(trace, "QV S1 v"+digit((p.Solve()[1].After+1)%10)))
 }
+
+// TestWellFormedIgnoresOnlyTheAnswerWord: any digit/value in the answer slot is well formed; the
+// other question's form, a wrong target or trailing words are not.
+func TestWellFormedIgnoresOnlyTheAnswerWord(t *testing.T) {
+	v := Problem{Keys: []int{3, 1, 4}, Start: 2, Walk: 8, Kind: Value, Target: 1}
+	require.True(t, v.WellFormed(v.Answer()))
+	require.True(t, v.WellFormed("QV S1 v7 "+EOS))
+	require.False(t, v.WellFormed("QV S1 N1 7"))
+	require.False(t, v.WellFormed("QV S2 v7"))
+	require.False(t, v.WellFormed("QV S1 v7 w3"))
+	require.False(t, v.WellFormed(""))
+	n := Problem{Keys: []int{3, 1, 4}, Start: 2, Walk: 8, Kind: Note, Target: 0}
+	require.True(t, n.WellFormed("QN S0 N0 4"))
+	require.False(t, n.WellFormed("QN S0 N0 v4"))
+}
