@@ -52,7 +52,13 @@ type TaskSource struct {
 	// key and the note): free-running, most of phase 7's walk errors were in the first thought's
 	// first moves.
 	FirstThoughtWeight float32
-	Weights            Weights
+	// AnswerFormWeight, when > 0, is the loss weight of the word after the restated question's S
+	// tag: a note question's N tag ("QN S5 N5 d") picks the answer's form. With phase 11 of
+	// testdata/zoomr-tiny, 58% of note answers took a value's form instead ("QN S5 v3"; the eval's
+	// "answer form" column). On a value question that word is the answer itself, which keeps
+	// AnswerWeight.
+	AnswerFormWeight float32
+	Weights          Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View ViewConfig
@@ -188,6 +194,9 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	}
 	if s.FirstIndexWeight > 0 && start >= 0 {
 		e.Weight[start] = s.FirstIndexWeight
+	}
+	if s.AnswerFormWeight > 0 && e.Route+1 < e.Len() {
+		e.Weight[e.Route+1] = s.AnswerFormWeight
 	}
 	// The answer's last token before EOS carries the answer.
 	e.Weight[r.Len()-2] = s.AnswerWeight

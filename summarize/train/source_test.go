@@ -71,6 +71,25 @@ func TestFirstThoughtWeightCoversTheFirstBody(t *testing.T) {
 	require.Equal(t, body[2:], words, "the key keeps the lookup weight")
 }
 
+// TestAnswerFormWeightMarksTheWordAfterTheSTag: on a note question AnswerFormWeight lands on the
+// N tag after the restated question's S tag, and only there; on a value question that word is the
+// answer, which keeps AnswerWeight.
+func TestAnswerFormWeightMarksTheWordAfterTheSTag(t *testing.T) {
+	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}
+	for seed := uint64(1); seed < 40; seed++ {
+		tok, src, p, e := weightedExample(t, cfg, seed, func(s *TaskSource) { s.AnswerFormWeight = 9 })
+		prevs, words := weightedTokens(tok, e, 9)
+		answer := strings.Fields(p.Answer())
+		if p.Kind == task.Note {
+			require.Equal(t, []string{answer[2]}, words, "the N tag of %q", p.Answer())
+			require.Equal(t, []string{answer[1]}, prevs)
+		} else {
+			require.Empty(t, words, "value question %q", p.Answer())
+			require.Equal(t, src.AnswerWeight, e.Weight[e.Route+1])
+		}
+	}
+}
+
 // weightedExample renders one training problem of cfg (drawn with seed) through a task source that
 // set configured.
 func weightedExample(t *testing.T, cfg task.Config, seed uint64, set func(*TaskSource)) (*tokenizer.Tokenizer, *TaskSource, task.Problem, *Example) {
