@@ -151,18 +151,17 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 		pr.PeakResidentBytes = max(pr.PeakResidentBytes, r.Stats.PeakResidentBytes)
 		pr.PeakHostBytes = max(pr.PeakHostBytes, r.Stats.PeakHostBytes)
 	}
-	div := ratio
-	pr.Accuracy, pr.AccuracyDetail, pr.AccuracyValue = div(right.all, len(rs)), div(right.note, pr.NDetail), div(right.value, len(rs)-pr.NDetail)
-	pr.Recall, pr.RecallDetail, pr.RecallValue = div(recall.all, len(rs)), div(recall.note, pr.NDetail), div(recall.value, len(rs)-pr.NDetail)
-	pr.WellFormed, pr.WellFormedDetail, pr.WellFormedValue = div(wellFormed.all, len(rs)), div(wellFormed.note, pr.NDetail), div(wellFormed.value, len(rs)-pr.NDetail)
-	pr.Finished = div(finished, len(rs))
-	pr.ExactTrace, pr.ExactPrefix = div(exact, len(rs)), prefix/max(1, float64(len(rs)))
+	pr.Accuracy, pr.AccuracyDetail, pr.AccuracyValue = right.shares(len(rs), pr.NDetail)
+	pr.Recall, pr.RecallDetail, pr.RecallValue = recall.shares(len(rs), pr.NDetail)
+	pr.WellFormed, pr.WellFormedDetail, pr.WellFormedValue = wellFormed.shares(len(rs), pr.NDetail)
+	pr.Finished = ratio(finished, len(rs))
+	pr.ExactTrace, pr.ExactPrefix = ratio(exact, len(rs)), prefix/max(1, float64(len(rs)))
 	pr.FirstDivergence = map[string]float64{}
 	for role, n := range diverged {
-		pr.FirstDivergence[role] = div(n, len(rs))
+		pr.FirstDivergence[role] = ratio(n, len(rs))
 	}
 	pr.RecallByDistance = recallByDistance(rs)
-	pr.MeanTokens = div(tokens, len(rs))
+	pr.MeanTokens = ratio(tokens, len(rs))
 	if seconds > 0 {
 		pr.TokensPerS = float64(tokens) / seconds
 	}
@@ -205,6 +204,11 @@ func referenceLen(p task.Problem) int {
 
 // tally counts true outcomes (right, recalled, well formed) overall and per question kind.
 type tally struct{ all, note, value int }
+
+// shares divides the counts by the n generations, nNote of them note questions.
+func (t tally) shares(n, nNote int) (all, note, value float64) {
+	return ratio(t.all, n), ratio(t.note, nNote), ratio(t.value, n-nNote)
+}
 
 func (t *tally) add(k task.Kind, ok bool) {
 	if !ok {

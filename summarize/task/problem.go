@@ -217,12 +217,9 @@ func (p Problem) Recalled(trace []string, answer string) bool {
 // problem's target) whatever its answer word: a wrong answer that is well formed misread the
 // digit or the value; one that is not answered another question or wandered off.
 func (p Problem) WellFormed(answer string) bool {
-	f := strings.Fields(normalizeAnswer(answer))
-	if len(f) == 0 {
-		return false
-	}
-	w := f[len(f)-1]
-	return wellFormedAnswer(p.Kind, w) && normalizeAnswer(answer) == p.answerWith(w)
+	a := normalizeAnswer(answer)
+	w := a[strings.LastIndexByte(a, ' ')+1:] // the last word ("" for an empty answer)
+	return wellFormedAnswer(p.Kind, w) && a == p.answerWith(w)
 }
 
 // wellFormedAnswer: a note is a digit, a value is v0..v9.
