@@ -7,7 +7,10 @@
 // under full attention and the restricted ZoomR-like views of the trainer's evaluator, and (2) the
 // share of wrong next-token predictions by transition kind ("#→k" is the thought header's key,
 // looked up in the prompt; "w→d" a walk move; "N→d" the note; "S→N" the restated note question's
-// tag), which tells a lookup that never formed from a computation that is slightly off.
+// tag), which tells a lookup that never formed from a computation that is slightly off, and (3) how
+// the model picks the answer's form after the restated question ("QN S5" must go on with the note's
+// tag N5, "QV S5" with a value): its probability of the note's form as asked and with QN/QV swapped,
+// by how far back the question's step is.
 package main
 
 import (
@@ -86,6 +89,11 @@ func run(dir string, n int, seed uint64) error {
 			fmt.Printf("  %-8s %5d / %5d wrong\n", k, errs[k], total[k])
 		}
 	}
+	cells, err := answerForm(ctx, m, tok, src, n*4, seed)
+	if err != nil {
+		return err
+	}
+	printAnswerForm(cells)
 	return nil
 }
 
