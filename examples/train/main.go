@@ -53,6 +53,7 @@ type flags struct {
 	thoughtWeight, lookupWeight    float64
 	noteWeight, firstIndexWeight   float64
 	answerFormWeight               float64
+	extraQuestions                 int
 	firstThoughtWeight             float64
 	answerWeight, ropeTheta        float64
 	evalEvery, evalN, freeN        int
@@ -85,6 +86,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
 	flag.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
 	flag.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
+	flag.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
 	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
 	flag.IntVar(&f.evalN, "eval-n", 24, "held-out problems per evaluation")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/zoomr-go/zoomr/summarize"
 	"github.com/zoomr-go/zoomr/summarize/task"
@@ -58,11 +59,20 @@ type TaskSource struct {
 	// "answer form" column). On a value question that word is the answer itself, which keeps
 	// AnswerWeight.
 	AnswerFormWeight float32
-	Weights          Weights
+	// ExtraQuestions, when > 0, appends that many more questions about random steps of the same
+	// trace after the answer's EOS, in the causally-masked examples only (the tokens after EOS change
+	// no earlier prediction, and a decoder stops at EOS): "<|answer|> QV S12 v3 <eos>", the
+	// question's words fed in (weight 0), the answer's form word and answer word weighted like the
+	// answer's. One question per trace teaches the answer's form slowly: phase 11 of
+	// testdata/zoomr-tiny picks it from QN/QV only when the asked step is 0–2 thoughts back
+	// (examples/probe), although it copies a far note's digit once the N tag is written.
+	ExtraQuestions int
+	Weights        Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View ViewConfig
 	tagS map[int]bool // ids of the S tags (routing positions)
+	tok  summarize.Tokenizer
 }
 
 // NewTaskSource renders with tok (the task's vocabulary, task.Vocabulary, or a larger one that
@@ -86,7 +96,7 @@ func NewTaskSource(tok summarize.Tokenizer, stages []Stage, seed uint64) (*TaskS
 		return nil, err
 	}
 	src := &TaskSource{Stages: stages, Seed: seed, render: r, AnswerWeight: 5, Weights: Weights{Thought: 1, Summary: 1, Answer: 2},
-		tagS: map[int]bool{}}
+		tagS: map[int]bool{}, tok: tok}
 	for _, w := range task.ReselectWords() {
 		id, ok := tok.TokenID(w)
 		if !ok {
@@ -155,8 +165,50 @@ func (s *TaskSource) trainExample(p task.Problem, rng *rand.Rand) (*Example, err
 		e.View = &v
 	} else {
 		e.Causal = true
+		if err := s.appendQuestions(e, p, rng); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
+}
+
+// appendQuestions appends ExtraQuestions questions about random steps of p to e (see
+// ExtraQuestions).
+func (s *TaskSource) appendQuestions(e *Example, p task.Problem, rng *rand.Rand) error {
+	marker, ok := s.tok.TokenID(task.AnswerMarker)
+	if !ok {
+		return fmt.Errorf("%w: task word %q is not in the vocabulary", summarize.ErrUnknownToken, task.AnswerMarker)
+	}
+	formWeight := s.Weights.Answer
+	if s.AnswerFormWeight > 0 {
+		formWeight = s.AnswerFormWeight
+	}
+	for range s.ExtraQuestions {
+		q := p
+		q.Target = rng.IntN(p.Steps())
+		q.Kind = task.Kind(rng.IntN(2))
+		words := strings.Fields(q.Answer()) // "QN S5 N5 2" or "QV S5 v6"
+		ids := make([]int, 0, len(words)+2)
+		ids = append(ids, marker)
+		for _, w := range append(words, task.EOS) {
+			id, ok := s.tok.TokenID(w)
+			if !ok {
+				return fmt.Errorf("%w: task word %q is not in the vocabulary", summarize.ErrUnknownToken, w)
+			}
+			ids = append(ids, id)
+		}
+		weights := make([]float32, len(ids)) // marker, QN/QV and the S tag are fed in
+		weights[3] = formWeight              // the N tag, or the value itself
+		weights[len(ids)-2] = s.AnswerWeight
+		weights[len(ids)-1] = s.Weights.Answer
+		for i, id := range ids {
+			e.IDs = append(e.IDs, id)
+			e.Weight = append(e.Weight, weights[i])
+			e.Kinds = append(e.Kinds, summarize.Answer)
+			e.Thought = append(e.Thought, -1)
+		}
+	}
+	return nil
 }
 
 // Example renders a problem with its routing position: the S tag of the restated question.

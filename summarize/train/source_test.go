@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -117,4 +118,60 @@ func weightedTokens(tok *tokenizer.Tokenizer, e *Example, w float32) (prevs, wor
 		}
 	}
 	return prevs, words
+}
+
+// TestExtraQuestionsFollowTheAnswerInCausalExamples: ExtraQuestions appends well-formed, correctly
+// answered questions about the same trace after the answer's EOS, with only the form word and the
+// answer word (and EOS) weighted, and leaves restricted-view examples as they were.
+func TestExtraQuestionsFollowTheAnswerInCausalExamples(t *testing.T) {
+	cfg := task.Config{MinSteps: 6, MaxSteps: 6, MinWalk: 7, MaxWalk: 7}
+	tok, src, p, plain := weightedExample(t, cfg, 3, func(s *TaskSource) {
+		s.ExtraQuestions = 5
+		s.AnswerFormWeight = 9
+		s.AnswerWeight = 7
+	})
+	seen := map[string]bool{}
+	for seed := uint64(0); seed < 20; seed++ {
+		e, err := src.trainExample(p, rand.New(rand.NewPCG(seed, 1)))
+		require.NoError(t, err)
+		require.NoError(t, e.Validate())
+		if !e.Causal {
+			require.Equal(t, plain.IDs, e.IDs, "a restricted view gets no extra questions")
+			continue
+		}
+		require.Equal(t, plain.IDs, e.IDs[:plain.Len()], "the example itself is unchanged")
+		require.Equal(t, plain.Weight, e.Weight[:plain.Len()])
+		extra := e.IDs[plain.Len():]
+		text := make([]string, len(extra))
+		for i, id := range extra {
+			text[i], _ = tok.TokenText(id)
+		}
+		questions := strings.Split(strings.Join(text, " "), task.EOS)
+		require.Len(t, questions, 6, "five questions, each closed by EOS")
+		for _, q := range questions[:5] {
+			words := strings.Fields(q)
+			require.Equal(t, task.AnswerMarker, words[0])
+			asked := p
+			asked.Kind = task.Value
+			if words[1] == "QN" {
+				asked.Kind = task.Note
+			}
+			var target int
+			_, err := fmt.Sscanf(words[2], "S%d", &target)
+			require.NoError(t, err)
+			asked.Target = target
+			require.True(t, asked.Correct(strings.Join(words[1:], " ")), "%q answers its question", q)
+			seen[words[1]] = true
+		}
+		_, formWords := weightedTokens(tok, e, 9)
+		for _, w := range formWords {
+			require.Equal(t, "N", w[:1], "the form weight is on N tags only: %v", formWords)
+		}
+		for i := plain.Len(); i < e.Len(); i++ {
+			if e.Weight[i] > 0 {
+				require.Contains(t, []float32{9, 7, src.Weights.Answer}, e.Weight[i])
+			}
+		}
+	}
+	require.True(t, seen["QN"] && seen["QV"], "both kinds are asked")
 }
