@@ -47,6 +47,7 @@ func answerForm(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, s
 	for id := range isTagN {
 		isTagN[id] = wordClass(tok, id) == "N"
 	}
+	V := m.Config.VocabSize
 	cells := map[formKey]*formCell{}
 	for range n {
 		p := g.Next()
@@ -60,7 +61,6 @@ func answerForm(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, s
 			c = &formCell{}
 			cells[key] = c
 		}
-		V := m.Config.VocabSize
 		logits, err := m.Forward(ctx, e.IDs[:e.Len()-1])
 		if err != nil {
 			return nil, err

@@ -98,9 +98,9 @@ func NewTaskSource(tok summarize.Tokenizer, stages []Stage, seed uint64) (*TaskS
 	src := &TaskSource{Stages: stages, Seed: seed, render: r, AnswerWeight: 5, Weights: Weights{Thought: 1, Summary: 1, Answer: 2},
 		tagS: map[int]bool{}, tok: tok}
 	for _, w := range task.ReselectWords() {
-		id, ok := tok.TokenID(w)
-		if !ok {
-			return nil, fmt.Errorf("%w: task word %q is not in the vocabulary", summarize.ErrUnknownToken, w)
+		id, err := taskWordID(tok, w)
+		if err != nil {
+			return nil, err
 		}
 		src.tagS[id] = true
 	}
@@ -172,12 +172,21 @@ func (s *TaskSource) trainExample(p task.Problem, rng *rand.Rand) (*Example, err
 	return e, nil
 }
 
+// taskWordID is the id of a word of the task's vocabulary in tok.
+func taskWordID(tok summarize.Tokenizer, w string) (int, error) {
+	id, ok := tok.TokenID(w)
+	if !ok {
+		return 0, fmt.Errorf("%w: task word %q is not in the vocabulary", summarize.ErrUnknownToken, w)
+	}
+	return id, nil
+}
+
 // appendQuestions appends ExtraQuestions questions about random steps of p to e (see
 // ExtraQuestions).
 func (s *TaskSource) appendQuestions(e *Example, p task.Problem, rng *rand.Rand) error {
-	marker, ok := s.tok.TokenID(task.AnswerMarker)
-	if !ok {
-		return fmt.Errorf("%w: task word %q is not in the vocabulary", summarize.ErrUnknownToken, task.AnswerMarker)
+	marker, err := taskWordID(s.tok, task.AnswerMarker)
+	if err != nil {
+		return err
 	}
 	formWeight := s.Weights.Answer
 	if s.AnswerFormWeight > 0 {
@@ -191,9 +200,9 @@ func (s *TaskSource) appendQuestions(e *Example, p task.Problem, rng *rand.Rand)
 		ids := make([]int, 0, len(words)+2)
 		ids = append(ids, marker)
 		for _, w := range append(words, task.EOS) {
-			id, ok := s.tok.TokenID(w)
-			if !ok {
-				return fmt.Errorf("%w: task word %q is not in the vocabulary", summarize.ErrUnknownToken, w)
+			id, err := taskWordID(s.tok, w)
+			if err != nil {
+				return err
 			}
 			ids = append(ids, id)
 		}
