@@ -65,7 +65,8 @@ type TaskSource struct {
 	// question's words fed in (weight 0), the answer's form word and answer word weighted like the
 	// answer's. One question per trace teaches the answer's form slowly: phase 11 of
 	// testdata/zoomr-tiny picks it from QN/QV only when the asked step is 0–2 thoughts back
-	// (examples/probe), although it copies a far note's digit once the N tag is written.
+	// (examples/probe), although it copies a far note's digit once the N tag is written. Measured
+	// there, 300 steps with 4 or 12 extra questions lowered its held-out accuracy (its README).
 	ExtraQuestions int
 	Weights        Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
