@@ -102,7 +102,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	g, err := task.NewGenerator(task.Config{}, task.HeldOut, o.seed)
+	form, err := taskrun.LoadForm(o.model)
+	if err != nil {
+		return err
+	}
+	g, err := task.NewGenerator(task.Config{Form: form}, task.HeldOut, o.seed)
 	if err != nil {
 		return err
 	}
@@ -116,7 +120,7 @@ func run() error {
 		if d, ok := decoders[key]; ok {
 			return d, nil
 		}
-		d, err := zoomr.New(m, tok, taskrun.Config(p, w))
+		d, err := zoomr.New(m, tok, taskrun.Config(p, w, form))
 		decoders[key] = d
 		return d, err
 	}

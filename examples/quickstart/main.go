@@ -46,7 +46,11 @@ func run() error {
 	if *value {
 		share = -1
 	}
-	g, err := task.NewGenerator(task.Config{NoteShare: share}, task.HeldOut, *seed)
+	form, err := taskrun.LoadForm(*dir)
+	if err != nil {
+		return err
+	}
+	g, err := task.NewGenerator(task.Config{NoteShare: share, Form: form}, task.HeldOut, *seed)
 	if err != nil {
 		return err
 	}
@@ -54,7 +58,7 @@ func run() error {
 	fmt.Printf("prompt: %s\n", p.Prompt())
 	fmt.Printf("(%d steps of %d moves; the question asks for step #%d's %s)\n\n", p.Steps(), p.Walk, p.Target, p.Kind)
 
-	zdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyZoomR, 0))
+	zdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyZoomR, 0, form))
 	if err != nil {
 		return err
 	}
@@ -85,7 +89,7 @@ func run() error {
 	}
 	fmt.Println()
 
-	fdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyFull, 0))
+	fdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyFull, 0, form))
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
 	"github.com/zoomr-go/zoomr/summarize/task"
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
@@ -58,6 +59,8 @@ type flags struct {
 	answerWeight, ropeTheta        float64
 	evalEvery, evalN, freeN        int
 	bf16, noResume                 bool
+	questionForm                   string
+	form                           task.Form // -question-form, resolved
 }
 
 func parseFlags() flags {
@@ -86,6 +89,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
 	flag.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
 	flag.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
+	flag.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") or note-tag (\"QN N5\", answered \"QN N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
 	flag.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
 	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
@@ -102,6 +106,9 @@ func parseFlags() flags {
 
 func run() error {
 	f := parseFlags()
+	if err := resolveForm(&f); err != nil {
+		return err
+	}
 	if f.dump > 0 {
 		return dump(f)
 	}
@@ -186,6 +193,9 @@ func run() error {
 	if err := writeTokenizer(f, tok); err != nil {
 		return err
 	}
+	if err := taskrun.WriteForm(f.out, f.form); err != nil {
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", f.out)
 	return nil
 }
@@ -202,6 +212,16 @@ func appendFile(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 }
 
+// resolveForm sets f.form from -question-form, or from -init's task.json when it is not given.
+func resolveForm(f *flags) (err error) {
+	if f.questionForm == "" && f.init != "" {
+		f.form, err = taskrun.LoadForm(f.init)
+		return err
+	}
+	f.form, err = task.ParseForm(f.questionForm)
+	return err
+}
+
 func dump(f flags) error {
 	split := task.HeldOut
 	switch f.split {
@@ -211,7 +231,7 @@ func dump(f flags) error {
 	default:
 		return fmt.Errorf("-split %q: want train or heldout", f.split)
 	}
-	g, err := task.NewGenerator(task.Config{}, split, f.seed)
+	g, err := task.NewGenerator(task.Config{Form: f.form}, split, f.seed)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 		return nil, nil, err
 	}
 	src.View = vc
+	src.Form = f.form
 	src.AnswerWeight = float32(f.answerWeight)
 	src.Weights.Thought = float32(f.thoughtWeight)
 	src.LookupWeight = float32(f.lookupWeight)
@@ -97,7 +98,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	if f.evalEvery <= 0 || f.evalN <= 0 {
 		return src, nil, nil
 	}
-	g, err := task.NewGenerator(task.Config{}, task.HeldOut, f.seed+1000)
+	g, err := task.NewGenerator(task.Config{Form: f.form}, task.HeldOut, f.seed+1000)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -41,6 +41,16 @@
 // a note without the body means running the walk backwards from the summary: no shortcut the model is
 // ever trained on.
 //
+// # Question forms
+//
+// In SummaryTagForm (the zero value) a note question is asked by the step's summary tag and
+// answered "QN S5 N5 d": after the restated question the model itself must choose the note's tag
+// over the value the summary S5 holds. In NoteTagForm it is asked by the note's own tag, "QN N5",
+// and answered "QN N5 d": the restated question copies the prompt's and the note is one induction
+// copy from the body, with no choice of form; the decoder then re-selects after N tags too
+// (ReselectWords). A model directory records its form (examples/internal/taskrun.TaskFile). A
+// problem belongs to the same split in both forms.
+//
 // # Splits
 //
 // Held-out problems are never generated for training: a problem belongs to the held-out split iff a

@@ -33,6 +33,7 @@ type Config struct {
 	MinSteps, MaxSteps int     // K range (defaults 18, 22)
 	MinWalk, MaxWalk   int     // n range (defaults 24, 24)
 	NoteShare          float64 // share of note questions; 0 means 0.5, < 0 means none
+	Form               Form    // how note questions are asked
 }
 
 // Defaults of the evaluation distribution.
@@ -65,6 +66,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: walk %d..%d, want within %d..%d", ErrConfig, c.MinWalk, c.MaxWalk, NoteAt, MaxWalk)
 	case c.NoteShare > 1:
 		return fmt.Errorf("%w: note share %g > 1", ErrConfig, c.NoteShare)
+	case c.Form != SummaryTagForm && c.Form != NoteTagForm:
+		return fmt.Errorf("%w: question form %d", ErrConfig, c.Form)
 	}
 	return nil
 }
@@ -108,6 +111,7 @@ func (g *Generator) draw() Problem {
 		Walk:   c.MinWalk + g.rng.IntN(c.MaxWalk-c.MinWalk+1),
 		Target: g.rng.IntN(k),
 		Kind:   Value,
+		Form:   c.Form,
 	}
 	for i := range p.Keys {
 		p.Keys[i] = g.rng.IntN(10)

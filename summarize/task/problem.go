@@ -30,6 +30,39 @@ func (k Kind) String() string {
 	return "value"
 }
 
+// Form is how a note question is asked (value questions are asked "QV S5" in every form).
+type Form uint8
+
+const (
+	// SummaryTagForm asks a note question by the step's summary tag: "QN S5", answered "QN S5 N5 d".
+	// After the restated "QN S5" the model must itself pick the note's tag N5 over the value the
+	// summary S5 holds: a choice testdata/zoomr-tiny makes from the question word only when the
+	// step is a few thoughts back (examples/probe).
+	SummaryTagForm Form = iota
+	// NoteTagForm asks a note question by the note's own tag: "QN N5", answered "QN N5 d". The
+	// restated question is a copy of the prompt's, and the note is one induction copy from it (the
+	// body's "N5 d"), so the answer's form needs no choice.
+	NoteTagForm
+)
+
+func (f Form) String() string {
+	if f == NoteTagForm {
+		return "note-tag"
+	}
+	return "summary-tag"
+}
+
+// ParseForm reads a Form's String.
+func ParseForm(s string) (Form, error) {
+	switch s {
+	case "summary-tag", "":
+		return SummaryTagForm, nil
+	case "note-tag":
+		return NoteTagForm, nil
+	}
+	return 0, fmt.Errorf("%w: question form %q, want summary-tag or note-tag", ErrConfig, s)
+}
+
 // Problem is one problem: everything else (prompt, trace, answer) is computed from it.
 type Problem struct {
 	Keys   []int // Keys[i] is k_i, the key of step #i; len(Keys) = K steps, run from #K-1 down to #0
@@ -37,6 +70,7 @@ type Problem struct {
 	Walk   int   // n, the moves per step
 	Kind   Kind  // the question
 	Target int   // the step the question is about (index, 0..K-1)
+	Form   Form  // how a note question is asked
 }
 
 // Validate checks the ranges.
@@ -52,6 +86,8 @@ func (p Problem) Validate() error {
 		return fmt.Errorf("%w: target step %d of %d", ErrProblem, p.Target, len(p.Keys))
 	case p.Kind != Value && p.Kind != Note:
 		return fmt.Errorf("%w: question kind %d", ErrProblem, p.Kind)
+	case p.Form != SummaryTagForm && p.Form != NoteTagForm:
+		return fmt.Errorf("%w: question form %d", ErrProblem, p.Form)
 	}
 	for i, k := range p.Keys {
 		if k < 0 || k > 9 {
@@ -92,15 +128,23 @@ func (p Problem) Solve() []Step {
 	return out
 }
 
-// Prompt is the problem statement: "W w24 = v3 P #17 k4 … #0 k7 QN S5".
+// Prompt is the problem statement: "W w24 = v3 P #17 k4 … #0 k7 QN S5" ("… QN N5" in NoteTagForm).
 func (p Problem) Prompt() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s %s %s", wordWalk, counter(p.Walk), wordStart, value(p.Start), wordSteps)
 	for i := len(p.Keys) - 1; i >= 0; i-- {
 		fmt.Fprintf(&b, " %s %s", index(i), key(p.Keys[i]))
 	}
-	fmt.Fprintf(&b, " %s %s", questionWord(p.Kind), tagS(p.Target))
+	fmt.Fprintf(&b, " %s %s", questionWord(p.Kind), p.questionTag())
 	return b.String()
+}
+
+// questionTag is the tag the question names: S_j, or N_j for a note question in NoteTagForm.
+func (p Problem) questionTag() string {
+	if p.Kind == Note && p.Form == NoteTagForm {
+		return tagN(p.Target)
+	}
+	return tagS(p.Target)
 }
 
 // Body is the reference thought body of a step: "#i k_i u_0 w_n u_1 … w1 u_n N_i note".
@@ -118,7 +162,7 @@ func (p Problem) Body(s Step) string {
 func (p Problem) Summary(s Step) string { return tagS(s.Index) + " " + value(s.After) }
 
 // Answer is the reference answer (after the answer marker, before EOS): the restated question and
-// its answer, "QN S5 N5 2" or "QV S5 v6".
+// its answer, "QN S5 N5 2" ("QN N5 2" in NoteTagForm) or "QV S5 v6".
 func (p Problem) Answer() string {
 	st := p.Solve()[len(p.Keys)-1-p.Target]
 	if p.Kind == Note {
@@ -127,8 +171,11 @@ func (p Problem) Answer() string {
 	return p.answerWith(value(st.After))
 }
 
-// answerWith is the answer's form with w as the answer word: "QN S5 N5 w" or "QV S5 w".
+// answerWith is the answer's form with w as the answer word: "QN S5 N5 w" ("QN N5 w") or "QV S5 w".
 func (p Problem) answerWith(w string) string {
+	if p.Kind == Note && p.Form == NoteTagForm {
+		return fmt.Sprintf("%s %s %s", wordNote, tagN(p.Target), w)
+	}
 	if p.Kind == Note {
 		return fmt.Sprintf("%s %s %s %s", wordNote, tagS(p.Target), tagN(p.Target), w)
 	}
@@ -165,9 +212,11 @@ func (p Problem) Correct(answer string) bool {
 	return normalizeAnswer(answer) == p.Answer()
 }
 
-// HeldOut reports whether the problem belongs to the held-out split: a hash of its prompt falls in
-// the reserved eighth of the hash space. Training generators never produce such problems.
+// HeldOut reports whether the problem belongs to the held-out split: a hash of its prompt (as asked
+// in SummaryTagForm, so a problem is held out in every form) falls in the reserved eighth of the
+// hash space. Training generators never produce such problems.
 func (p Problem) HeldOut() bool {
+	p.Form = SummaryTagForm
 	h := fnv.New64a()
 	h.Write([]byte(p.Prompt()))
 	return h.Sum64()%8 == 0
@@ -213,7 +262,7 @@ func (p Problem) Recalled(trace []string, answer string) bool {
 	return wellFormedAnswer(p.Kind, own) && normalizeAnswer(answer) == p.answerWith(own)
 }
 
-// WellFormed reports whether answer has the question's form ("QN S5 N5 d" or "QV S5 vd", for this
+// WellFormed reports whether answer has the question's form ("QN S5 N5 d", "QN N5 d" or "QV S5 vd", for this
 // problem's target) whatever its answer word: a wrong answer that is well formed misread the
 // digit or the value; one that is not answered another question or wandered off.
 func (p Problem) WellFormed(answer string) bool {

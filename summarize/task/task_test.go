@@ -52,6 +52,56 @@ func TestSolveSmallProblem(t *testing.T) {
 	require.Equal(t, "QV S1 "+value(steps[0].After), p.Answer())
 }
 
+// TestNoteTagForm: a note question names the note's tag and is answered by it; value questions and
+// the held-out split are the same in both forms.
+func TestNoteTagForm(t *testing.T) {
+	p := Problem{Keys: []int{3, 5}, Start: 7, Walk: 6, Kind: Note, Target: 1, Form: NoteTagForm}
+	require.NoError(t, p.Validate())
+	note := digit(p.Solve()[0].Note)
+	require.Equal(t, "W w6 = v7 P #1 k5 #0 k3 QN N1", p.Prompt())
+	require.Equal(t, "QN N1 "+note, p.Answer())
+	require.Equal(t, note, p.AnswerToken())
+	require.True(t, p.Correct("QN N1 "+note+" <eos>"))
+	require.False(t, p.Correct("QN S1 N1 "+note), "the other form's answer")
+	require.True(t, p.WellFormed("QN N1 "+digit((p.Solve()[0].Note+1)%10)))
+	require.False(t, p.WellFormed("QN S1 N1 "+note))
+	trace, _, _ := p.ReferenceTrace()
+	require.True(t, p.Recalled(trace, p.Answer()))
+
+	v := p
+	v.Kind = Value
+	w := v
+	w.Form = SummaryTagForm
+	require.Equal(t, w.Prompt(), v.Prompt(), "value questions are asked alike")
+	require.Equal(t, w.Answer(), v.Answer())
+
+	g1, err := NewGenerator(Config{}, HeldOut, 4)
+	require.NoError(t, err)
+	g2, err := NewGenerator(Config{Form: NoteTagForm}, HeldOut, 4)
+	require.NoError(t, err)
+	for range 50 {
+		a, b := g1.Next(), g2.Next()
+		require.Equal(t, NoteTagForm, b.Form)
+		b.Form = SummaryTagForm
+		require.Equal(t, a, b, "the same held-out problems in both forms")
+	}
+
+	require.Len(t, ReselectWords(SummaryTagForm), MaxSteps)
+	require.Contains(t, ReselectWords(NoteTagForm), "N5")
+	require.NotContains(t, ReselectWords(SummaryTagForm), "N5")
+	for _, f := range []Form{SummaryTagForm, NoteTagForm} {
+		got, err := ParseForm(f.String())
+		require.NoError(t, err)
+		require.Equal(t, f, got)
+	}
+	_, err = ParseForm("n-tag")
+	require.ErrorIs(t, err, ErrConfig)
+	p.Form = 7
+	require.ErrorIs(t, p.Validate(), ErrProblem)
+	_, err = NewGenerator(Config{Form: 7}, Train, 1)
+	require.ErrorIs(t, err, ErrConfig)
+}
+
 func TestValidate(t *testing.T) {
 	good := Problem{Keys: []int{1, 2, 3}, Start: 4, Walk: 8, Target: 2}
 	require.NoError(t, good.Validate())
@@ -186,7 +236,7 @@ func TestVocabularyCoversEveryWord(t *testing.T) {
 		_, err := tok.Encode(s)
 		require.NoError(t, err, s)
 	}
-	for _, w := range append(ReselectWords(), AnswerMarker, EOS, BeginSummary, EndSummary) {
+	for _, w := range append(ReselectWords(NoteTagForm), AnswerMarker, EOS, BeginSummary, EndSummary) {
 		_, ok := tok.TokenID(w)
 		require.True(t, ok, w)
 	}

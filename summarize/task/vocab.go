@@ -75,13 +75,17 @@ func RenderOptions() summarize.RenderOptions {
 	return summarize.RenderOptions{Protocol: Protocol(), Layout: &summarize.Layout{}, EndToken: EOS}
 }
 
-// ReselectWords are the tokens after which a decoder should re-select the zoomed thoughts: the
-// summary tags S0..S23. Inside the trace they only occur in summaries (which re-select at their end
-// anyway); in the answer the restated question ends with one.
-func ReselectWords() []string {
-	out := make([]string, MaxSteps)
-	for i := range out {
-		out[i] = tagS(i)
+// ReselectWords are the tokens after which a decoder should re-select the zoomed thoughts: the tags
+// a restated question ends with. In SummaryTagForm the summary tags S0..S23, which inside the trace
+// only occur in summaries (which re-select at their end anyway). In NoteTagForm the note tags
+// N0..N23 too, which also end each thought body (one more vote per thought, just before its seal).
+func ReselectWords(f Form) []string {
+	out := make([]string, 0, 2*MaxSteps)
+	for i := range MaxSteps {
+		out = append(out, tagS(i))
+		if f == NoteTagForm {
+			out = append(out, tagN(i))
+		}
 	}
 	return out
 }

@@ -57,7 +57,7 @@ type TaskSource struct {
 	// tag: a note question's N tag ("QN S5 N5 d") picks the answer's form. With phase 11 of
 	// testdata/zoomr-tiny, 58% of note answers took a value's form instead ("QN S5 v3"; the eval's
 	// "answer form" column). On a value question that word is the answer itself, which keeps
-	// AnswerWeight.
+	// AnswerWeight; so it is in task.NoteTagForm, where the question names the N tag.
 	AnswerFormWeight float32
 	// ExtraQuestions, when > 0, appends that many more questions about random steps of the same
 	// trace after the answer's EOS, in the causally-masked examples only (the tokens after EOS change
@@ -68,12 +68,14 @@ type TaskSource struct {
 	// (examples/probe), although it copies a far note's digit once the N tag is written. Measured
 	// there, 300 steps with 4 or 12 extra questions lowered its held-out accuracy (its README).
 	ExtraQuestions int
-	Weights        Weights
+	// Form is how note questions are asked (it overrides the stages' task configs).
+	Form    task.Form
+	Weights Weights
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
-	View ViewConfig
-	tagS map[int]bool // ids of the S tags (routing positions)
-	tok  summarize.Tokenizer
+	View      ViewConfig
+	routeTags map[int]bool // ids of the S and N tags: the restated question's last word routes
+	tok       summarize.Tokenizer
 }
 
 // NewTaskSource renders with tok (the task's vocabulary, task.Vocabulary, or a larger one that
@@ -97,13 +99,13 @@ func NewTaskSource(tok summarize.Tokenizer, stages []Stage, seed uint64) (*TaskS
 		return nil, err
 	}
 	src := &TaskSource{Stages: stages, Seed: seed, render: r, AnswerWeight: 5, Weights: Weights{Thought: 1, Summary: 1, Answer: 2},
-		tagS: map[int]bool{}, tok: tok}
-	for _, w := range task.ReselectWords() {
+		routeTags: map[int]bool{}, tok: tok}
+	for _, w := range task.ReselectWords(task.NoteTagForm) { // every form's question tags
 		id, err := taskWordID(tok, w)
 		if err != nil {
 			return nil, err
 		}
-		src.tagS[id] = true
+		src.routeTags[id] = true
 	}
 	return src, nil
 }
@@ -126,6 +128,7 @@ func (s *TaskSource) Batch(step, tokens int) ([]*Example, error) {
 	rng := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
 	st := s.StageAt(step)
 	c := st.Tasks[rng.IntN(len(st.Tasks))]
+	c.Form = s.Form
 	if c.MinSteps == 0 && c.MaxSteps == 0 {
 		c.MinSteps, c.MaxSteps = task.DefaultMinSteps, task.DefaultMaxSteps
 	}
@@ -207,8 +210,8 @@ func (s *TaskSource) appendQuestions(e *Example, p task.Problem, rng *rand.Rand)
 			}
 			ids = append(ids, id)
 		}
-		weights := make([]float32, len(ids)) // marker, QN/QV and the S tag are fed in
-		weights[3] = formWeight              // the N tag, or the value itself
+		weights := make([]float32, len(ids)) // marker, QN/QV and the question's tag are fed in
+		weights[3] = formWeight              // the N tag, or the answer itself
 		weights[len(ids)-2] = s.AnswerWeight
 		weights[len(ids)-1] = s.Weights.Answer
 		for i, id := range ids {
@@ -221,7 +224,8 @@ func (s *TaskSource) appendQuestions(e *Example, p task.Problem, rng *rand.Rand)
 	return nil
 }
 
-// Example renders a problem with its routing position: the S tag of the restated question.
+// Example renders a problem with its routing position: the tag the restated question ends with (S_j,
+// or a note question's N_j in task.NoteTagForm).
 func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	r, err := s.render.Render(p.Record())
 	if err != nil {
@@ -230,13 +234,13 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	e := FromRendered(r, s.Weights)
 	e.RouteThought = p.TargetThought()
 	for t := r.PromptLen; t < r.Len(); t++ {
-		if r.Kinds[t] == summarize.Answer && s.tagS[r.IDs[t]] {
+		if r.Kinds[t] == summarize.Answer && s.routeTags[r.IDs[t]] {
 			e.Route = t
 			break
 		}
 	}
 	if e.Route < 0 {
-		return nil, fmt.Errorf("%w: no S tag in the answer of %q", ErrExample, p.Answer())
+		return nil, fmt.Errorf("%w: no question tag in the answer of %q", ErrExample, p.Answer())
 	}
 	start := traceStart(&e)
 	if s.FirstThoughtWeight > 0 && start >= 0 { // before the specific weights, which override it

@@ -91,6 +91,32 @@ func TestAnswerFormWeightMarksTheWordAfterTheSTag(t *testing.T) {
 	}
 }
 
+// TestNoteTagFormRoutesAtTheNTag: in task.NoteTagForm a note question's example routes at the
+// restated question's N tag and its batches are asked in that form.
+func TestNoteTagFormRoutesAtTheNTag(t *testing.T) {
+	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7, NoteShare: 1, Form: task.NoteTagForm}
+	tok, src, p, e := weightedExample(t, cfg, 3, func(*TaskSource) {})
+	require.Equal(t, task.Note, p.Kind)
+	route, _ := tok.TokenText(e.IDs[e.Route])
+	require.Equal(t, strings.Fields(p.Answer())[1], route, "the N tag of %q", p.Answer())
+	require.Equal(t, p.TargetThought(), e.RouteThought)
+
+	src.Form = task.NoteTagForm
+	batch, err := src.Batch(0, 2048)
+	require.NoError(t, err)
+	qn, _ := tok.TokenID("QN")
+	for _, ex := range batch {
+		require.GreaterOrEqual(t, ex.Route, 0)
+		q := ex.IDs[ex.Route-1]
+		tag, _ := tok.TokenText(ex.IDs[ex.Route])
+		if q == qn {
+			require.True(t, strings.HasPrefix(tag, "N"), tag)
+		} else {
+			require.True(t, strings.HasPrefix(tag, "S"), tag)
+		}
+	}
+}
+
 // weightedExample renders one training problem of cfg (drawn with seed) through a task source that
 // set configured.
 func weightedExample(t *testing.T, cfg task.Config, seed uint64, set func(*TaskSource)) (*tokenizer.Tokenizer, *TaskSource, task.Problem, *Example) {

@@ -5,7 +5,11 @@ package taskrun
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -32,6 +36,40 @@ func Load(ctx context.Context, dir string) (*model.Model, *tokenizer.Tokenizer, 
 	return m, tok, nil
 }
 
+// TaskFile names, in a model directory, the task form the model was trained on: {"question_form":
+// "note-tag"}. A directory without one holds a model of task.SummaryTagForm.
+const TaskFile = "task.json"
+
+// taskFile is TaskFile's content.
+type taskFile struct {
+	QuestionForm string `json:"question_form"`
+}
+
+// LoadForm reads the question form of the model in dir (TaskFile; task.SummaryTagForm without one).
+func LoadForm(dir string) (task.Form, error) {
+	b, err := os.ReadFile(filepath.Join(dir, TaskFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return task.SummaryTagForm, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var tf taskFile
+	if err := json.Unmarshal(b, &tf); err != nil {
+		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, TaskFile), err)
+	}
+	return task.ParseForm(tf.QuestionForm)
+}
+
+// WriteForm records the question form of the model in dir (TaskFile).
+func WriteForm(dir string, f task.Form) error {
+	b, err := json.MarshalIndent(taskFile{QuestionForm: f.String()}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, TaskFile), append(b, '\n'), 0o644)
+}
+
 // Knobs of the evaluated ZoomR cache. A thought is at most 3+2·25+2 body tokens and a 4-token
 // summary. The window holds the open thought and the end of the one before: with a 64-token window
 // (one thought) the model (phase 7's weights) misread a header's key in the prompt far more often
@@ -49,10 +87,11 @@ const (
 	MaxTokens   = 1600
 )
 
-// Config is the decoder configuration for policy p with a window of `window` tokens (0: Window). The
-// bounded baselines get ZoomR's resident budget (zoomr.Config.ResidentBudget). Re-selection happens
-// at every seal, at the answer marker and after every summary tag S_j (the restated question).
-func Config(p zoomr.Policy, window int) zoomr.Config {
+// Config is the decoder configuration for policy p with a window of `window` tokens (0: Window), for
+// a model of question form f. The bounded baselines get ZoomR's resident budget
+// (zoomr.Config.ResidentBudget). Re-selection happens at every seal, at the answer marker and after
+// every tag a restated question ends with (task.ReselectWords).
+func Config(p zoomr.Policy, window int, f task.Form) zoomr.Config {
 	if window <= 0 {
 		window = Window
 	}
@@ -64,7 +103,7 @@ func Config(p zoomr.Policy, window int) zoomr.Config {
 		SummaryCap:    SummaryCap,
 		Votes:         2,
 		Protocol:      task.Protocol(),
-		ReselectAt:    task.ReselectWords(),
+		ReselectAt:    task.ReselectWords(f),
 		MaxThoughtLen: 128,
 		MaxSummaryLen: 16,
 		MaxTokens:     MaxTokens,

@@ -1,6 +1,8 @@
 package taskrun
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -9,6 +11,25 @@ import (
 	"github.com/zoomr-go/zoomr/summarize/task"
 	"github.com/zoomr-go/zoomr/zoomr"
 )
+
+// TestFormFile: a model directory without task.json holds a summary-tag model; WriteForm and
+// LoadForm round-trip; a corrupt or unknown form is an error.
+func TestFormFile(t *testing.T) {
+	dir := t.TempDir()
+	f, err := LoadForm(dir)
+	require.NoError(t, err)
+	require.Equal(t, task.SummaryTagForm, f)
+	require.NoError(t, WriteForm(dir, task.NoteTagForm))
+	f, err = LoadForm(dir)
+	require.NoError(t, err)
+	require.Equal(t, task.NoteTagForm, f)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, TaskFile), []byte(`{"question_form": "n"}`), 0o644))
+	_, err = LoadForm(dir)
+	require.ErrorIs(t, err, task.ErrConfig)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, TaskFile), []byte(`{"question_form"`), 0o644))
+	_, err = LoadForm(dir)
+	require.Error(t, err)
+}
 
 // TestSolveRunsEveryPolicy: the task's decoder settings are valid for every policy, and Solve
 // decodes a problem end to end (a random model answers wrong, within MaxTokens).
@@ -21,11 +42,11 @@ func TestSolveRunsEveryPolicy(t *testing.T) {
 	require.NoError(t, err)
 	m, tok2, err := Load(t.Context(), dir)
 	require.NoError(t, err)
-	g, err := task.NewGenerator(task.Config{MinSteps: 2, MaxSteps: 2, MinWalk: 6, MaxWalk: 6}, task.HeldOut, 1)
+	g, err := task.NewGenerator(task.Config{MinSteps: 2, MaxSteps: 2, MinWalk: 6, MaxWalk: 6, Form: task.NoteTagForm}, task.HeldOut, 1)
 	require.NoError(t, err)
 	p := g.Next()
 	for _, pol := range zoomr.Policies {
-		cfg := Config(pol, 32)
+		cfg := Config(pol, 32, task.NoteTagForm)
 		cfg.MaxTokens = 40
 		dec, err := zoomr.New(m, tok2, cfg)
 		require.NoError(t, err, pol)
