@@ -10,7 +10,8 @@
 // tag), which tells a lookup that never formed from a computation that is slightly off, and (3) how
 // the model picks the answer's form after the restated question ("QN S5" must go on with the note's
 // tag N5, "QV S5" with a value): its probability of the note's form as asked and with QN/QV swapped,
-// by how far back the question's step is.
+// by how far back the question's step is (summary-tag models only: in task.NoteTagForm the question
+// names the N tag and there is no form to pick).
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"sort"
 	"unicode"
 
+	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/summarize/task"
@@ -48,13 +50,18 @@ func run(dir string, n int, seed uint64) error {
 	if err != nil {
 		return err
 	}
+	form, err := taskrun.LoadForm(dir)
+	if err != nil {
+		return err
+	}
 	src, err := train.NewTaskSource(tok, train.TaskCurriculum(1), seed)
 	if err != nil {
 		return err
 	}
+	src.Form = form
 	fmt.Println("held-out answer accuracy by length (teacher-forced):")
 	for _, steps := range []int{3, 6, 10, 18} {
-		examples, err := heldOut(src, task.Config{MinSteps: steps, MaxSteps: steps, MinWalk: 24, MaxWalk: 24}, n, seed)
+		examples, err := heldOut(src, task.Config{MinSteps: steps, MaxSteps: steps, MinWalk: 24, MaxWalk: 24, Form: form}, n, seed)
 		if err != nil {
 			return err
 		}
@@ -68,7 +75,7 @@ func run(dir string, n int, seed uint64) error {
 		}
 		fmt.Printf("  %2d steps (%4d tokens): %s\n", steps, examples[0].Len(), r.Summary())
 	}
-	examples, err := heldOut(src, task.Config{MinSteps: 6, MaxSteps: 6, MinWalk: 24, MaxWalk: 24}, n/2, seed)
+	examples, err := heldOut(src, task.Config{MinSteps: 6, MaxSteps: 6, MinWalk: 24, MaxWalk: 24, Form: form}, n/2, seed)
 	if err != nil {
 		return err
 	}
@@ -88,6 +95,10 @@ func run(dir string, n int, seed uint64) error {
 		if errs[k] > 0 {
 			fmt.Printf("  %-8s %5d / %5d wrong\n", k, errs[k], total[k])
 		}
+	}
+	if form == task.NoteTagForm {
+		fmt.Println("answer form: not probed (a note-tag model's question names the note's tag)")
+		return nil
 	}
 	cells, err := answerForm(ctx, m, tok, src, n*4, seed)
 	if err != nil {
