@@ -54,6 +54,7 @@ type flags struct {
 	thoughtWeight, lookupWeight    float64
 	noteWeight, firstIndexWeight   float64
 	answerFormWeight               float64
+	questionTagWeight              float64
 	extraQuestions                 int
 	firstThoughtWeight             float64
 	answerWeight, ropeTheta        float64
@@ -89,6 +90,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
 	flag.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
 	flag.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
+	flag.Float64Var(&f.questionTagWeight, "question-tag-weight", 0, "loss weight of the restated question's tag, copied from the prompt (0: the restated question's weight)")
 	flag.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") or note-tag (\"QN N5\", answered \"QN N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
 	flag.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")

@@ -92,6 +92,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	src.FirstIndexWeight = float32(f.firstIndexWeight)
 	src.FirstThoughtWeight = float32(f.firstThoughtWeight)
 	src.AnswerFormWeight = float32(f.answerFormWeight)
+	src.QuestionTagWeight = float32(f.questionTagWeight)
 	src.ExtraQuestions = f.extraQuestions
 	// The restated question before the answer token must be right too: weigh it along.
 	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)

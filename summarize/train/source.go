@@ -59,6 +59,10 @@ type TaskSource struct {
 	// "answer form" column). On a value question that word is the answer itself, which keeps
 	// AnswerWeight; so it is in task.NoteTagForm, where the question names the N tag.
 	AnswerFormWeight float32
+	// QuestionTagWeight, when > 0, is the loss weight of the restated question's tag (the routing
+	// position, copied from the prompt's question ~1,000 tokens back): in task.NoteTagForm a fine-tune
+	// of phase 11 of testdata/zoomr-tiny restated a wrong N tag in most free-running answers.
+	QuestionTagWeight float32
 	// ExtraQuestions, when > 0, appends that many more questions about random steps of the same
 	// trace after the answer's EOS, in the causally-masked examples only (the tokens after EOS change
 	// no earlier prediction, and a decoder stops at EOS): "<|answer|> QV S12 v3 <eos>", the
@@ -260,6 +264,9 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	}
 	if s.FirstIndexWeight > 0 && start >= 0 {
 		e.Weight[start] = s.FirstIndexWeight
+	}
+	if s.QuestionTagWeight > 0 {
+		e.Weight[e.Route] = s.QuestionTagWeight
 	}
 	if s.AnswerFormWeight > 0 && e.Route+1 < e.Len() {
 		e.Weight[e.Route+1] = s.AnswerFormWeight

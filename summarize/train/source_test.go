@@ -100,6 +100,9 @@ func TestNoteTagFormRoutesAtTheNTag(t *testing.T) {
 	route, _ := tok.TokenText(e.IDs[e.Route])
 	require.Equal(t, strings.Fields(p.Answer())[1], route, "the N tag of %q", p.Answer())
 	require.Equal(t, p.TargetThought(), e.RouteThought)
+	_, _, _, tagged := weightedExample(t, cfg, 3, func(s *TaskSource) { s.QuestionTagWeight = 9 })
+	_, words := weightedTokens(tok, tagged, 9)
+	require.Equal(t, []string{route}, words, "QuestionTagWeight marks the restated tag only")
 
 	src.Form = task.NoteTagForm
 	batch, err := src.Batch(0, 2048)
