@@ -41,15 +41,19 @@ const (
 	SummaryTagForm Form = iota
 	// NoteTagForm asks a note question by the note's own tag: "QN N5", answered "QN N5 d". The
 	// restated question is a copy of the prompt's, and the note is one induction copy from it (the
-	// body's "N5 d"), so the answer's form needs no choice.
+	// body's "N5 d"), so the answer's form needs no choice. (Fine-tuned into this form, the bundled
+	// model answered fewer: see doc.go.)
 	NoteTagForm
 )
 
 func (f Form) String() string {
-	if f == NoteTagForm {
+	switch f {
+	case SummaryTagForm:
+		return "summary-tag"
+	case NoteTagForm:
 		return "note-tag"
 	}
-	return "summary-tag"
+	return fmt.Sprintf("form(%d)", uint8(f))
 }
 
 // ParseForm reads a Form's String.
