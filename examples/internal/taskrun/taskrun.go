@@ -58,7 +58,11 @@ func LoadForm(dir string) (task.Form, error) {
 	if err := json.Unmarshal(b, &tf); err != nil {
 		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, TaskFile), err)
 	}
-	return task.ParseForm(tf.QuestionForm)
+	f, err := task.ParseForm(tf.QuestionForm)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, TaskFile), err)
+	}
+	return f, nil
 }
 
 // WriteForm records the question form of the model in dir (TaskFile).
