@@ -50,8 +50,9 @@
 // copy from the body, with no choice of form; the decoder then re-selects after N tags too
 // (ReselectWords). A model directory records its form (examples/internal/taskrun.TaskFile). A
 // problem belongs to the same split in both forms. Measured on testdata/zoomr-tiny (its README),
-// fine-tuning the bundled summary-tag model into NoteTagForm answered fewer problems: without the
-// restated S tag, which finds the summary right after the target's body, the far note copy fails.
+// the bundled summary-tag model reads far notes as well in NoteTagForm once the question is
+// restated right, but fine-tuning it into that form answered fewer problems: the routing loss at
+// the N tag broke the far note copy, and without it ZoomR's vote no longer found the asked body.
 //
 // # Splits
 //
