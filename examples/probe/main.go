@@ -58,7 +58,6 @@ func run(dir string, n int, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	src.Form = form
 	fmt.Println("held-out answer accuracy by length (teacher-forced):")
 	for _, steps := range []int{3, 6, 10, 18} {
 		examples, err := heldOut(src, task.Config{MinSteps: steps, MaxSteps: steps, MinWalk: 24, MaxWalk: 24, Form: form}, n, seed)

@@ -177,13 +177,11 @@ func (p Problem) Answer() string {
 
 // answerWith is the answer's form with w as the answer word: "QN S5 N5 w" ("QN N5 w") or "QV S5 w".
 func (p Problem) answerWith(w string) string {
-	if p.Kind == Note && p.Form == NoteTagForm {
-		return fmt.Sprintf("%s %s %s", wordNote, tagN(p.Target), w)
+	restated := questionWord(p.Kind) + " " + p.questionTag() // the prompt's question
+	if p.Kind == Note && p.Form == SummaryTagForm {
+		return restated + " " + tagN(p.Target) + " " + w // the note's tag picks the form
 	}
-	if p.Kind == Note {
-		return fmt.Sprintf("%s %s %s %s", wordNote, tagS(p.Target), tagN(p.Target), w)
-	}
-	return fmt.Sprintf("%s %s %s", wordValue, tagS(p.Target), w)
+	return restated + " " + w
 }
 
 // normalizeAnswer drops EOS and collapses whitespace.
