@@ -55,6 +55,7 @@ type flags struct {
 	noteWeight, firstIndexWeight   float64
 	answerFormWeight               float64
 	questionTagWeight              float64
+	routeSkipHeads                 string
 	extraQuestions                 int
 	firstThoughtWeight             float64
 	answerWeight, ropeTheta        float64
@@ -83,6 +84,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.lr, "lr", 1.5e-3, "peak learning rate")
 	flag.IntVar(&f.warmup, "warmup", 200, "warm-up steps")
 	flag.Float64Var(&f.route, "route", 0.5, "routing loss weight (0 disables)")
+	flag.StringVar(&f.routeSkipHeads, "route-skip-heads", "", "query heads left out of the routing loss, as layer.head[,…] (e.g. 1.2,1.3: a copy head whose query must stay on its copy)")
 	flag.Float64Var(&f.answerWeight, "answer-weight", 5, "loss weight of the answer token (the note or value) of task problems; the restated question gets a quarter of it (at least 2)")
 	flag.Float64Var(&f.thoughtWeight, "thought-weight", 1, "loss weight of the thought-body tokens of task problems (lower it to spend the gradient on summaries and answers once the model writes traces)")
 	flag.Float64Var(&f.lookupWeight, "lookup-weight", 0, "loss weight of each thought header's key, looked up in the prompt (0: the thought weight)")
@@ -131,8 +133,12 @@ func run() error {
 	fmt.Fprintf(os.Stderr, "model: %d layers, hidden %d, %d heads (%d kv) of %d, ffn %d, vocab %d, rope base %g\n",
 		m.Config.Layers, m.Config.Hidden, m.Config.Heads, m.Config.KVHeads, m.Config.HeadDim, m.Config.Intermediate, m.Config.VocabSize, m.Config.RopeTheta)
 	vc := train.ViewConfig{Restricted: orNone(f.restricted)}
+	skip, err := train.ParseHeadRefs(f.routeSkipHeads)
+	if err != nil {
+		return err
+	}
 	tr, err := train.New(m, train.Config{Steps: f.steps, Seed: f.seed, BatchTokens: f.batchTokens, LR: f.lr,
-		Warmup: f.warmup, RouteWeight: orNone(f.route), View: vc})
+		Warmup: f.warmup, RouteWeight: orNone(f.route), RouteSkipHeads: skip, View: vc})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // ErrConfig: a trainer Config that cannot be used.
@@ -34,6 +35,11 @@ type Config struct {
 	// position, each layer's and head's softmax over the mean summary keys of the sealed thoughts
 	// should pick RouteThought (what ZoomR's consensus reads).
 	RouteWeight float64
+	// RouteSkipHeads are query heads left out of the routing loss (the others still learn it). Use
+	// it to spare a head that does another job at the routing position: in task.NoteTagForm the
+	// restated N tag is both the routing position and the query of the far note copy, and routing
+	// that copy head to the summaries breaks the copy (testdata/zoomr-tiny's README).
+	RouteSkipHeads []HeadRef
 	// PadTo rounds sequence lengths up (default 64), so few distinct shapes are compiled.
 	PadTo int
 }
@@ -58,6 +64,27 @@ func (c Config) withDefaults() Config {
 	deff(&c.RouteWeight, 0.5)
 	def(&c.PadTo, 64)
 	return c
+}
+
+// HeadRef names one query head of one layer.
+type HeadRef struct{ Layer, Head int }
+
+func (h HeadRef) String() string { return fmt.Sprintf("%d.%d", h.Layer, h.Head) }
+
+// ParseHeadRefs reads a comma-separated list of "layer.head" (e.g. "1.2,1.3"); "" is none.
+func ParseHeadRefs(s string) ([]HeadRef, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []HeadRef
+	for _, f := range strings.Split(s, ",") {
+		var h HeadRef
+		if n, err := fmt.Sscanf(f, "%d.%d", &h.Layer, &h.Head); err != nil || n != 2 || h.String() != f {
+			return nil, fmt.Errorf("%w: head %q, want layer.head such as 1.3", ErrConfig, f)
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 // Validate reports the first unusable field.

@@ -53,6 +53,9 @@ func New(m *model.Model, cfg Config) (*Trainer, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if err := checkHeads(m.Config, cfg.RouteSkipHeads); err != nil {
+		return nil, err
+	}
 	adam := optimizers.Adam().LearningRate(cfg.LR)
 	if cfg.WeightDecay > 0 {
 		adam = adam.WeightDecay(cfg.WeightDecay)
@@ -156,7 +159,7 @@ func (t *Trainer) stepGraph(ctx *mlctx.Context, in []*Node) []*Node {
 	route, member, want, valid := in[4], in[5], in[6], in[7]
 	out := t.m.TrainForward(tokens, mask)
 	loss := lmLoss(out.Logits, targets, weights)
-	rLoss, rCount, rAcc := routeLoss(t.m.Config, out, route, member, want, valid)
+	rLoss, rCount, rAcc := routeLoss(t.m.Config, t.cfg.RouteSkipHeads, out, route, member, want, valid)
 	total := loss
 	if t.cfg.RouteWeight > 0 {
 		total = Add(total, MulScalar(rLoss, t.cfg.RouteWeight))
@@ -202,25 +205,28 @@ func routeScores(c *model.Config, out model.TrainOutputs, route, member *Node) [
 	return scores
 }
 
-// routeLoss is the mean over examples with a routing position, layers and heads of the
-// cross-entropy of softmax_j(scores) against the routed thought; also the number of such examples
-// and the share of (example, layer, head) whose best-scored thought is the routed one.
-func routeLoss(c *model.Config, out model.TrainOutputs, route, member, want, valid *Node) (loss, count, acc *Node) {
+// routeLoss is the mean over examples with a routing position and over the routed (layer, head)
+// pairs (all but skip) of the cross-entropy of softmax_j(scores) against the routed thought; also
+// the number of such examples and the share of (example, routed head) whose best-scored thought is
+// the routed one.
+func routeLoss(c *model.Config, skip []HeadRef, out model.TrainOutputs, route, member, want, valid *Node) (loss, count, acc *Node) {
 	g := route.Graph()
 	has := ReduceSum(route, 1) // [B]: 1 when the example routes
 	count = ReduceAllSum(has)
 	denom := Max(count, ScalarOne(g, dtypes.Float32))
 	validB := ExpandAxes(GreaterThan(valid, ScalarZero(g, dtypes.Float32)), 1) // [B, 1, J]
 	wantIdx := ExpandAxes(ArgMax(want, -1, dtypes.Int32), 1)                   // [B, 1]
+	headWeights, routed := routedHeads(c, skip)
 	var sumCE, sumHit *Node
-	for _, s := range routeScores(c, out, route, member) {
+	for l, s := range routeScores(c, out, route, member) {
 		validH := BroadcastToDims(validB, s.Shape().Dimensions...)
 		logp := MaskedLogSoftmax(s, validH, -1)
 		logp = Where(validH, logp, ZerosLike(logp))                                       // no -inf * 0
 		ce := Neg(ReduceSum(Mul(logp, ExpandAxes(want, 1)), -1))                          // [B, H]
 		best := ArgMax(Where(validH, s, AddScalar(ZerosLike(s), -1e9)), -1, dtypes.Int32) // [B, H]
 		hit := ConvertDType(Equal(best, BroadcastToDims(wantIdx, best.Shape().Dimensions...)), dtypes.Float32)
-		ceB, hitB := ReduceMean(ce, 1), ReduceMean(hit, 1) // [B]
+		w := ExpandAxes(Const(g, headWeights[l]), 0)                     // [1, H]: 0 for a skipped head
+		ceB, hitB := ReduceSum(Mul(ce, w), 1), ReduceSum(Mul(hit, w), 1) // [B]
 		ceS, hitS := ReduceAllSum(Mul(ceB, has)), ReduceAllSum(Mul(hitB, has))
 		if sumCE == nil {
 			sumCE, sumHit = ceS, hitS
@@ -228,8 +234,38 @@ func routeLoss(c *model.Config, out model.TrainOutputs, route, member, want, val
 			sumCE, sumHit = Add(sumCE, ceS), Add(sumHit, hitS)
 		}
 	}
-	L := float64(c.Layers)
-	return DivScalar(Div(sumCE, denom), L), count, DivScalar(Div(sumHit, denom), L)
+	n := float64(max(routed, 1))
+	return DivScalar(Div(sumCE, denom), n), count, DivScalar(Div(sumHit, denom), n)
+}
+
+// routedHeads returns per layer a weight per query head, 1 when it learns routing and 0 when skip
+// names it, and the number of routed heads.
+func routedHeads(c *model.Config, skip []HeadRef) (weights [][]float32, routed int) {
+	weights = make([][]float32, c.Layers)
+	for l := range weights {
+		weights[l] = make([]float32, c.Heads)
+		for h := range weights[l] {
+			weights[l][h] = 1
+		}
+	}
+	routed = c.Layers * c.Heads
+	for _, h := range skip {
+		if weights[h.Layer][h.Head] == 1 {
+			weights[h.Layer][h.Head] = 0
+			routed--
+		}
+	}
+	return weights, routed
+}
+
+// checkHeads reports a head reference outside the model.
+func checkHeads(c *model.Config, heads []HeadRef) error {
+	for _, h := range heads {
+		if h.Layer < 0 || h.Layer >= c.Layers || h.Head < 0 || h.Head >= c.Heads {
+			return fmt.Errorf("%w: head %s outside the model's %d layers of %d heads", ErrConfig, h, c.Layers, c.Heads)
+		}
+	}
+	return nil
 }
 
 // clipGlobalNorm scales all gradients down so that their joint L2 norm is at most maxNorm.

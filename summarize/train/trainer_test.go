@@ -196,3 +196,54 @@ func TestStepRejectsBadExamples(t *testing.T) {
 	require.ErrorIs(t, err, ErrExample)
 	require.Equal(t, 0, tr.StepCount(), "a refused step changes nothing")
 }
+
+// TestRouteSkipHeadsSparesThoseHeads: with the language-model loss off, one step of the routing
+// loss moves the query weights of the routed heads of the last layer and leaves the skipped ones
+// exactly as they were (nothing downstream of a last-layer query reaches the routing scores).
+func TestRouteSkipHeadsSparesThoseHeads(t *testing.T) {
+	m, src := tinyTask(t, 5)
+	skip := []HeadRef{{Layer: 1, Head: 0}, {Layer: 1, Head: 3}}
+	tr, err := New(m, Config{Steps: 5, Warmup: 1, LR: 1e-2, RouteWeight: 1, RouteSkipHeads: skip})
+	require.NoError(t, err)
+	ex, err := src.Batch(0, 512)
+	require.NoError(t, err)
+	for _, e := range ex {
+		clear(e.Weight) // routing loss only
+	}
+	q := m.Variable("model.layers.1.self_attn.q_proj.weight")
+	require.NotNil(t, q)
+	before := q.MustValue().Value().([][]float32)
+	st, err := tr.Step(ex)
+	require.NoError(t, err)
+	require.Positive(t, st.RouteN)
+	after := q.MustValue().Value().([][]float32)
+	D := m.Config.HeadDim
+	for h := range m.Config.Heads {
+		moved := false
+		for r := h * D; r < (h+1)*D; r++ {
+			for c := range before[r] {
+				moved = moved || before[r][c] != after[r][c]
+			}
+		}
+		skipped := h == 0 || h == 3
+		require.Equal(t, !skipped, moved, "head %d: skipped %v, query weights moved %v", h, skipped, moved)
+	}
+}
+
+func TestRouteSkipHeadsChecked(t *testing.T) {
+	hs, err := ParseHeadRefs("1.2,0.3")
+	require.NoError(t, err)
+	require.Equal(t, []HeadRef{{1, 2}, {0, 3}}, hs)
+	for _, bad := range []string{"1", "1.2.3", "a.b", "1.2,", " 1.2"} {
+		_, err := ParseHeadRefs(bad)
+		require.ErrorIs(t, err, ErrConfig, bad)
+	}
+	hs, err = ParseHeadRefs("")
+	require.NoError(t, err)
+	require.Empty(t, hs)
+	m, _ := tinyTask(t, 1)
+	for _, h := range []HeadRef{{2, 0}, {0, 4}, {-1, 0}} {
+		_, err := New(m, Config{Steps: 5, RouteSkipHeads: []HeadRef{h}})
+		require.ErrorIs(t, err, ErrConfig, "%v", h)
+	}
+}
