@@ -5,6 +5,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/summarize/train"
 )
 
 func TestMassOfIsTheSoftmaxShareOfThePickedTokens(t *testing.T) {
@@ -12,4 +16,35 @@ func TestMassOfIsTheSoftmaxShareOfThePickedTokens(t *testing.T) {
 	require.InDelta(t, 0.5, massOf(logits, []bool{false, false, true, false}), 1e-6, "the large logits do not overflow")
 	require.InDelta(t, 0.75, massOf(logits[:2], []bool{false, true}), 1e-6)
 	require.Zero(t, massOf(logits[:2], []bool{false, false}))
+}
+
+func TestSoftmaxAt(t *testing.T) {
+	require.InDelta(t, 0.75, softmaxAt([]float64{0, math.Log(3)}, 1), 1e-9)
+	require.InDelta(t, 0.5, softmaxAt([]float64{1000, 1000}, 0), 1e-9, "large scores do not overflow")
+}
+
+// TestProbeHeadsOnARandomModel: the heads table has one share per head, each in [0, 1], in both
+// question forms.
+func TestProbeHeadsOnARandomModel(t *testing.T) {
+	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+	require.NoError(t, err)
+	dir := t.TempDir()
+	_, err = model.WriteRandom(dir, model.RandomSpec{Seed: 1, VocabSize: tok.VocabSize(), Hidden: 32, Heads: 4, KVHeads: 2,
+		Layers: 2, Intermediate: 64, Tie: true})
+	require.NoError(t, err)
+	m, err := model.Load(t.Context(), dir, model.WithTrainingLayout())
+	require.NoError(t, err)
+	src, err := train.NewTaskSource(tok, train.TaskCurriculum(1), 3)
+	require.NoError(t, err)
+	for _, form := range []task.Form{task.SummaryTagForm, task.NoteTagForm} {
+		r, err := probeHeads(m, src, form, 2, 3)
+		require.NoError(t, err)
+		require.Equal(t, 2, r.N)
+		require.Len(t, r.Copy, 8)
+		require.Len(t, r.Route, 8)
+		for i := range r.Copy {
+			require.True(t, r.Copy[i] >= 0 && r.Copy[i] <= 1, "copy %v", r.Copy)
+			require.True(t, r.Route[i] >= 0 && r.Route[i] <= 1, "route %v", r.Route)
+		}
+	}
 }

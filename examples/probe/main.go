@@ -11,7 +11,9 @@
 // the model picks the answer's form after the restated question ("QN S5" must go on with the note's
 // tag N5, "QV S5" with a value): its probability of the note's form as asked and with QN/QV swapped,
 // by how far back the question's step is (summary-tag models only: in task.NoteTagForm the question
-// names the N tag and there is no form to pick).
+// names the N tag and there is no form to pick), and (4) which heads copy a far note and which
+// route to its thought at the restated question: the heads to leave out of the routing loss when
+// the two share a position (examples/train -route-skip-heads).
 package main
 
 import (
@@ -97,13 +99,18 @@ func run(dir string, n int, seed uint64) error {
 	}
 	if form == task.NoteTagForm {
 		fmt.Println("answer form: not probed (a note-tag model's question names the note's tag)")
-		return nil
+	} else {
+		cells, err := answerForm(ctx, m, tok, src, n*4, seed)
+		if err != nil {
+			return err
+		}
+		printAnswerForm(cells)
 	}
-	cells, err := answerForm(ctx, m, tok, src, n*4, seed)
+	roles, err := probeHeads(m, src, form, n, seed)
 	if err != nil {
 		return err
 	}
-	printAnswerForm(cells)
+	printHeads(roles, m.Config)
 	return nil
 }
 

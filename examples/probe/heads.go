@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/summarize"
+	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/summarize/train"
+)
+
+// headRoles is, per query head (layer-major), what it does on far note questions: Copy is its mean
+// attention, from the position that predicts the note, on the note's digit in the asked thought's
+// body (the induction copy); Route the share of problems whose best mean-summary-key score at the
+// routing position is the asked thought (what ZoomR's vote reads there).
+type headRoles struct {
+	Copy, Route []float64
+	N           int
+}
+
+// probeHeads feeds n held-out note questions of the evaluation's length whose step is more than
+// nearTarget thoughts back (teacher-forced, full causal attention) and measures every head's roles.
+// A head that copies should be left out of the routing loss when routing and copying share a
+// position (train.Config.RouteSkipHeads; task.NoteTagForm).
+func probeHeads(m *model.Model, src *train.TaskSource, form task.Form, n int, seed uint64) (*headRoles, error) {
+	g, err := task.NewGenerator(task.Config{NoteShare: 1, Form: form}, task.HeldOut, seed)
+	if err != nil {
+		return nil, err
+	}
+	exec, err := mlctx.NewExecAny(m.Backend(), m.Context().Reuse(), func(_ *mlctx.Context, in []*Node) []*Node {
+		out := m.TrainForward(in[0], in[1])
+		// The logits stay an output: v0.26's executor fails on nodes no output depends on.
+		return []*Node{ArgMax(out.Logits, -1, dtypes.Int32), Stack(out.Q, 0), Stack(out.K, 0)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := m.Config
+	r := &headRoles{Copy: make([]float64, c.Layers*c.Heads), Route: make([]float64, c.Layers*c.Heads)}
+	for r.N < n {
+		p := g.Next()
+		if p.Target <= nearTarget {
+			continue
+		}
+		e, err := src.Example(p)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.add(exec, c, e); err != nil {
+			return nil, err
+		}
+	}
+	for i := range r.Copy {
+		r.Copy[i] /= float64(r.N)
+		r.Route[i] /= float64(r.N)
+	}
+	return r, nil
+}
+
+// add runs one example ("… N5 d EOS": the digit's predictor is its N tag, three from the end).
+func (r *headRoles) add(exec *mlctx.Exec, c *model.Config, e *train.Example) error {
+	T := e.Len()
+	at := T - 3
+	digit := -1 // the note digit in the asked body: after the body's copy of the tag at `at`
+	for t := e.PromptLen; t+1 < e.Route; t++ {
+		if e.IDs[t] == e.IDs[at] && e.Thought[t] == e.RouteThought {
+			digit = t + 1
+		}
+	}
+	if digit < 0 {
+		return fmt.Errorf("probe: no note tag in the asked thought's body")
+	}
+	ids := make([]int32, T)
+	for i, id := range e.IDs {
+		ids[i] = int32(id)
+	}
+	mask := make([]float32, T*T)
+	train.CausalMask(T, T, mask)
+	outs, err := exec.Exec([][]int32{ids}, tensors.FromFlatDataAndDimensions(mask, 1, T, T))
+	if err != nil {
+		return err
+	}
+	q := tensors.MustCopyFlatData[float32](outs[1]) // [L, 1, H, T, D]
+	k := tensors.MustCopyFlatData[float32](outs[2]) // [L, 1, KVH, T, D]
+	D, G := c.HeadDim, c.Heads/c.KVHeads
+	scale := 1 / math.Sqrt(float64(D))
+	query := func(l, h, t int) []float32 { o := ((l*c.Heads+h)*T + t) * D; return q[o : o+D] }
+	key := func(l, kv, t int) []float32 { o := ((l*c.KVHeads+kv)*T + t) * D; return k[o : o+D] }
+	summaries := sealedSummaries(e)
+	for l := range c.Layers {
+		for h := range c.Heads {
+			kv := h / G
+			scores := make([]float64, at+1)
+			for t := range scores {
+				scores[t] = dot(query(l, h, at), key(l, kv, t)) * scale
+			}
+			r.Copy[l*c.Heads+h] += softmaxAt(scores, digit)
+			best, bestScore := -1, math.Inf(-1)
+			for th, pos := range summaries {
+				mean := make([]float32, D)
+				for _, t := range pos {
+					for i, x := range key(l, kv, t) {
+						mean[i] += x / float32(len(pos))
+					}
+				}
+				if s := dot(query(l, h, e.Route), mean); s > bestScore {
+					best, bestScore = th, s
+				}
+			}
+			if best == e.RouteThought {
+				r.Route[l*c.Heads+h]++
+			}
+		}
+	}
+	r.N++
+	return nil
+}
+
+// sealedSummaries maps each thought whose summary ends before the routing position to its summary
+// tokens' positions.
+func sealedSummaries(e *train.Example) map[int][]int {
+	out := map[int][]int{}
+	for t, th := range e.Thought {
+		if th >= 0 && e.Kinds[t] == summarize.Summary && t < e.Route {
+			out[th] = append(out[th], t)
+		}
+	}
+	return out
+}
+
+func dot(a, b []float32) float64 {
+	s := 0.0
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+// softmaxAt is softmax(scores)[i].
+func softmaxAt(scores []float64, i int) float64 {
+	top := math.Inf(-1)
+	for _, s := range scores {
+		top = max(top, s)
+	}
+	var z float64
+	for _, s := range scores {
+		z += math.Exp(s - top)
+	}
+	return math.Exp(scores[i]-top) / z
+}
+
+// printHeads prints the table of probeHeads.
+func printHeads(r *headRoles, c *model.Config) {
+	fmt.Printf("heads on %d far note questions (teacher-forced): attention on the note's digit from its predictor; route top-1 at the restated tag\n", r.N)
+	fmt.Println("  head   copy   route")
+	for l := range c.Layers {
+		for h := range c.Heads {
+			i := l*c.Heads + h
+			fmt.Printf("  %d.%d   %5.3f   %4.2f\n", l, h, r.Copy[i], r.Route[i])
+		}
+	}
+}
