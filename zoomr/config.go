@@ -64,6 +64,10 @@ type Config struct {
 	ZoomSlotLen int
 	// Votes is k, the thoughts each attention head votes for (default 2).
 	Votes int
+	// VoteLayers, when set, are the only layers whose heads vote (consensus.Options.Layers); nil:
+	// every layer. For a model trained to route with some layers only (summarize/train's
+	// RouteSkipHeads), whose other heads' scores are noise at the re-selection points.
+	VoteLayers []int
 	// SummaryCap is the summary region's capacity in tokens (default 1024).
 	SummaryCap int
 	// BFloat16 stores the KV cache in bfloat16 (half the memory) instead of float32.
@@ -191,6 +195,11 @@ func (c Config) Validate() error {
 	for _, t := range c.StopTokens {
 		if t < 0 {
 			return fmt.Errorf("%w: stop token %d < 0", ErrConfig, t)
+		}
+	}
+	if c.VoteLayers != nil {
+		if err := (consensus.Options{Layers: c.VoteLayers}).Validate(); err != nil {
+			return fmt.Errorf("%w: VoteLayers: %w", ErrConfig, err)
 		}
 	}
 	d := c.withDefaults()

@@ -49,6 +49,11 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	if cfg.BFloat16 {
 		d.layout.DType = dtypes.BFloat16
 	}
+	for _, l := range cfg.VoteLayers {
+		if l >= mc.Layers {
+			return nil, fmt.Errorf("%w: VoteLayers names layer %d of a %d-layer model", ErrConfig, l, mc.Layers)
+		}
+	}
 	if tok != nil && tok.VocabSize() > mc.VocabSize {
 		return nil, fmt.Errorf("%w: tokenizer has %d tokens, model vocabulary %d", ErrConfig, tok.VocabSize(), mc.VocabSize)
 	}
@@ -154,7 +159,7 @@ func (d *Decoder) newSelector() (consensus.Selector, error) {
 	if d.cfg.NewSelector != nil {
 		return d.cfg.NewSelector(), nil
 	}
-	return consensus.NewGlobalVote(consensus.Options{VotesPerHead: d.cfg.Votes})
+	return consensus.NewGlobalVote(consensus.Options{VotesPerHead: d.cfg.Votes, Layers: d.cfg.VoteLayers})
 }
 
 // Config returns the decoder's configuration with defaults applied.

@@ -222,6 +222,10 @@ func TestBadInput(t *testing.T) {
 		"top-p":       {TopP: 1.5},
 		"stop string": {StopStrings: []string{""}},
 		"summary len": {MaxSummaryLen: 1},
+		"vote layers": {VoteLayers: []int{}},
+		"vote layer":  {VoteLayers: []int{-1}},
+		"vote twice":  {VoteLayers: []int{0, 0}},
+		"vote beyond": {VoteLayers: []int{m.Config.Layers}, NewSegmenter: scripted()},
 	} {
 		_, err := New(m, nil, cfg)
 		require.ErrorIs(t, err, ErrConfig, name)

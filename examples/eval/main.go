@@ -102,11 +102,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	form, err := taskrun.LoadForm(o.model)
+	tt, err := taskrun.LoadTask(o.model)
 	if err != nil {
 		return err
 	}
-	g, err := task.NewGenerator(task.Config{Form: form}, task.HeldOut, o.seed)
+	g, err := task.NewGenerator(task.Config{Form: tt.Form}, task.HeldOut, o.seed)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func run() error {
 		if d, ok := decoders[key]; ok {
 			return d, nil
 		}
-		d, err := zoomr.New(m, tok, taskrun.Config(p, w, form))
+		d, err := zoomr.New(m, tok, taskrun.Config(p, w, tt))
 		decoders[key] = d
 		return d, err
 	}

@@ -52,10 +52,11 @@ func run(dir string, n int, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	form, err := taskrun.LoadForm(dir)
+	tt, err := taskrun.LoadTask(dir)
 	if err != nil {
 		return err
 	}
+	form := tt.Form
 	src, err := train.NewTaskSource(tok, train.TaskCurriculum(1), seed)
 	if err != nil {
 		return err

@@ -46,11 +46,11 @@ func run() error {
 	if *value {
 		share = -1
 	}
-	form, err := taskrun.LoadForm(*dir)
+	tt, err := taskrun.LoadTask(*dir)
 	if err != nil {
 		return err
 	}
-	g, err := task.NewGenerator(task.Config{NoteShare: share, Form: form}, task.HeldOut, *seed)
+	g, err := task.NewGenerator(task.Config{NoteShare: share, Form: tt.Form}, task.HeldOut, *seed)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func run() error {
 	fmt.Printf("prompt: %s\n", p.Prompt())
 	fmt.Printf("(%d steps of %d moves; the question asks for step #%d's %s)\n\n", p.Steps(), p.Walk, p.Target, p.Kind)
 
-	zdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyZoomR, 0, form))
+	zdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyZoomR, 0, tt))
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func run() error {
 	}
 	fmt.Println()
 
-	fdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyFull, 0, form))
+	fdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyFull, 0, tt))
 	if err != nil {
 		return err
 	}

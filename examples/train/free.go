@@ -23,7 +23,7 @@ import (
 type freeEval struct {
 	dir      string // scratch model directory under the run's output
 	problems []task.Problem
-	form     task.Form
+	task     taskrun.Task
 	policies []zoomr.Policy
 	log      *csv.Writer
 	logFile  *os.File
@@ -32,11 +32,11 @@ type freeEval struct {
 // newFreeEval prepares n held-out problems of the evaluation distribution (the same ones at every
 // evaluation and in every run) and the log OUT/free.csv.
 func newFreeEval(f flags, tok *tokenizer.Tokenizer, n int) (*freeEval, error) {
-	g, err := task.NewGenerator(task.Config{Form: f.form}, task.HeldOut, 1)
+	g, err := task.NewGenerator(task.Config{Form: f.task.Form}, task.HeldOut, 1)
 	if err != nil {
 		return nil, err
 	}
-	fe := &freeEval{form: f.form, dir: filepath.Join(f.out, "free-eval-model"), policies: []zoomr.Policy{zoomr.PolicyFull, zoomr.PolicyZoomR}}
+	fe := &freeEval{task: f.task, dir: filepath.Join(f.out, "free-eval-model"), policies: []zoomr.Policy{zoomr.PolicyFull, zoomr.PolicyZoomR}}
 	for range n {
 		fe.problems = append(fe.problems, g.Next())
 	}
@@ -90,7 +90,7 @@ func (fe *freeEval) run(ctx context.Context, m *model.Model, step int) (string, 
 }
 
 func (fe *freeEval) solveAll(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, p zoomr.Policy) (correct, recalled int, err error) {
-	dec, err := zoomr.New(m, tok, taskrun.Config(p, 0, fe.form))
+	dec, err := zoomr.New(m, tok, taskrun.Config(p, 0, fe.task))
 	if err != nil {
 		return 0, 0, err
 	}

@@ -29,6 +29,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
@@ -62,7 +64,8 @@ type flags struct {
 	evalEvery, evalN, freeN        int
 	bf16, noResume                 bool
 	questionForm                   string
-	form                           task.Form // -question-form, resolved
+	voteLayers                     string
+	task                           taskrun.Task // -question-form and -vote-layers, resolved
 }
 
 func parseFlags() flags {
@@ -94,6 +97,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
 	flag.Float64Var(&f.questionTagWeight, "question-tag-weight", 0, "loss weight of the restated question's tag, copied from the prompt (0: the restated question's weight)")
 	flag.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") or note-tag (\"QN N5\", answered \"QN N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
+	flag.StringVar(&f.voteLayers, "vote-layers", "", "the layers whose heads vote in ZoomR's consensus when the model decodes, as l[,…], or all; default: -init's (its task.json), else all. Recorded in OUT/task.json (set it to the layers the routing loss trains)")
 	flag.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
 	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
@@ -110,7 +114,7 @@ func parseFlags() flags {
 
 func run() error {
 	f := parseFlags()
-	if err := resolveForm(&f); err != nil {
+	if err := resolveTask(&f); err != nil {
 		return err
 	}
 	if f.dump > 0 {
@@ -201,7 +205,7 @@ func run() error {
 	if err := writeTokenizer(f, tok); err != nil {
 		return err
 	}
-	if err := taskrun.WriteForm(f.out, f.form); err != nil {
+	if err := taskrun.WriteTask(f.out, f.task); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", f.out)
@@ -220,14 +224,39 @@ func appendFile(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 }
 
-// resolveForm sets f.form from -question-form, or from -init's task.json when it is not given.
-func resolveForm(f *flags) (err error) {
-	if f.questionForm == "" && f.init != "" {
-		f.form, err = taskrun.LoadForm(f.init)
-		return err
+// resolveTask sets f.task from -question-form and -vote-layers, each taken from -init's task.json
+// when it is not given.
+func resolveTask(f *flags) error {
+	var init taskrun.Task
+	if f.init != "" {
+		var err error
+		if init, err = taskrun.LoadTask(f.init); err != nil {
+			return err
+		}
 	}
-	f.form, err = task.ParseForm(f.questionForm)
-	return err
+	f.task = init
+	if f.questionForm != "" {
+		form, err := task.ParseForm(f.questionForm)
+		if err != nil {
+			return err
+		}
+		f.task.Form = form
+	}
+	switch f.voteLayers {
+	case "":
+	case "all":
+		f.task.VoteLayers = nil
+	default:
+		f.task.VoteLayers = nil
+		for _, s := range strings.Split(f.voteLayers, ",") {
+			l, err := strconv.Atoi(s)
+			if err != nil {
+				return fmt.Errorf("-vote-layers %q: %w", f.voteLayers, err)
+			}
+			f.task.VoteLayers = append(f.task.VoteLayers, l)
+		}
+	}
+	return f.task.Validate()
 }
 
 func dump(f flags) error {
@@ -239,7 +268,7 @@ func dump(f flags) error {
 	default:
 		return fmt.Errorf("-split %q: want train or heldout", f.split)
 	}
-	g, err := task.NewGenerator(task.Config{Form: f.form}, split, f.seed)
+	g, err := task.NewGenerator(task.Config{Form: f.task.Form}, split, f.seed)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 		return nil, nil, err
 	}
 	src.View = vc
-	src.Form = f.form
+	src.Form = f.task.Form
 	src.AnswerWeight = float32(f.answerWeight)
 	src.Weights.Thought = float32(f.thoughtWeight)
 	src.LookupWeight = float32(f.lookupWeight)
@@ -99,7 +99,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	if f.evalEvery <= 0 || f.evalN <= 0 {
 		return src, nil, nil
 	}
-	g, err := task.NewGenerator(task.Config{Form: f.form}, task.HeldOut, f.seed+1000)
+	g, err := task.NewGenerator(task.Config{Form: f.task.Form}, task.HeldOut, f.seed+1000)
 	if err != nil {
 		return nil, nil, err
 	}

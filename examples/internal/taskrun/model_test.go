@@ -26,7 +26,7 @@ func TestCommittedModelWritesTraces(t *testing.T) {
 		p := g.Next()
 		peak := map[zoomr.Policy]int64{}
 		for _, pol := range []zoomr.Policy{zoomr.PolicyFull, zoomr.PolicyZoomR} {
-			dec, err := zoomr.New(m, tok, Config(pol, 0, task.SummaryTagForm))
+			dec, err := zoomr.New(m, tok, Config(pol, 0, Task{}))
 			require.NoError(t, err)
 			r, err := Solve(t.Context(), dec, p, false, nil)
 			require.NoError(t, err)

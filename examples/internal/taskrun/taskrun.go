@@ -36,38 +36,62 @@ func Load(ctx context.Context, dir string) (*model.Model, *tokenizer.Tokenizer, 
 	return m, tok, nil
 }
 
-// TaskFile names, in a model directory, the task form the model was trained on: {"question_form":
-// "note-tag"}. A directory without one holds a model of task.SummaryTagForm.
+// TaskFile names, in a model directory, what the model was trained for beyond its weights: the
+// task's question form and the layers whose heads vote in ZoomR's consensus, {"question_form":
+// "note-tag", "vote_layers": [2]}. A directory without one holds a model of task.SummaryTagForm
+// whose every layer votes.
 const TaskFile = "task.json"
+
+// Task is a model directory's TaskFile.
+type Task struct {
+	Form task.Form
+	// VoteLayers, when set, are the only layers that vote (zoomr.Config.VoteLayers): those trained
+	// to route (examples/train -route-skip-heads leaving out every head of the others).
+	VoteLayers []int
+}
 
 // taskFile is TaskFile's content.
 type taskFile struct {
 	QuestionForm string `json:"question_form"`
+	VoteLayers   []int  `json:"vote_layers,omitempty"`
 }
 
-// LoadForm reads the question form of the model in dir (TaskFile; task.SummaryTagForm without one).
-func LoadForm(dir string) (task.Form, error) {
-	b, err := os.ReadFile(filepath.Join(dir, TaskFile))
+// LoadTask reads the TaskFile of the model in dir (the zero Task without one).
+func LoadTask(dir string) (Task, error) {
+	path := filepath.Join(dir, TaskFile)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return task.SummaryTagForm, nil
+		return Task{}, nil
 	}
 	if err != nil {
-		return 0, err
+		return Task{}, err
 	}
 	var tf taskFile
 	if err := json.Unmarshal(b, &tf); err != nil {
-		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, TaskFile), err)
+		return Task{}, fmt.Errorf("%s: %w", path, err)
 	}
 	f, err := task.ParseForm(tf.QuestionForm)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, TaskFile), err)
+		return Task{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return f, nil
+	t := Task{Form: f, VoteLayers: tf.VoteLayers}
+	if err := t.Validate(); err != nil {
+		return Task{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
 }
 
-// WriteForm records the question form of the model in dir (TaskFile).
-func WriteForm(dir string, f task.Form) error {
-	b, err := json.MarshalIndent(taskFile{QuestionForm: f.String()}, "", "  ")
+// Validate checks the vote layers (their range is checked against the model by zoomr.New).
+func (t Task) Validate() error {
+	return zoomr.Config{VoteLayers: t.VoteLayers}.Validate()
+}
+
+// WriteTask records t as the TaskFile of the model in dir.
+func WriteTask(dir string, t Task) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(taskFile{QuestionForm: t.Form.String(), VoteLayers: t.VoteLayers}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -92,10 +116,10 @@ const (
 )
 
 // Config is the decoder configuration for policy p with a window of `window` tokens (0: Window), for
-// a model of question form f. The bounded baselines get ZoomR's resident budget
+// a model trained for t (its question form and vote layers). The bounded baselines get ZoomR's resident budget
 // (zoomr.Config.ResidentBudget). Re-selection happens at every seal, at the answer marker and after
 // every tag a restated question ends with (task.ReselectWords).
-func Config(p zoomr.Policy, window int, f task.Form) zoomr.Config {
+func Config(p zoomr.Policy, window int, t Task) zoomr.Config {
 	if window <= 0 {
 		window = Window
 	}
@@ -106,8 +130,9 @@ func Config(p zoomr.Policy, window int, f task.Form) zoomr.Config {
 		ZoomSlotLen:   ZoomSlotLen,
 		SummaryCap:    SummaryCap,
 		Votes:         2,
+		VoteLayers:    t.VoteLayers,
 		Protocol:      task.Protocol(),
-		ReselectAt:    task.ReselectWords(f),
+		ReselectAt:    task.ReselectWords(t.Form),
 		MaxThoughtLen: 128,
 		MaxSummaryLen: 16,
 		MaxTokens:     MaxTokens,

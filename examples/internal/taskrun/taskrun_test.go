@@ -12,22 +12,31 @@ import (
 	"github.com/zoomr-go/zoomr/zoomr"
 )
 
-// TestFormFile: a model directory without task.json holds a summary-tag model; WriteForm and
-// LoadForm round-trip; a corrupt or unknown form is an error.
-func TestFormFile(t *testing.T) {
+// TestTaskFile: a model directory without task.json holds a summary-tag model whose every layer
+// votes; WriteTask and LoadTask round-trip; a corrupt file, an unknown form or unusable vote layers
+// are errors.
+func TestTaskFile(t *testing.T) {
 	dir := t.TempDir()
-	f, err := LoadForm(dir)
+	tt, err := LoadTask(dir)
 	require.NoError(t, err)
-	require.Equal(t, task.SummaryTagForm, f)
-	require.NoError(t, WriteForm(dir, task.NoteTagForm))
-	f, err = LoadForm(dir)
+	require.Equal(t, Task{}, tt)
+	want := Task{Form: task.NoteTagForm, VoteLayers: []int{2}}
+	require.NoError(t, WriteTask(dir, want))
+	tt, err = LoadTask(dir)
 	require.NoError(t, err)
-	require.Equal(t, task.NoteTagForm, f)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, TaskFile), []byte(`{"question_form": "n"}`), 0o644))
-	_, err = LoadForm(dir)
-	require.ErrorIs(t, err, task.ErrConfig)
+	require.Equal(t, want, tt)
+	require.ErrorIs(t, WriteTask(dir, Task{VoteLayers: []int{1, 1}}), zoomr.ErrConfig)
+	for content, wantErr := range map[string]error{
+		`{"question_form": "n"}`:                                task.ErrConfig,
+		`{"question_form": "note-tag", "vote_layers": []}`:      zoomr.ErrConfig,
+		`{"question_form": "note-tag", "vote_layers": [0, -1]}`: zoomr.ErrConfig,
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, TaskFile), []byte(content), 0o644))
+		_, err = LoadTask(dir)
+		require.ErrorIs(t, err, wantErr, content)
+	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, TaskFile), []byte(`{"question_form"`), 0o644))
-	_, err = LoadForm(dir)
+	_, err = LoadTask(dir)
 	require.Error(t, err)
 }
 
@@ -46,7 +55,7 @@ func TestSolveRunsEveryPolicy(t *testing.T) {
 	require.NoError(t, err)
 	p := g.Next()
 	for _, pol := range zoomr.Policies {
-		cfg := Config(pol, 32, task.NoteTagForm)
+		cfg := Config(pol, 32, Task{Form: task.NoteTagForm, VoteLayers: []int{0}})
 		cfg.MaxTokens = 40
 		dec, err := zoomr.New(m, tok2, cfg)
 		require.NoError(t, err, pol)
