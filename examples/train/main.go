@@ -55,6 +55,7 @@ type flags struct {
 	lr, route, restricted          float64
 	thoughtWeight, lookupWeight    float64
 	noteWeight, firstIndexWeight   float64
+	summaryValueWeight             float64
 	answerFormWeight               float64
 	questionTagWeight              float64
 	routeSkipHeads                 string
@@ -91,6 +92,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.answerWeight, "answer-weight", 5, "loss weight of the answer token (the note or value) of task problems; the restated question gets a quarter of it (at least 2)")
 	flag.Float64Var(&f.thoughtWeight, "thought-weight", 1, "loss weight of the thought-body tokens of task problems (lower it to spend the gradient on summaries and answers once the model writes traces)")
 	flag.Float64Var(&f.lookupWeight, "lookup-weight", 0, "loss weight of each thought header's key, looked up in the prompt (0: the thought weight)")
+	flag.Float64Var(&f.summaryValueWeight, "summary-value-weight", 0, "loss weight of each summary's value, copied from the walk's last move (0: the summary weight)")
 	flag.Float64Var(&f.noteWeight, "note-weight", 0, "loss weight of each thought's note, the body-only detail note questions ask for (0: the thought weight)")
 	flag.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
 	flag.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")

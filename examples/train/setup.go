@@ -89,6 +89,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	src.Weights.Thought = float32(f.thoughtWeight)
 	src.LookupWeight = float32(f.lookupWeight)
 	src.NoteWeight = float32(f.noteWeight)
+	src.SummaryValueWeight = float32(f.summaryValueWeight)
 	src.FirstIndexWeight = float32(f.firstIndexWeight)
 	src.FirstThoughtWeight = float32(f.firstThoughtWeight)
 	src.AnswerFormWeight = float32(f.answerFormWeight)

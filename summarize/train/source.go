@@ -42,6 +42,11 @@ type TaskSource struct {
 	// digit the walk showed at counter w6, copied from a fixed distance back): like the lookup, one
 	// token per thought, and the only body-only detail a note question can ask for.
 	NoteWeight float32
+	// SummaryValueWeight, when > 0, is the loss weight of each summary's value (the word after its S
+	// tag, copied from the walk's last move five tokens back): one token per thought that every
+	// later step and every value question reads. With phase 11 of testdata/zoomr-tiny it is where
+	// most exact-until-then traces first went wrong (8.5%; examples/eval's divergence table).
+	SummaryValueWeight float32
 	// FirstIndexWeight, when > 0, is the loss weight of the trace's first token: the first thought's
 	// step index "#K-1", copied from the prompt (every later index counts down from the summary
 	// just closed). One token per problem: at the thought weight, phase 6 of testdata/zoomr-tiny wrote
@@ -262,6 +267,11 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 			e.Weight[t] = s.NoteWeight
 		}
 	}
+	if s.SummaryValueWeight > 0 {
+		for _, t := range summaryValues(&e) {
+			e.Weight[t] = s.SummaryValueWeight
+		}
+	}
 	if s.FirstIndexWeight > 0 && start >= 0 {
 		e.Weight[start] = s.FirstIndexWeight
 	}
@@ -308,6 +318,19 @@ func bodyEnds(e *Example) []int {
 	var out []int
 	for t := e.PromptLen; t+1 < e.Len(); t++ {
 		if e.Kinds[t] == summarize.Thought && !sameThought(e, t, t+1) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// summaryValues returns the position of each summary's third token: the value of the task's
+// summary "<|begin_of_summary|> S_i v <|end_of_summary|>".
+func summaryValues(e *Example) []int {
+	var out []int
+	for t := max(e.PromptLen, 2); t < e.Len(); t++ {
+		inSummary := func(p int) bool { return e.Kinds[p] == summarize.Summary && e.Thought[p] == e.Thought[t] }
+		if inSummary(t) && inSummary(t-1) && inSummary(t-2) && (t < 3 || !inSummary(t-3)) {
 			out = append(out, t)
 		}
 	}

@@ -45,6 +45,21 @@ func TestNoteWeightMarksEachNote(t *testing.T) {
 	require.Equal(t, want, notes, "one note per thought, in order")
 }
 
+// TestSummaryValueWeightMarksEachValue: with SummaryValueWeight set, exactly each summary's value
+// (the word after its S tag) carries it, in order.
+func TestSummaryValueWeightMarksEachValue(t *testing.T) {
+	tok, _, p, e := weightedExample(t, task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}, 4,
+		func(s *TaskSource) { s.SummaryValueWeight = 9 })
+	prevs, values := weightedTokens(tok, e, 9)
+	var wantPrevs, want []string
+	for _, st := range p.Solve() {
+		wantPrevs = append(wantPrevs, fmt.Sprintf("S%d", st.Index))
+		want = append(want, fmt.Sprintf("v%d", st.After))
+	}
+	require.Equal(t, wantPrevs, prevs, "each follows its summary's S tag")
+	require.Equal(t, want, values, "one value per summary, in order")
+}
+
 // TestFirstIndexWeightMarksTheTraceStart: with FirstIndexWeight set, only the first thought's step
 // index "#K-1" (the first token after the prompt) carries it.
 func TestFirstIndexWeightMarksTheTraceStart(t *testing.T) {
