@@ -53,6 +53,8 @@
 // the bundled summary-tag model reads far notes as well in NoteTagForm once the question is
 // restated right, but fine-tuning it into that form answered fewer problems: the routing loss at
 // the N tag broke the far note copy, and without it ZoomR's vote no longer found the asked body.
+// Routing with the copy head spared, or with the last layer only, broke it as well: an N tag also
+// precedes the note in every body, so a routing loss at N tags pulls the body's note off too.
 //
 // # Splits
 //
