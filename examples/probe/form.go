@@ -33,8 +33,8 @@ type formKey struct {
 // reads the question puts ≈1 on note questions and ≈0 on value questions, and the swap reverses
 // it), and whether it predicts the answer word itself (for a note, the digit after the reference's
 // N tag).
-func answerForm(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, src *train.TaskSource, n int, seed uint64) (map[formKey]*formCell, error) {
-	g, err := task.NewGenerator(task.Config{}, task.HeldOut, seed)
+func answerForm(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, src *train.TaskSource, form task.Form, n int, seed uint64) (map[formKey]*formCell, error) {
+	g, err := task.NewGenerator(task.Config{Form: form}, task.HeldOut, seed)
 	if err != nil {
 		return nil, err
 	}

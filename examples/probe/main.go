@@ -10,7 +10,7 @@
 // tag), which tells a lookup that never formed from a computation that is slightly off, and (3) how
 // the model picks the answer's form after the restated question ("QN S5" must go on with the note's
 // tag N5, "QV S5" with a value): its probability of the note's form as asked and with QN/QV swapped,
-// by how far back the question's step is (summary-tag models only: in task.NoteTagForm the question
+// by how far back the question's step is (not for task.NoteTagForm models: there the question
 // names the N tag and there is no form to pick), and (4) which heads copy a far note and which
 // route to its thought at the restated question: the heads to leave out of the routing loss when
 // the two share a position (examples/train -route-skip-heads).
@@ -101,7 +101,7 @@ func run(dir string, n int, seed uint64) error {
 	if form == task.NoteTagForm {
 		fmt.Println("answer form: not probed (a note-tag model's question names the note's tag)")
 	} else {
-		cells, err := answerForm(ctx, m, tok, src, n*4, seed)
+		cells, err := answerForm(ctx, m, tok, src, form, n*4, seed)
 		if err != nil {
 			return err
 		}

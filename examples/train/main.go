@@ -98,7 +98,7 @@ func parseFlags() flags {
 	flag.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
 	flag.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
 	flag.Float64Var(&f.questionTagWeight, "question-tag-weight", 0, "loss weight of the restated question's tag, copied from the prompt (0: the restated question's weight)")
-	flag.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") or note-tag (\"QN N5\", answered \"QN N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
+	flag.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") note-tag (\"QN N5\", answered \"QN N5 d\") or both-tags (\"QN S5 N5\", answered \"QN S5 N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
 	flag.StringVar(&f.voteLayers, "vote-layers", "", "the layers whose heads vote in ZoomR's consensus when the model decodes, as l[,…], or all; default: -init's (its task.json), else all. Recorded in OUT/task.json (set it to the layers the routing loss trains)")
 	flag.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")

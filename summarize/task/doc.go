@@ -48,7 +48,10 @@
 // over the value the summary S5 holds. In NoteTagForm it is asked by the note's own tag, "QN N5",
 // and answered "QN N5 d": the restated question copies the prompt's and the note is one induction
 // copy from the body, with no choice of form; the decoder then re-selects after N tags too
-// (ReselectWords). A model directory records its form (examples/internal/taskrun.TaskFile). A
+// (ReselectWords). BothTagsForm asks "QN S5 N5" and is answered "QN S5 N5 d": the routing stays at
+// the S tag, as in the summary-tag form, and the answer's form is one induction copy from the
+// prompt's own "S5 N5" (no value question's prompt has that bigram), so it need not be read from QN
+// at a distance. A model directory records its form (examples/internal/taskrun.TaskFile). A
 // problem belongs to the same split in both forms. Measured on testdata/zoomr-tiny (its README),
 // the bundled summary-tag model reads far notes as well in NoteTagForm once the question is
 // restated right, but fine-tuning it into that form answered fewer problems: the routing loss at

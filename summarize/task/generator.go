@@ -66,7 +66,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: walk %d..%d, want within %d..%d", ErrConfig, c.MinWalk, c.MaxWalk, NoteAt, MaxWalk)
 	case c.NoteShare > 1:
 		return fmt.Errorf("%w: note share %g > 1", ErrConfig, c.NoteShare)
-	case c.Form != SummaryTagForm && c.Form != NoteTagForm:
+	case !c.Form.valid():
 		return fmt.Errorf("%w: question form %d", ErrConfig, c.Form)
 	}
 	return nil

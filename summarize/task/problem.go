@@ -44,6 +44,12 @@ const (
 	// body's "N5 d"), so the answer's form needs no choice. (Fine-tuned into this form, the bundled
 	// model answered fewer: see doc.go.)
 	NoteTagForm
+	// BothTagsForm asks a note question by both tags, "QN S5 N5", answered "QN S5 N5 d": the
+	// restated question routes at its S tag as in SummaryTagForm (the S tag opens the asked
+	// thought's summary, so routing and copying agree), and the word after it, the answer's form, is
+	// one induction copy from the prompt's own "S5 N5" (a value question's prompt has no such
+	// bigram, so a model can tell the forms apart without reading QN at any distance).
+	BothTagsForm
 )
 
 func (f Form) String() string {
@@ -52,9 +58,13 @@ func (f Form) String() string {
 		return "summary-tag"
 	case NoteTagForm:
 		return "note-tag"
+	case BothTagsForm:
+		return "both-tags"
 	}
 	return fmt.Sprintf("form(%d)", uint8(f))
 }
+
+func (f Form) valid() bool { return f <= BothTagsForm }
 
 // ParseForm reads a Form's String.
 func ParseForm(s string) (Form, error) {
@@ -63,8 +73,10 @@ func ParseForm(s string) (Form, error) {
 		return SummaryTagForm, nil
 	case "note-tag":
 		return NoteTagForm, nil
+	case "both-tags":
+		return BothTagsForm, nil
 	}
-	return 0, fmt.Errorf("%w: question form %q, want summary-tag or note-tag", ErrConfig, s)
+	return 0, fmt.Errorf("%w: question form %q, want summary-tag, note-tag or both-tags", ErrConfig, s)
 }
 
 // Problem is one problem: everything else (prompt, trace, answer) is computed from it.
@@ -90,7 +102,7 @@ func (p Problem) Validate() error {
 		return fmt.Errorf("%w: target step %d of %d", ErrProblem, p.Target, len(p.Keys))
 	case p.Kind != Value && p.Kind != Note:
 		return fmt.Errorf("%w: question kind %d", ErrProblem, p.Kind)
-	case p.Form != SummaryTagForm && p.Form != NoteTagForm:
+	case !p.Form.valid():
 		return fmt.Errorf("%w: question form %d", ErrProblem, p.Form)
 	}
 	for i, k := range p.Keys {
@@ -132,23 +144,30 @@ func (p Problem) Solve() []Step {
 	return out
 }
 
-// Prompt is the problem statement: "W w24 = v3 P #17 k4 … #0 k7 QN S5" ("… QN N5" in NoteTagForm).
+// Prompt is the problem statement: "W w24 = v3 P #17 k4 … #0 k7 QN S5" ("… QN N5" in NoteTagForm,
+// "… QN S5 N5" in BothTagsForm).
 func (p Problem) Prompt() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s %s %s", wordWalk, counter(p.Walk), wordStart, value(p.Start), wordSteps)
 	for i := len(p.Keys) - 1; i >= 0; i-- {
 		fmt.Fprintf(&b, " %s %s", index(i), key(p.Keys[i]))
 	}
-	fmt.Fprintf(&b, " %s %s", questionWord(p.Kind), p.questionTag())
+	fmt.Fprintf(&b, " %s", p.question())
 	return b.String()
 }
 
-// questionTag is the tag the question names: S_j, or N_j for a note question in NoteTagForm.
-func (p Problem) questionTag() string {
-	if p.Kind == Note && p.Form == NoteTagForm {
-		return tagN(p.Target)
+// question is the prompt's question: "QV S5" or, for a note, "QN S5", "QN N5" or "QN S5 N5" by form.
+func (p Problem) question() string {
+	if p.Kind == Value {
+		return questionWord(p.Kind) + " " + tagS(p.Target)
 	}
-	return tagS(p.Target)
+	switch p.Form {
+	case NoteTagForm:
+		return questionWord(p.Kind) + " " + tagN(p.Target)
+	case BothTagsForm:
+		return questionWord(p.Kind) + " " + tagS(p.Target) + " " + tagN(p.Target)
+	}
+	return questionWord(p.Kind) + " " + tagS(p.Target)
 }
 
 // Body is the reference thought body of a step: "#i k_i u_0 w_n u_1 … w1 u_n N_i note".
@@ -177,7 +196,7 @@ func (p Problem) Answer() string {
 
 // answerWith is the answer's form with w as the answer word: "QN S5 N5 w" ("QN N5 w") or "QV S5 w".
 func (p Problem) answerWith(w string) string {
-	restated := questionWord(p.Kind) + " " + p.questionTag() // the prompt's question
+	restated := p.question() // the prompt's question
 	if p.Kind == Note && p.Form == SummaryTagForm {
 		return restated + " " + tagN(p.Target) + " " + w // the note's tag picks the form
 	}

@@ -52,6 +52,28 @@ func TestSolveSmallProblem(t *testing.T) {
 	require.Equal(t, "QV S1 "+value(steps[0].After), p.Answer())
 }
 
+// TestBothTagsForm: a note question names both tags and is answered like the summary-tag form's;
+// it re-selects at S tags only, and value questions and the held-out split are unchanged.
+func TestBothTagsForm(t *testing.T) {
+	p := Problem{Keys: []int{3, 5}, Start: 7, Walk: 6, Kind: Note, Target: 1, Form: BothTagsForm}
+	require.NoError(t, p.Validate())
+	note := digit(p.Solve()[0].Note)
+	require.Equal(t, "W w6 = v7 P #1 k5 #0 k3 QN S1 N1", p.Prompt())
+	require.Equal(t, "QN S1 N1 "+note, p.Answer())
+	require.True(t, p.WellFormed("QN S1 N1 "+digit((p.Solve()[0].Note+1)%10)))
+	require.False(t, p.WellFormed("QN S1 v3"))
+	trace, _, _ := p.ReferenceTrace()
+	require.True(t, p.Recalled(trace, p.Answer()))
+	s := p
+	s.Form = SummaryTagForm
+	require.Equal(t, s.Answer(), p.Answer(), "answered as in the summary-tag form")
+	require.Equal(t, s.HeldOut(), p.HeldOut())
+	v, w := p, s
+	v.Kind, w.Kind = Value, Value
+	require.Equal(t, w.Prompt(), v.Prompt(), "value questions are asked alike")
+	require.Equal(t, ReselectWords(SummaryTagForm), ReselectWords(BothTagsForm))
+}
+
 // TestNoteTagForm: a note question names the note's tag and is answered by it; value questions and
 // the held-out split are the same in both forms.
 func TestNoteTagForm(t *testing.T) {
@@ -89,7 +111,7 @@ func TestNoteTagForm(t *testing.T) {
 	require.Len(t, ReselectWords(SummaryTagForm), MaxSteps)
 	require.Contains(t, ReselectWords(NoteTagForm), "N5")
 	require.NotContains(t, ReselectWords(SummaryTagForm), "N5")
-	for _, f := range []Form{SummaryTagForm, NoteTagForm} {
+	for _, f := range []Form{SummaryTagForm, NoteTagForm, BothTagsForm} {
 		got, err := ParseForm(f.String())
 		require.NoError(t, err)
 		require.Equal(t, f, got)

@@ -135,6 +135,23 @@ func TestNoteTagFormRoutesAtTheNTag(t *testing.T) {
 	}
 }
 
+// TestBothTagsFormRoutesAtTheSTag: in task.BothTagsForm a note question's example routes at the
+// restated question's S tag (the summary-tag form's routing), and AnswerFormWeight marks the N tag
+// after it.
+func TestBothTagsFormRoutesAtTheSTag(t *testing.T) {
+	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7, NoteShare: 1, Form: task.BothTagsForm}
+	tok, _, p, e := weightedExample(t, cfg, 3, func(s *TaskSource) { s.AnswerFormWeight = 9 })
+	require.Equal(t, task.Note, p.Kind)
+	require.Equal(t, p.TargetThought(), e.RouteThought)
+	route, _ := tok.TokenText(e.IDs[e.Route])
+	answer := strings.Fields(p.Answer()) // QN S5 N5 d
+	require.Equal(t, answer[1], route)
+	_, words := weightedTokens(tok, e, 9)
+	require.Equal(t, []string{answer[2]}, words)
+	prompt := strings.Fields(p.Prompt())
+	require.Equal(t, answer[:3], prompt[len(prompt)-3:], "the prompt asks what the answer restates")
+}
+
 // weightedExample renders one training problem of cfg (drawn with seed) through a task source that
 // set configured.
 func weightedExample(t *testing.T, cfg task.Config, seed uint64, set func(*TaskSource)) (*tokenizer.Tokenizer, *TaskSource, task.Problem, *Example) {
