@@ -41,7 +41,7 @@ const (
 	SummaryTagForm Form = iota
 	// NoteTagForm asks a note question by the note's own tag: "QN N5", answered "QN N5 d". The
 	// restated question is a copy of the prompt's, and the note is one induction copy from it (the
-	// body's "N5 d"), so the answer's form needs no choice. (Fine-tuned into this form, the bundled
+	// body's "N5 d"), so the answer's form needs no choice. (Fine-tuned into this form, a summary-tag
 	// model answered fewer: see doc.go.)
 	NoteTagForm
 	// BothTagsForm asks a note question by both tags, "QN S5 N5", answered "QN S5 N5 d": the

@@ -17,16 +17,19 @@ func TestCommittedModelWritesTraces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes held-out problems of ~1,100 tokens")
 	}
-	m, tok, err := Load(t.Context(), "../../../"+DefaultModel)
+	dir := "../../../" + DefaultModel
+	m, tok, err := Load(t.Context(), dir)
 	require.NoError(t, err)
-	g, err := task.NewGenerator(task.Config{}, task.HeldOut, 3)
+	tt, err := LoadTask(dir)
+	require.NoError(t, err)
+	g, err := task.NewGenerator(task.Config{Form: tt.Form}, task.HeldOut, 3)
 	require.NoError(t, err)
 	stopped, runs := 0, 0
 	for range 3 {
 		p := g.Next()
 		peak := map[zoomr.Policy]int64{}
 		for _, pol := range []zoomr.Policy{zoomr.PolicyFull, zoomr.PolicyZoomR} {
-			dec, err := zoomr.New(m, tok, Config(pol, 0, Task{}))
+			dec, err := zoomr.New(m, tok, Config(pol, 0, tt))
 			require.NoError(t, err)
 			r, err := Solve(t.Context(), dec, p, false, nil)
 			require.NoError(t, err)
