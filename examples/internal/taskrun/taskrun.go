@@ -116,9 +116,9 @@ const (
 )
 
 // Config is the decoder configuration for policy p with a window of `window` tokens (0: Window), for
-// a model trained for t (its question form and vote layers). The bounded baselines get ZoomR's resident budget
-// (zoomr.Config.ResidentBudget). Re-selection happens at every seal, at the answer marker and after
-// every tag a restated question ends with (task.ReselectWords).
+// a model trained for t (its question form and vote layers). The bounded baselines get ZoomR's
+// resident budget (zoomr.Config.ResidentBudget). Re-selection happens at every seal, at the answer
+// marker and after every tag a restated question ends with (task.ReselectWords).
 func Config(p zoomr.Policy, window int, t Task) zoomr.Config {
 	if window <= 0 {
 		window = Window
