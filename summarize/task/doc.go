@@ -55,7 +55,9 @@
 // problem belongs to the same split in every form. Measured on testdata/zoomr-tiny (its README):
 // the bundled model is in BothTagsForm, fine-tuned from a summary-tag model (phase 11); note
 // answers took the question's form 74% of the time against 42%, and note questions were answered
-// 49.0% (full cache) and 62.7% (ZoomR) against 33.3% and 34.3%. Phase 11 reads far notes as well in NoteTagForm once the question is
+// 49.0% (full cache) and 62.7% (ZoomR) against 33.3% and 34.3%, though examples/probe shows the
+// gain is mostly a shift of bias (far value questions lost their form), not yet a read of the
+// prompt's bigram. Phase 11 reads far notes as well in NoteTagForm once the question is
 // restated right, but fine-tuning it into that form answered fewer problems: the routing loss at
 // the N tag broke the far note copy, and without it ZoomR's vote no longer found the asked body.
 // Routing with the copy head spared, or with the last layer only, broke it as well: an N tag also
