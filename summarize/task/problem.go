@@ -158,16 +158,16 @@ func (p Problem) Prompt() string {
 
 // question is the prompt's question: "QV S5" or, for a note, "QN S5", "QN N5" or "QN S5 N5" by form.
 func (p Problem) question() string {
-	if p.Kind == Value {
-		return questionWord(p.Kind) + " " + tagS(p.Target)
+	tags := tagS(p.Target)
+	if p.Kind == Note {
+		switch p.Form {
+		case NoteTagForm:
+			tags = tagN(p.Target)
+		case BothTagsForm:
+			tags += " " + tagN(p.Target)
+		}
 	}
-	switch p.Form {
-	case NoteTagForm:
-		return questionWord(p.Kind) + " " + tagN(p.Target)
-	case BothTagsForm:
-		return questionWord(p.Kind) + " " + tagS(p.Target) + " " + tagN(p.Target)
-	}
-	return questionWord(p.Kind) + " " + tagS(p.Target)
+	return questionWord(p.Kind) + " " + tags
 }
 
 // Body is the reference thought body of a step: "#i k_i u_0 w_n u_1 … w1 u_n N_i note".
