@@ -116,6 +116,9 @@ type Config struct {
 	NewSelector func() consensus.Selector
 	// NewSegmenter, if set, replaces the segmenter built from Segmenter.
 	NewSegmenter func() (summarize.Segmenter, error)
+	// NewLogitsProcessor, if set, gives each generation a processor that edits the logits before
+	// every sampled token (a grammar for the answer, banned tokens).
+	NewLogitsProcessor func() LogitsProcessor
 }
 
 // Defaults.

@@ -93,6 +93,8 @@ type session struct {
 	seg      summarize.Segmenter
 	sel      consensus.Selector
 	sampler  *sampler
+	proc     LogitsProcessor // nil: none
+	procBuf  []float32       // the processed copy of the logits
 	stream   *tokenizer.StreamDecoder
 	tail     []byte // the generated text's last bytes, for stop strings
 	scores   []float32
@@ -148,12 +150,18 @@ func (g *Generation) run(yield func(Token, error) bool) error {
 		}
 	}()
 	pos := len(g.prompt)
+	var generated []int
 	for i := 0; ; i++ {
 		if err := g.ctx.Err(); err != nil {
 			g.stats.StopReason = "cancelled"
 			return err
 		}
-		id := s.sampler.sample(logits)
+		next, err := s.process(generated, logits)
+		if err != nil {
+			return err
+		}
+		id := s.sampler.sample(next)
+		generated = append(generated, id)
 		tok, stop, err := s.step(id, pos, i+1 >= d.cfg.MaxTokens, &logits)
 		if err != nil {
 			return err
@@ -186,6 +194,11 @@ func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (
 		return nil, fmt.Errorf("%w: selector: %w", ErrConfig, err)
 	}
 	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, sel: sel, sampler: newSampler(d.cfg), stats: stats}
+	if d.cfg.NewLogitsProcessor != nil {
+		if s.proc = d.cfg.NewLogitsProcessor(); s.proc == nil {
+			return nil, fmt.Errorf("%w: NewLogitsProcessor returned nil", ErrConfig)
+		}
+	}
 	if d.tok != nil {
 		s.stream = d.tok.NewStreamDecoder()
 	}

@@ -44,6 +44,7 @@ type options struct {
 	model, out, jsonPath string
 	n, sweepN, workers   int
 	seed                 uint64
+	answerGrammar        bool
 	policies             []zoomr.Policy
 	windows              []int
 }
@@ -60,6 +61,7 @@ func parse() (options, error) {
 	flag.StringVar(&windows, "sweep", "64,256", "extra window sizes for the accuracy-vs-budget plot (the main run uses taskrun.Window, 128)")
 	flag.IntVar(&o.sweepN, "sweep-n", 50, "problems per point of the budget sweep (0: no sweep)")
 	flag.IntVar(&o.workers, "workers", 2, "generations decoded concurrently")
+	flag.BoolVar(&o.answerGrammar, "answer-grammar", false, "constrain the answer to the question form's schema (task.AnswerGrammar); the trace stays free")
 	flag.Parse()
 	for _, p := range strings.Split(policies, ",") {
 		o.policies = append(o.policies, zoomr.Policy(strings.TrimSpace(p)))
@@ -120,7 +122,13 @@ func run() error {
 		if d, ok := decoders[key]; ok {
 			return d, nil
 		}
-		d, err := zoomr.New(m, tok, taskrun.Config(p, w, tt))
+		cfg := taskrun.Config(p, w, tt)
+		if o.answerGrammar {
+			if cfg, err = taskrun.WithAnswerGrammar(cfg, tok, tt.Form); err != nil {
+				return nil, err
+			}
+		}
+		d, err := zoomr.New(m, tok, cfg)
 		decoders[key] = d
 		return d, err
 	}

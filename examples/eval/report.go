@@ -82,17 +82,19 @@ type agreeStats struct {
 }
 
 type report struct {
-	Model        string                `json:"model"`
-	Problems     int                   `json:"problems"`
-	Config       map[string]int        `json:"config"`
-	Policies     []policyReport        `json:"policies"`
-	BudgetSweep  []sweepPoint          `json:"budget_sweep,omitempty"`
-	Agreeability map[string]agreeStats `json:"agreeability,omitempty"` // ZoomR: "correct", "wrong"
+	Model    string         `json:"model"`
+	Problems int            `json:"problems"`
+	Config   map[string]int `json:"config"`
+	// AnswerGrammar: answers were constrained to the question form's schema (-answer-grammar).
+	AnswerGrammar bool                  `json:"answer_grammar"`
+	Policies      []policyReport        `json:"policies"`
+	BudgetSweep   []sweepPoint          `json:"budget_sweep,omitempty"`
+	Agreeability  map[string]agreeStats `json:"agreeability,omitempty"` // ZoomR: "correct", "wrong"
 }
 
 func buildReport(o options, jobs []job, results []taskrun.Result, _ int) *report {
 	rep := &report{Model: o.model, Problems: o.n, Config: map[string]int{"window": taskrun.Window, "zoom": taskrun.Zoom,
-		"zoom_slot_len": taskrun.ZoomSlotLen, "summary_cap": taskrun.SummaryCap, "votes": 2}}
+		"zoom_slot_len": taskrun.ZoomSlotLen, "summary_cap": taskrun.SummaryCap, "votes": 2}, AnswerGrammar: o.answerGrammar}
 	type key struct {
 		p zoomr.Policy
 		w int
@@ -301,6 +303,9 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&b, "Held-out problems: %d per policy (%s; window %d, zoom %d×%d, summary region %d, k=%d votes)\n\n",
 		r.Problems, r.Model, r.Config["window"], r.Config["zoom"], r.Config["zoom_slot_len"], r.Config["summary_cap"], r.Config["votes"])
+	if r.AnswerGrammar {
+		b.WriteString("Answers constrained to the question form's schema (`-answer-grammar`, task.AnswerGrammar): the model chooses the restated question and the answer word, not the form.\n\n")
+	}
 	b.WriteString("| policy | accuracy | detail (note) | summary (value) | recall | recall detail | recall value | finished | answer form (note / value) | peak resident KV | vs full | tokens/s |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range r.Policies {

@@ -1,6 +1,8 @@
 package taskrun
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -57,4 +59,53 @@ func TestCommittedModelWritesTraces(t *testing.T) {
 	// The model sometimes keeps writing after a malformed answer (examples/eval: 98-100% of
 	// generations finish, by policy); most must end on the stop token.
 	require.GreaterOrEqual(t, stopped, runs-1, "generations that ended on the stop token")
+}
+
+// TestAnswerGrammarKeepsTheForm: on a held-out problem the committed model answers in the other
+// kind's form when free (it does so for a third of them, examples/eval), the same decoding with
+// WithAnswerGrammar writes the same trace and an answer in the question's form, then stops at EOS.
+func TestAnswerGrammarKeepsTheForm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes held-out problems of ~1,100 tokens")
+	}
+	dir := "../../../" + DefaultModel
+	m, tok, err := Load(t.Context(), dir)
+	require.NoError(t, err)
+	tt, err := LoadTask(dir)
+	require.NoError(t, err)
+	free, err := zoomr.New(m, tok, Config(zoomr.PolicyZoomR, 0, tt))
+	require.NoError(t, err)
+	cfg, err := WithAnswerGrammar(Config(zoomr.PolicyZoomR, 0, tt), tok, tt.Form)
+	require.NoError(t, err)
+	constrained, err := zoomr.New(m, tok, cfg)
+	require.NoError(t, err)
+	g, err := task.NewGenerator(task.Config{Form: tt.Form}, task.HeldOut, 5)
+	require.NoError(t, err)
+	for range 30 {
+		p := g.Next()
+		r, err := Solve(t.Context(), free, p, true, nil)
+		require.NoError(t, err)
+		if p.WellFormed(r.Answer) {
+			continue
+		}
+		c, err := Solve(t.Context(), constrained, p, true, nil)
+		require.NoError(t, err)
+		t.Logf("%s question: free %q, constrained %q (reference %q)", p.Kind, r.Answer, c.Answer, p.Answer())
+		require.Equal(t, r.Divergence, c.Divergence, "the trace is not constrained")
+		// The answer has the form of the question it restates (which need not be the one asked).
+		words := strings.Fields(c.Answer)
+		require.NotEmpty(t, words)
+		restated := p
+		restated.Kind = task.Value
+		if words[0] == "QN" {
+			restated.Kind = task.Note
+		}
+		require.Len(t, words, len(strings.Fields(restated.Answer())), "%q", c.Answer)
+		restated.Target, err = strconv.Atoi(words[1][1:])
+		require.NoError(t, err)
+		require.True(t, restated.WellFormed(c.Answer), "%q", c.Answer)
+		require.Equal(t, "stop token", c.Stats.StopReason)
+		return
+	}
+	t.Fatal("no free-running answer out of form in 30 held-out problems: the test would prove nothing")
 }

@@ -139,6 +139,18 @@ func Config(p zoomr.Policy, window int, t Task) zoomr.Config {
 	}
 }
 
+// WithAnswerGrammar returns cfg constrained to the answer schema of form f (task.AnswerGrammar):
+// after the answer marker the decoder can only write a restated question, the answer word of its
+// kind and EOS. The trace is not constrained.
+func WithAnswerGrammar(cfg zoomr.Config, tok *tokenizer.Tokenizer, f task.Form) (zoomr.Config, error) {
+	g, err := task.NewAnswerGrammar(tok, f)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.NewLogitsProcessor = func() zoomr.LogitsProcessor { return g }
+	return cfg, nil
+}
+
 // Result is one problem's decoding.
 type Result struct {
 	Problem task.Problem

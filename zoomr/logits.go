@@ -1,0 +1,68 @@
+package zoomr
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// ErrNoToken is returned when a LogitsProcessor leaves no token that can be sampled.
+var ErrNoToken = errors.New("zoomr: logits processor allowed no token")
+
+// A LogitsProcessor edits the next token's logits before sampling: a grammar that constrains an
+// answer to its schema, a list of banned tokens, a bias. Set Config.NewLogitsProcessor; each
+// generation gets its own processor, so it may keep state between calls.
+type LogitsProcessor interface {
+	// Process sees the tokens generated so far (not the prompt; empty before the first) and edits
+	// logits in place. A token whose logit is set to -Inf cannot be sampled; an error stops the
+	// generation (it is returned wrapped).
+	Process(generated []int, logits []float32) error
+}
+
+// LogitsProcessorFunc adapts a function to LogitsProcessor.
+type LogitsProcessorFunc func(generated []int, logits []float32) error
+
+// Process calls f.
+func (f LogitsProcessorFunc) Process(generated []int, logits []float32) error {
+	return f(generated, logits)
+}
+
+// AllowOnly sets every logit but those of allowed to -Inf (ids outside logits are ignored): the
+// building block of a grammar.
+func AllowOnly(logits []float32, allowed ...int) {
+	kept := make([]float32, len(allowed))
+	for i, id := range allowed {
+		if id >= 0 && id < len(logits) {
+			kept[i] = logits[id]
+		} else {
+			kept[i] = float32(math.Inf(-1))
+		}
+	}
+	negInf := float32(math.Inf(-1))
+	for i := range logits {
+		logits[i] = negInf
+	}
+	for i, id := range allowed {
+		if id >= 0 && id < len(logits) {
+			logits[id] = kept[i]
+		}
+	}
+}
+
+// process runs the generation's logits processor, if any, on a copy of the model's logits (the
+// model may reuse its buffer) and checks that a token is left.
+func (s *session) process(generated []int, logits []float32) ([]float32, error) {
+	if s.proc == nil {
+		return logits, nil
+	}
+	s.procBuf = append(s.procBuf[:0], logits...)
+	if err := s.proc.Process(generated, s.procBuf); err != nil {
+		return nil, fmt.Errorf("zoomr: logits processor: %w", err)
+	}
+	for _, l := range s.procBuf {
+		if !math.IsInf(float64(l), -1) && !math.IsNaN(float64(l)) {
+			return s.procBuf, nil
+		}
+	}
+	return nil, fmt.Errorf("%w (after %d generated tokens)", ErrNoToken, len(generated))
+}
