@@ -36,6 +36,13 @@
 // (StreamingLLM) or h2o (heavy hitters). The bounded baselines get the same number of resident slots
 // as ZoomR would for the same prompt (Config.ResidentBudget), for honest comparisons.
 //
+// # Constraining the output
+//
+// Config.NewLogitsProcessor gives every generation a LogitsProcessor that edits the logits before
+// each sampled token (greedy or sampled): a grammar for an answer whose schema the application
+// knows, banned tokens, a bias. AllowOnly is the building block of a grammar; summarize/task's
+// AnswerGrammar is one. A processor that leaves no token gives ErrNoToken.
+//
 // # Concurrency and errors
 //
 // A Decoder is safe for concurrent use: every generation has its own cache, segmenter, selector and

@@ -38,3 +38,39 @@ func Example() {
 	// 160 slots (prompt 64 + summaries 32 + zoom 2×16 + window 32) × 516 bytes.
 	// Output: tokens: 100 re-selections: 6 resident bytes: 82560
 }
+
+// A LogitsProcessor constrains what may be sampled: here the generation may only use token ids
+// below 10 (a grammar would allow a different set at each step, from the tokens generated so far).
+func ExampleLogitsProcessorFunc() {
+	dir, _ := os.MkdirTemp("", "zoomr-example")
+	defer os.RemoveAll(dir)
+	if _, err := model.WriteRandom(dir, model.RandomSpec{Seed: 1, VocabSize: 128}); err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	m, err := model.Load(ctx, dir)
+	if err != nil {
+		panic(err)
+	}
+	digitsOnly := zoomr.LogitsProcessorFunc(func(generated []int, logits []float32) error {
+		zoomr.AllowOnly(logits, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+		return nil
+	})
+	dec, err := zoomr.New(m, nil, zoomr.Config{Segmenter: zoomr.SegmentParagraph, MaxTokens: 20, IgnoreEOS: true,
+		NewLogitsProcessor: func() zoomr.LogitsProcessor { return digitsOnly }})
+	if err != nil {
+		panic(err)
+	}
+	toks, _, err := dec.Run(ctx, []int{50, 60, 70})
+	if err != nil {
+		panic(err)
+	}
+	below := 0
+	for _, t := range toks {
+		if t.ID < 10 {
+			below++
+		}
+	}
+	fmt.Printf("%d of %d tokens below 10\n", below, len(toks))
+	// Output: 20 of 20 tokens below 10
+}

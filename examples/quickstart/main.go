@@ -9,7 +9,9 @@
 // ends with a note; the summary keeps only the new value. The question asks for one step's note,
 // which only that step's body holds: ZoomR's heads vote on the summaries, zoom that body back in,
 // and the answer is read from it, while the cache never holds more than the prompt, the summaries,
-// the ends of two zoomed thoughts and a 128-token window.
+// the ends of two zoomed thoughts and a 128-token window. -answer-grammar constrains the answer to
+// the question form's schema (restated question, answer word, EOS), as an application that knows
+// its answer format would.
 package main
 
 import (
@@ -36,6 +38,7 @@ func run() error {
 	dir := flag.String("model", taskrun.DefaultModel, "model directory")
 	seed := flag.Uint64("seed", 7, "seed of the held-out problem")
 	value := flag.Bool("value", false, "ask a value question (answered from a summary) instead of a note")
+	grammar := flag.Bool("answer-grammar", false, "constrain the answer to the question form's schema (task.AnswerGrammar)")
 	flag.Parse()
 	ctx := context.Background()
 	m, tok, err := taskrun.Load(ctx, *dir)
@@ -58,7 +61,17 @@ func run() error {
 	fmt.Printf("prompt: %s\n", p.Prompt())
 	fmt.Printf("(%d steps of %d moves; the question asks for step #%d's %s)\n\n", p.Steps(), p.Walk, p.Target, p.Kind)
 
-	zdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyZoomR, 0, tt))
+	config := func(p zoomr.Policy) (zoomr.Config, error) {
+		if *grammar {
+			return taskrun.WithAnswerGrammar(taskrun.Config(p, 0, tt), tok, tt.Form)
+		}
+		return taskrun.Config(p, 0, tt), nil
+	}
+	zcfg, err := config(zoomr.PolicyZoomR)
+	if err != nil {
+		return err
+	}
+	zdec, err := zoomr.New(m, tok, zcfg)
 	if err != nil {
 		return err
 	}
@@ -89,7 +102,11 @@ func run() error {
 	}
 	fmt.Println()
 
-	fdec, err := zoomr.New(m, tok, taskrun.Config(zoomr.PolicyFull, 0, tt))
+	fcfg, err := config(zoomr.PolicyFull)
+	if err != nil {
+		return err
+	}
+	fdec, err := zoomr.New(m, tok, fcfg)
 	if err != nil {
 		return err
 	}
