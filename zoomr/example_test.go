@@ -12,16 +12,8 @@ import (
 // A random model has no tokenizer and never writes summary markers, so this example uses the
 // training-free paragraph segmenter (thoughts split every 16 tokens) and token ids.
 func Example() {
-	dir, _ := os.MkdirTemp("", "zoomr-example")
-	defer os.RemoveAll(dir)
-	if _, err := model.WriteRandom(dir, model.RandomSpec{Seed: 1, VocabSize: 128}); err != nil {
-		panic(err)
-	}
 	ctx := context.Background()
-	m, err := model.Load(ctx, dir)
-	if err != nil {
-		panic(err)
-	}
+	m := randomModel(ctx)
 	dec, err := zoomr.New(m, nil, zoomr.Config{Segmenter: zoomr.SegmentParagraph, MaxThoughtLen: 16,
 		Window: 32, SummaryCap: 32, ZoomSlotLen: 16, MaxTokens: 100, IgnoreEOS: true})
 	if err != nil {
@@ -42,16 +34,8 @@ func Example() {
 // A LogitsProcessor constrains what may be sampled: here the generation may only use token ids
 // below 10 (a grammar would allow a different set at each step, from the tokens generated so far).
 func ExampleLogitsProcessorFunc() {
-	dir, _ := os.MkdirTemp("", "zoomr-example")
-	defer os.RemoveAll(dir)
-	if _, err := model.WriteRandom(dir, model.RandomSpec{Seed: 1, VocabSize: 128}); err != nil {
-		panic(err)
-	}
 	ctx := context.Background()
-	m, err := model.Load(ctx, dir)
-	if err != nil {
-		panic(err)
-	}
+	m := randomModel(ctx)
 	digitsOnly := zoomr.LogitsProcessorFunc(func(generated []int, logits []float32) error {
 		zoomr.AllowOnly(logits, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
 		return nil
@@ -73,4 +57,21 @@ func ExampleLogitsProcessorFunc() {
 	}
 	fmt.Printf("%d of %d tokens below 10\n", below, len(toks))
 	// Output: 20 of 20 tokens below 10
+}
+
+// randomModel writes a small random Llama (vocabulary 128) to a temporary directory and loads it.
+func randomModel(ctx context.Context) *model.Model {
+	dir, err := os.MkdirTemp("", "zoomr-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir) // the weights are in memory once loaded
+	if _, err := model.WriteRandom(dir, model.RandomSpec{Seed: 1, VocabSize: 128}); err != nil {
+		panic(err)
+	}
+	m, err := model.Load(ctx, dir)
+	if err != nil {
+		panic(err)
+	}
+	return m
 }
