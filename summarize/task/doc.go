@@ -52,16 +52,18 @@
 // the S tag, as in the summary-tag form, and the answer's form is one induction copy from the
 // prompt's own "S5 N5" (no value question's prompt has that bigram), so it need not be read from QN
 // at a distance. A model directory records its form (examples/internal/taskrun.TaskFile). A
-// problem belongs to the same split in every form. Measured on testdata/zoomr-tiny (its README):
-// the bundled model is in BothTagsForm, fine-tuned from a summary-tag model (phase 11); note
-// answers took the question's form 74% of the time against 42%, and note questions were answered
-// 49.0% (full cache) and 62.7% (ZoomR) against 33.3% and 34.3%, though examples/probe shows the
-// gain is mostly a shift of bias (far value questions lost their form), not yet a read of the
-// prompt's bigram. Phase 11 reads far notes as well in NoteTagForm once the question is
-// restated right, but fine-tuning it into that form answered fewer problems: the routing loss at
-// the N tag broke the far note copy, and without it ZoomR's vote no longer found the asked body.
-// Routing with the copy head spared, or with the last layer only, broke it as well: an N tag also
-// precedes the note in every body, so a routing loss at N tags pulls the body's note off too.
+// problem belongs to the same split in every form. None of the forms taught the bundled model
+// (testdata/zoomr-tiny, its README) to pick a far step's answer form from the question: the
+// both-tags form moved the bias between the forms, and the note-tag form's routing loss at N tags
+// broke the far note copy (an N tag also precedes the note in every body).
+//
+// # Answer grammar
+//
+// AnswerGrammar constrains a decoder's answer to the schema of a form (a zoomr.LogitsProcessor):
+// after the answer marker, the restated question, then the answer word of that question's kind,
+// then EOS. The model still chooses the question word, the step and the answer word; only the
+// other kind's form and run-on answers are ruled out. examples/eval -answer-grammar measures with
+// it, so that what is left is the trace and the long-range copy the cache policy decides.
 //
 // # Splits
 //
