@@ -9,9 +9,10 @@
 // ends with a note; the summary keeps only the new value. The question asks for one step's note,
 // which only that step's body holds: ZoomR's heads vote on the summaries, zoom that body back in,
 // and the answer is read from it, while the cache never holds more than the prompt, the summaries,
-// the ends of two zoomed thoughts and a 128-token window. -answer-grammar constrains the answer to
-// the question form's schema (restated question, answer word, EOS), as an application that knows
-// its answer format would.
+// the ends of two zoomed thoughts and a 128-token window. The answer is constrained to the question
+// form's schema (restated question, answer word, EOS), as an application that knows its answer
+// format would constrain it; -answer-grammar=false shows the model's free answer, which for a step
+// far back often takes a value's form (testdata/zoomr-tiny/README.md).
 package main
 
 import (
@@ -38,7 +39,7 @@ func run() error {
 	dir := flag.String("model", taskrun.DefaultModel, "model directory")
 	seed := flag.Uint64("seed", 7, "seed of the held-out problem")
 	value := flag.Bool("value", false, "ask a value question (answered from a summary) instead of a note")
-	grammar := flag.Bool("answer-grammar", false, "constrain the answer to the question form's schema (task.AnswerGrammar)")
+	grammar := flag.Bool("answer-grammar", true, "constrain the answer to the question form's schema (task.AnswerGrammar); false: the model's free answer")
 	flag.Parse()
 	ctx := context.Background()
 	m, tok, err := taskrun.Load(ctx, *dir)
@@ -93,7 +94,11 @@ func run() error {
 		}
 		return "wrong"
 	}
-	fmt.Printf("\nanswer: %s   (reference %s: %s)\n", z.Answer, p.AnswerToken(), mark(z))
+	constrained := ""
+	if *grammar {
+		constrained = ", constrained to the answer schema"
+	}
+	fmt.Printf("\nanswer: %s   (reference %s: %s%s)\n", z.Answer, p.AnswerToken(), mark(z), constrained)
 	if d := z.Divergence; d.Role == task.RoleEnd {
 		fmt.Printf("(the trace went on past the reference's %d thoughts)\n", p.Steps())
 	} else if !d.Exact {
