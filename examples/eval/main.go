@@ -124,9 +124,11 @@ func run() error {
 		}
 		cfg := taskrun.Config(p, w, tt)
 		if o.answerGrammar {
-			if cfg, err = taskrun.WithAnswerGrammar(cfg, tok, tt.Form); err != nil {
+			constrained, err := taskrun.WithAnswerGrammar(cfg, tok, tt.Form)
+			if err != nil {
 				return nil, err
 			}
+			cfg = constrained
 		}
 		d, err := zoomr.New(m, tok, cfg)
 		decoders[key] = d
