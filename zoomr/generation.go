@@ -94,7 +94,6 @@ type session struct {
 	sel      consensus.Selector
 	sampler  *sampler
 	proc     LogitsProcessor // nil: none
-	procBuf  []float32       // the processed copy of the logits
 	stream   *tokenizer.StreamDecoder
 	tail     []byte // the generated text's last bytes, for stop strings
 	scores   []float32
@@ -156,11 +155,10 @@ func (g *Generation) run(yield func(Token, error) bool) error {
 			g.stats.StopReason = "cancelled"
 			return err
 		}
-		next, err := s.process(generated, logits)
-		if err != nil {
+		if err := s.process(generated, logits); err != nil {
 			return err
 		}
-		id := s.sampler.sample(next)
+		id := s.sampler.sample(logits)
 		generated = append(generated, id)
 		tok, stop, err := s.step(id, pos, i+1 >= d.cfg.MaxTokens, &logits)
 		if err != nil {

@@ -49,20 +49,19 @@ func AllowOnly(logits []float32, allowed ...int) {
 	}
 }
 
-// process runs the generation's logits processor, if any, on a copy of the model's logits (the
-// model may reuse its buffer) and checks that a token is left.
-func (s *session) process(generated []int, logits []float32) ([]float32, error) {
+// process runs the generation's logits processor, if any, on the step's logits in place (the model
+// returns a fresh slice per step and only the sampler reads it) and checks that a token is left.
+func (s *session) process(generated []int, logits []float32) error {
 	if s.proc == nil {
-		return logits, nil
+		return nil
 	}
-	s.procBuf = append(s.procBuf[:0], logits...)
-	if err := s.proc.Process(generated, s.procBuf); err != nil {
-		return nil, fmt.Errorf("zoomr: logits processor: %w", err)
+	if err := s.proc.Process(generated, logits); err != nil {
+		return fmt.Errorf("zoomr: logits processor: %w", err)
 	}
-	for _, l := range s.procBuf {
+	for _, l := range logits {
 		if !math.IsInf(float64(l), -1) && !math.IsNaN(float64(l)) {
-			return s.procBuf, nil
+			return nil
 		}
 	}
-	return nil, fmt.Errorf("%w (after %d generated tokens)", ErrNoToken, len(generated))
+	return fmt.Errorf("%w (after %d generated tokens)", ErrNoToken, len(generated))
 }
