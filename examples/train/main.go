@@ -60,6 +60,7 @@ type flags struct {
 	questionTagWeight              float64
 	routeSkipHeads                 string
 	extraQuestions                 int
+	farQuestions                   float64
 	firstThoughtWeight             float64
 	answerWeight, ropeTheta        float64
 	evalEvery, evalN, freeN        int
@@ -101,6 +102,7 @@ func parseFlags() flags {
 	flag.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") note-tag (\"QN N5\", answered \"QN N5 d\") or both-tags (\"QN S5 N5\", answered \"QN S5 N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
 	flag.StringVar(&f.voteLayers, "vote-layers", "", "the layers whose heads vote in ZoomR's consensus when the model decodes, as l[,…], or all; default: -init's (its task.json), else all. Recorded in OUT/task.json (set it to the layers the routing loss trains)")
 	flag.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
+	flag.Float64Var(&f.farQuestions, "far-questions", 0, "share of training problems asked about a step in the first half of the trace instead of a uniform step (train.TaskSource.FarQuestionShare; held-out problems are never changed)")
 	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
 	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
 	flag.IntVar(&f.evalN, "eval-n", 24, "held-out problems per evaluation")

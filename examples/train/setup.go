@@ -95,6 +95,10 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	src.AnswerFormWeight = float32(f.answerFormWeight)
 	src.QuestionTagWeight = float32(f.questionTagWeight)
 	src.ExtraQuestions = f.extraQuestions
+	if f.farQuestions < 0 || f.farQuestions > 1 {
+		return nil, nil, fmt.Errorf("-far-questions %g: want a share in 0..1", f.farQuestions)
+	}
+	src.FarQuestionShare = f.farQuestions
 	// The restated question before the answer token must be right too: weigh it along.
 	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
 	if f.evalEvery <= 0 || f.evalN <= 0 {

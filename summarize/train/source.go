@@ -77,6 +77,14 @@ type TaskSource struct {
 	// (examples/probe), although it copies a far note's digit once the N tag is written. Measured
 	// there, 300 steps with 4 or 12 extra questions lowered its held-out accuracy (its README).
 	ExtraQuestions int
+	// FarQuestionShare, when > 0, is the share of training problems whose question is re-asked
+	// about a thought in the first half of the trace (at least half the trace back when answered);
+	// the others keep the generator's uniform step. The held-out split is unchanged: a re-asked
+	// problem that would fall in it keeps its own question. Under the full cache the bundled
+	// testdata/zoomr-tiny reads back 42% of notes 16–19 thoughts back but all of those 0–11 back,
+	// and with a uniform step and half the examples under restricted views, a batch of three
+	// problems holds ≈0.3 far questions under the causal mask.
+	FarQuestionShare float64
 	// Form is how note questions are asked (it overrides the stages' task configs).
 	Form    task.Form
 	Weights Weights
@@ -154,7 +162,11 @@ func (s *TaskSource) Batch(step, tokens int) ([]*Example, error) {
 	}
 	var out []*Example
 	for n := 0; ; {
-		e, err := s.trainExample(g.Next(), rng)
+		p := g.Next()
+		if s.FarQuestionShare > 0 && rng.Float64() < s.FarQuestionShare {
+			p = askFar(p, rng)
+		}
+		e, err := s.trainExample(p, rng)
 		if err != nil {
 			return nil, err
 		}
@@ -164,6 +176,19 @@ func (s *TaskSource) Batch(step, tokens int) ([]*Example, error) {
 			return out, nil
 		}
 	}
+}
+
+// askFar re-asks p's question about a thought in the first half of its trace (step indices count
+// down, so a high step), keeping p when every draw would move it into the held-out split.
+func askFar(p task.Problem, rng *rand.Rand) task.Problem {
+	for range 8 {
+		q := p
+		q.Target = p.Steps() - 1 - rng.IntN(max(1, p.Steps()/2))
+		if !q.HeldOut() {
+			return q
+		}
+	}
+	return p
 }
 
 // trainExample is a problem as a training example under a drawn restricted view or the causal mask.

@@ -236,3 +236,50 @@ func TestExtraQuestionsFollowTheAnswerInCausalExamples(t *testing.T) {
 	}
 	require.True(t, seen["QN"] && seen["QV"], "both kinds are asked")
 }
+
+// TestFarQuestionShareAsksTheTracesFirstHalf: with the share at 1 every training question is
+// about a thought in the first half of the trace, and re-asking never moves a problem into the
+// held-out split; at 0 the generator's uniform steps reach the second half too.
+func TestFarQuestionShareAsksTheTracesFirstHalf(t *testing.T) {
+	cfg := task.Config{MinSteps: 8, MaxSteps: 8, MinWalk: 7, MaxWalk: 7}
+	asked := func(share float64) (first, second int) {
+		tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+		require.NoError(t, err)
+		src, err := NewTaskSource(tok, []Stage{{Until: 100, Tasks: []task.Config{cfg}}}, 3)
+		require.NoError(t, err)
+		src.FarQuestionShare = share
+		for step := range 20 {
+			batch, err := src.Batch(step, 1024)
+			require.NoError(t, err)
+			for _, e := range batch {
+				require.GreaterOrEqual(t, e.RouteThought, 0)
+				if e.RouteThought < 4 {
+					first++
+				} else {
+					second++
+				}
+			}
+		}
+		return first, second
+	}
+	first, second := asked(1)
+	require.Positive(t, first)
+	require.Zero(t, second, "every question re-asked about steps 0..3 of 8")
+	first, second = asked(0)
+	require.Positive(t, first)
+	require.Positive(t, second, "uniform steps reach the second half")
+
+	g, err := task.NewGenerator(cfg, task.Train, 9)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 500 {
+		p := g.Next()
+		q := askFar(p, rng)
+		require.False(t, q.HeldOut(), "a training problem stays out of the held-out split")
+		if q.Target != p.Target {
+			require.Less(t, q.TargetThought(), 4)
+			q.Target = p.Target
+		}
+		require.Equal(t, p, q, "only the asked step changes")
+	}
+}
