@@ -11,8 +11,9 @@
 //
 // Outputs (in -out, default out/eval): eval.json, eval.md (the table), accuracy_vs_budget.png (a
 // sweep over the window size on -sweep-n problems), resident_vs_tokens.png (one problem per
-// policy) and agreeability.png (ZoomR's agreeability at each re-selection, for right and wrong
-// answers).
+// policy), agreeability.png (ZoomR's agreeability at each re-selection, for right and wrong
+// answers) and answers.jsonl (every generation: the question, the answer, where the trace first
+// left the reference).
 package main
 
 import (
@@ -220,6 +221,9 @@ feed:
 		return err
 	}
 	if err := rep.write(o); err != nil {
+		return err
+	}
+	if err := writeAnswers(filepath.Join(o.out, "answers.jsonl"), jobs, results); err != nil {
 		return err
 	}
 	fmt.Print(rep.markdown())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -396,4 +397,45 @@ func pct(x float64, n int) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.0f%% (%d)", 100*x, n)
+}
+
+// answerLine is one generation of the evaluation in OUT/answers.jsonl: what was asked, what the
+// model answered and where its trace first left the reference, for reading the mistakes one by one.
+type answerLine struct {
+	Policy   string `json:"policy"`
+	Window   int    `json:"window"`
+	Problem  int    `json:"problem"` // index among the seed's held-out problems
+	Prompt   string `json:"prompt"`
+	Kind     string `json:"kind"` // note or value
+	Step     int    `json:"step"` // the asked step: thoughts written after it
+	Want     string `json:"want"`
+	Got      string `json:"got"`
+	Correct  bool   `json:"correct"`
+	Recalled bool   `json:"recalled"`
+	Exact    bool   `json:"exact_trace"`
+	// Diverged: the first differing word's role, its thought and the reference and generated words.
+	Diverged        string `json:"diverged,omitempty"`
+	DivergedThought int    `json:"diverged_thought,omitempty"`
+	DivergedWant    string `json:"diverged_want,omitempty"`
+	DivergedGot     string `json:"diverged_got,omitempty"`
+}
+
+// writeAnswers writes every generation's answerLine, in job order, as JSON lines.
+func writeAnswers(path string, jobs []job, results []taskrun.Result) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	for k, j := range jobs {
+		r := results[k]
+		line := answerLine{Policy: string(j.policy), Window: j.window, Problem: j.index, Prompt: r.Problem.Prompt(),
+			Kind: r.Problem.Kind.String(), Step: r.Problem.Target, Want: r.Problem.Answer(), Got: r.Answer,
+			Correct: r.Correct, Recalled: r.Recalled, Exact: r.Divergence.Exact}
+		if !r.Divergence.Exact {
+			d := r.Divergence
+			line.Diverged, line.DivergedThought, line.DivergedWant, line.DivergedGot = d.Role.String(), d.Thought, d.Want, d.Got
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }

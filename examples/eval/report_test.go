@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
 	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/zoomr"
 )
 
 // TestSummariseCountsFirstDivergences: the exact-trace share, the mean exact prefix and the
@@ -62,4 +67,38 @@ func TestRecallByDistance(t *testing.T) {
 	md := (&report{Policies: []policyReport{{Name: "zoomr", RecallByDistance: got}}, Config: map[string]int{}}).markdown()
 	require.Contains(t, md, "| policy | 0–3 | 4–7 | 8–11 |")
 	require.Contains(t, md, "| zoomr | 50% (2) / 100% (1) | — / — | — / 50% (2) |")
+}
+
+// TestWriteAnswersOneLinePerGeneration: answers.jsonl holds each job's question, answer and first
+// divergence, in job order.
+func TestWriteAnswersOneLinePerGeneration(t *testing.T) {
+	p := task.Problem{Keys: []int{3, 1, 4}, Start: 2, Walk: 8, Kind: task.Note, Target: 2}
+	ref, _, _ := p.ReferenceTrace()
+	bad := slices.Clone(ref)
+	bad[1] = "k9" // the first thought's key
+	jobs := []job{{policy: zoomr.PolicyFull, window: 128, index: 0}, {policy: zoomr.PolicyZoomR, window: 64, index: 1}}
+	results := []taskrun.Result{
+		{Problem: p, Correct: true, Recalled: true, Divergence: p.FirstDivergence(ref), Answer: p.Answer()},
+		{Problem: p, Divergence: p.FirstDivergence(bad), Answer: "QN S2 N2 0"},
+	}
+	path := filepath.Join(t.TempDir(), "answers.jsonl")
+	require.NoError(t, writeAnswers(path, jobs, results))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Len(t, lines, 2)
+	var got []answerLine
+	for _, l := range lines {
+		var a answerLine
+		require.NoError(t, json.Unmarshal([]byte(l), &a))
+		got = append(got, a)
+	}
+	require.Equal(t, answerLine{Policy: "full", Window: 128, Problem: 0, Prompt: p.Prompt(), Kind: "note", Step: 2,
+		Want: p.Answer(), Got: p.Answer(), Correct: true, Recalled: true, Exact: true}, got[0])
+	require.Equal(t, "zoomr", got[1].Policy)
+	require.Equal(t, 1, got[1].Problem)
+	require.False(t, got[1].Exact)
+	require.Equal(t, "key", got[1].Diverged)
+	require.Equal(t, ref[1], got[1].DivergedWant)
+	require.Equal(t, "k9", got[1].DivergedGot)
 }
