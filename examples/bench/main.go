@@ -140,12 +140,12 @@ func run() error {
 			return err
 		}
 		for _, policy := range o.policies {
-			d, err := withPolicy(dec, zoomr.Policy(policy))
+			d, err := withPolicy(dec, policy)
 			if err != nil {
 				return err
 			}
 			var rs []Run
-			if zoomr.Policy(policy) == zoomr.PolicyFull {
+			if policy == zoomr.PolicyFull {
 				rs, err = measureFull(ctx, d, name, o)
 			} else {
 				rs, err = measureGenerated(ctx, d, name, policy, o)
@@ -212,7 +212,7 @@ func decoderFor(ctx context.Context, name string, o *options) (*zoomr.Decoder, e
 	return nil, fmt.Errorf("unknown model %q (small, random512)", name)
 }
 
-func withPolicy(d *zoomr.Decoder, p zoomr.Policy) (*zoomr.Decoder, error) {
+func withPolicy(d *zoomr.Decoder, p string) (*zoomr.Decoder, error) {
 	cfg := d.Config()
 	cfg.Policy = p
 	return zoomr.New(d.Model(), d.Tokenizer(), cfg)

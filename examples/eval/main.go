@@ -46,7 +46,7 @@ type options struct {
 	n, sweepN, workers   int
 	seed                 uint64
 	answerGrammar        bool
-	policies             []zoomr.Policy
+	policies             []string
 	windows              []int
 }
 
@@ -65,7 +65,7 @@ func parse() (options, error) {
 	flag.BoolVar(&o.answerGrammar, "answer-grammar", false, "constrain the answer to the question form's schema (task.AnswerGrammar); the trace stays free")
 	flag.Parse()
 	for _, p := range strings.Split(policies, ",") {
-		o.policies = append(o.policies, zoomr.Policy(strings.TrimSpace(p)))
+		o.policies = append(o.policies, strings.TrimSpace(p))
 	}
 	for _, w := range strings.Split(windows, ",") {
 		if w = strings.TrimSpace(w); w == "" {
@@ -88,7 +88,7 @@ func parse() (options, error) {
 
 // job is one (policy, window, problem) decoding.
 type job struct {
-	policy zoomr.Policy
+	policy string
 	window int
 	index  int
 	keep   bool // keep the per-token trace (resident bytes over time)
@@ -118,7 +118,7 @@ func run() error {
 		problems[i] = g.Next()
 	}
 	decoders := map[string]*zoomr.Decoder{}
-	decoder := func(p zoomr.Policy, w int) (*zoomr.Decoder, error) {
+	decoder := func(p string, w int) (*zoomr.Decoder, error) {
 		key := fmt.Sprintf("%s/%d", p, w)
 		if d, ok := decoders[key]; ok {
 			return d, nil
@@ -162,7 +162,7 @@ func run() error {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	right := map[zoomr.Policy][2]int{}
+	right := map[string][2]int{}
 	for range o.workers {
 		wg.Add(1)
 		go func() {

@@ -95,7 +95,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	cfg := zoomr.Config{
-		Policy: zoomr.Policy(f.cache), Window: f.window, Sinks: f.sinks, Zoom: f.zoom, Votes: f.votes,
+		Policy: f.cache, Window: f.window, Sinks: f.sinks, Zoom: f.zoom, Votes: f.votes,
 		SummaryCap: f.summaryCap, Segmenter: zoomr.SegmenterKind(f.segmenter), BFloat16: f.bf16,
 		Temperature: f.temperature, TopK: f.topK, TopP: f.topP, Seed: f.seed, MaxTokens: f.maxTokens,
 		IgnoreEOS: f.ignoreEOS, MaxThoughtLen: f.maxThought,
