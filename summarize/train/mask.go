@@ -83,7 +83,9 @@ type layout struct {
 }
 
 // inSummaryOf reports whether token p is a summary token of thought t.
-func (l layout) inSummaryOf(p, t int) bool { return l.kinds[p] == summarize.Summary && l.thought[p] == t }
+func (l layout) inSummaryOf(p, t int) bool {
+	return l.kinds[p] == summarize.Summary && l.thought[p] == t
+}
 
 func layoutOf(e *Example) layout {
 	k := e.Thoughts()
