@@ -18,8 +18,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"unicode"
@@ -31,15 +33,30 @@ import (
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
 
-func main() {
-	dir := flag.String("model", "testdata/zoomr-tiny", "model directory (trained on the synthetic task)")
-	n := flag.Int("n", 16, "held-out problems per length")
-	seed := flag.Uint64("seed", 7, "seed of the held-out problems")
-	flag.Parse()
-	if err := run(*dir, *n, *seed); err != nil {
-		fmt.Fprintln(os.Stderr, "probe:", err)
-		os.Exit(1)
+func main() { os.Exit(mainCode(os.Args[1:], os.Stderr)) }
+
+// mainCode runs the command and returns its exit status: 0 after -h, 2 for bad flags, 1 for a
+// failed run.
+func mainCode(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("model", "testdata/zoomr-tiny", "model directory (trained on the synthetic task)")
+	n := fs.Int("n", 16, "held-out problems per length")
+	seed := fs.Uint64("seed", 7, "seed of the held-out problems")
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 2 // the flag set has printed the error and the usage
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "probe: unexpected arguments %q\n", fs.Args())
+		return 2
 	}
+	if err := run(*dir, *n, *seed); err != nil {
+		fmt.Fprintln(stderr, "probe:", err)
+		return 1
+	}
+	return 0
 }
 
 func run(dir string, n int, seed uint64) error {

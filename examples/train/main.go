@@ -23,8 +23,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,11 +40,23 @@ import (
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "train:", err)
-		os.Exit(1)
+func main() { os.Exit(mainCode(os.Args[1:], os.Stderr)) }
+
+// mainCode runs the command and returns its exit status: 0 after -h, 2 for bad flags, 1 for a
+// failed run.
+func mainCode(args []string, stderr io.Writer) int {
+	f, err := parseFlags(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 2 // the flag set has printed the error and the usage
 	}
+	if err := run(f); err != nil {
+		fmt.Fprintln(stderr, "train:", err)
+		return 1
+	}
+	return 0
 }
 
 type flags struct {
@@ -70,54 +84,62 @@ type flags struct {
 	task                           taskrun.Task // -question-form and -vote-layers, resolved
 }
 
-func parseFlags() flags {
+// parseFlags parses the command line; usage and errors go to stderr (flag.ErrHelp after -h).
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	var f flags
-	flag.StringVar(&f.out, "out", "out/zoomr-tiny", "output directory (model, checkpoint, logs)")
-	flag.StringVar(&f.init, "init", "", "fine-tune this Hugging Face model directory instead of training from scratch")
-	flag.StringVar(&f.data, "data", "", "train on these JSONL records instead of the synthetic task")
-	flag.IntVar(&f.steps, "steps", 1200, "optimizer steps")
-	flag.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run) or K1-K2,N1-N2[;…] (one stage: steps K1..K2, walks N1..N2; several configs drawn uniformly)")
-	flag.Uint64Var(&f.seed, "seed", 1, "seed of the weights, the data and the masks")
-	flag.IntVar(&f.layers, "layers", 3, "layers (from scratch)")
-	flag.IntVar(&f.hidden, "hidden", 128, "hidden size (from scratch)")
-	flag.IntVar(&f.heads, "heads", 4, "attention heads (from scratch)")
-	flag.IntVar(&f.kvHeads, "kv-heads", 2, "key/value heads (from scratch)")
-	flag.IntVar(&f.headDim, "head-dim", 16, "head dimension (from scratch)")
-	flag.IntVar(&f.ffn, "ffn", 256, "feed-forward width (from scratch)")
-	flag.Float64Var(&f.ropeTheta, "rope-theta", 10000, "RoPE base (from scratch): larger keeps more of each head's dimensions free of position at long range")
-	flag.IntVar(&f.batchTokens, "batch-tokens", 3072, "tokens per batch")
-	flag.Float64Var(&f.lr, "lr", 1.5e-3, "peak learning rate")
-	flag.IntVar(&f.warmup, "warmup", 200, "warm-up steps")
-	flag.Float64Var(&f.route, "route", 0.5, "routing loss weight (0 disables)")
-	flag.StringVar(&f.routeSkipHeads, "route-skip-heads", "", "query heads left out of the routing loss, as layer.head[,…] (e.g. 1.2,1.3: a copy head whose query must stay on its copy)")
-	flag.Float64Var(&f.answerWeight, "answer-weight", 5, "loss weight of the answer token (the note or value) of task problems; the restated question gets a quarter of it (at least 2)")
-	flag.Float64Var(&f.thoughtWeight, "thought-weight", 1, "loss weight of the thought-body tokens of task problems (lower it to spend the gradient on summaries and answers once the model writes traces)")
-	flag.Float64Var(&f.lookupWeight, "lookup-weight", 0, "loss weight of each thought header's key, looked up in the prompt (0: the thought weight)")
-	flag.Float64Var(&f.summaryValueWeight, "summary-value-weight", 0, "loss weight of each summary's value, copied from the walk's last move (0: the summary weight)")
-	flag.Float64Var(&f.noteWeight, "note-weight", 0, "loss weight of each thought's note, the body-only detail note questions ask for (0: the thought weight)")
-	flag.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
-	flag.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
-	flag.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
-	flag.Float64Var(&f.questionTagWeight, "question-tag-weight", 0, "loss weight of the restated question's tag, copied from the prompt (0: the restated question's weight)")
-	flag.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") note-tag (\"QN N5\", answered \"QN N5 d\") or both-tags (\"QN S5 N5\", answered \"QN S5 N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
-	flag.StringVar(&f.voteLayers, "vote-layers", "", "the layers whose heads vote in ZoomR's consensus when the model decodes, as l[,…], or all; default: -init's (its task.json), else all. Recorded in OUT/task.json (set it to the layers the routing loss trains)")
-	flag.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
-	flag.Float64Var(&f.farQuestions, "far-questions", 0, "share of training problems asked about a step in the first half of the trace instead of a uniform step (train.TaskSource.FarQuestionShare; held-out problems are never changed)")
-	flag.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
-	flag.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
-	flag.IntVar(&f.evalN, "eval-n", 24, "held-out problems per evaluation")
-	flag.IntVar(&f.freeN, "free-n", 16, "held-out problems decoded free-running (full cache and ZoomR) at each evaluation, logged to OUT/free.csv (0: none)")
-	flag.IntVar(&f.ckptEvery, "ckpt-every", 50, "checkpoint every N steps")
-	flag.BoolVar(&f.bf16, "bf16", true, "write the final weights as bfloat16")
-	flag.BoolVar(&f.noResume, "no-resume", false, "ignore an existing checkpoint")
-	flag.IntVar(&f.dump, "dump", 0, "write this many task problems as JSONL to stdout and exit")
-	flag.StringVar(&f.split, "split", "heldout", "split of -dump: train or heldout")
-	flag.Parse()
-	return f
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.out, "out", "out/zoomr-tiny", "output directory (model, checkpoint, logs)")
+	fs.StringVar(&f.init, "init", "", "fine-tune this Hugging Face model directory instead of training from scratch")
+	fs.StringVar(&f.data, "data", "", "train on these JSONL records instead of the synthetic task")
+	fs.IntVar(&f.steps, "steps", 1200, "optimizer steps")
+	fs.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run) or K1-K2,N1-N2[;…] (one stage: steps K1..K2, walks N1..N2; several configs drawn uniformly)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the weights, the data and the masks")
+	fs.IntVar(&f.layers, "layers", 3, "layers (from scratch)")
+	fs.IntVar(&f.hidden, "hidden", 128, "hidden size (from scratch)")
+	fs.IntVar(&f.heads, "heads", 4, "attention heads (from scratch)")
+	fs.IntVar(&f.kvHeads, "kv-heads", 2, "key/value heads (from scratch)")
+	fs.IntVar(&f.headDim, "head-dim", 16, "head dimension (from scratch)")
+	fs.IntVar(&f.ffn, "ffn", 256, "feed-forward width (from scratch)")
+	fs.Float64Var(&f.ropeTheta, "rope-theta", 10000, "RoPE base (from scratch): larger keeps more of each head's dimensions free of position at long range")
+	fs.IntVar(&f.batchTokens, "batch-tokens", 3072, "tokens per batch")
+	fs.Float64Var(&f.lr, "lr", 1.5e-3, "peak learning rate")
+	fs.IntVar(&f.warmup, "warmup", 200, "warm-up steps")
+	fs.Float64Var(&f.route, "route", 0.5, "routing loss weight (0 disables)")
+	fs.StringVar(&f.routeSkipHeads, "route-skip-heads", "", "query heads left out of the routing loss, as layer.head[,…] (e.g. 1.2,1.3: a copy head whose query must stay on its copy)")
+	fs.Float64Var(&f.answerWeight, "answer-weight", 5, "loss weight of the answer token (the note or value) of task problems; the restated question gets a quarter of it (at least 2)")
+	fs.Float64Var(&f.thoughtWeight, "thought-weight", 1, "loss weight of the thought-body tokens of task problems (lower it to spend the gradient on summaries and answers once the model writes traces)")
+	fs.Float64Var(&f.lookupWeight, "lookup-weight", 0, "loss weight of each thought header's key, looked up in the prompt (0: the thought weight)")
+	fs.Float64Var(&f.summaryValueWeight, "summary-value-weight", 0, "loss weight of each summary's value, copied from the walk's last move (0: the summary weight)")
+	fs.Float64Var(&f.noteWeight, "note-weight", 0, "loss weight of each thought's note, the body-only detail note questions ask for (0: the thought weight)")
+	fs.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
+	fs.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
+	fs.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
+	fs.Float64Var(&f.questionTagWeight, "question-tag-weight", 0, "loss weight of the restated question's tag, copied from the prompt (0: the restated question's weight)")
+	fs.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") note-tag (\"QN N5\", answered \"QN N5 d\") or both-tags (\"QN S5 N5\", answered \"QN S5 N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
+	fs.StringVar(&f.voteLayers, "vote-layers", "", "the layers whose heads vote in ZoomR's consensus when the model decodes, as l[,…], or all; default: -init's (its task.json), else all. Recorded in OUT/task.json (set it to the layers the routing loss trains)")
+	fs.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
+	fs.Float64Var(&f.farQuestions, "far-questions", 0, "share of training problems asked about a step in the first half of the trace instead of a uniform step (train.TaskSource.FarQuestionShare; held-out problems are never changed)")
+	fs.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
+	fs.IntVar(&f.evalEvery, "eval-every", 200, "held-out evaluation every N steps (0: never)")
+	fs.IntVar(&f.evalN, "eval-n", 24, "held-out problems per evaluation")
+	fs.IntVar(&f.freeN, "free-n", 16, "held-out problems decoded free-running (full cache and ZoomR) at each evaluation, logged to OUT/free.csv (0: none)")
+	fs.IntVar(&f.ckptEvery, "ckpt-every", 50, "checkpoint every N steps")
+	fs.BoolVar(&f.bf16, "bf16", true, "write the final weights as bfloat16")
+	fs.BoolVar(&f.noResume, "no-resume", false, "ignore an existing checkpoint")
+	fs.IntVar(&f.dump, "dump", 0, "write this many task problems as JSONL to stdout and exit")
+	fs.StringVar(&f.split, "split", "heldout", "split of -dump: train or heldout")
+	if err := fs.Parse(args); err != nil {
+		return flags{}, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "train: unexpected arguments %q\n", fs.Args())
+		return flags{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return f, nil
 }
 
-func run() error {
-	f := parseFlags()
+func run(f flags) error {
 	if err := resolveTask(&f); err != nil {
 		return err
 	}

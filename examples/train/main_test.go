@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,4 +33,24 @@ func TestResolveTask(t *testing.T) {
 	f := flags{}
 	require.NoError(t, resolveTask(&f))
 	require.Equal(t, taskrun.Task{}, f.task, "no -init, no flags: the defaults")
+}
+
+// TestExitCodes: -h prints the usage and exits 0; an unknown flag or a stray argument exits 2
+// without training.
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"-h"}, 0, "-lookup-weight"},
+		{[]string{"-help"}, 0, "-answer-weight"},
+		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
+		{[]string{"-steps", "x"}, 2, "invalid value"},
+		{[]string{"stray"}, 2, "unexpected arguments"},
+	} {
+		var stderr strings.Builder
+		require.Equal(t, c.code, mainCode(c.args, &stderr), "%v", c.args)
+		require.Contains(t, stderr.String(), c.says, "%v", c.args)
+	}
 }
