@@ -1,9 +1,10 @@
 // Command train teaches a model to close each thought with a summary (ZoomR's protocol) and writes
 // it in Hugging Face layout.
 //
-// From scratch on the synthetic task (package summarize/task), as the committed model was made:
+// From scratch on the synthetic task (package summarize/task); the bundled model's phases are in
+// testdata/zoomr-tiny/README.md:
 //
-//	go run ./examples/train -out testdata/zoomr-tiny -steps 2000 -seed 1
+//	go run ./examples/train -out out/zoomr-tiny -steps 2000 -seed 1
 //
 // Fine-tuning a Hugging Face checkpoint on JSONL records (the summary markers are added to its
 // vocabulary and embedding):
@@ -18,7 +19,12 @@
 // from it when started again with the same flags; OUT/train.csv and OUT/eval.csv log every step and
 // every held-out evaluation (teacher-forced), OUT/free.csv the same evaluations' free-running
 // accuracy and recall on -free-n problems under the full cache and ZoomR. The final model
-// (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) is written to OUT.
+// (config.json, model.safetensors, tokenizer.json, tokenizer_config.json, task.json) is written to
+// OUT.
+//
+// The -*-weight flags put a loss weight on single positions of the task's structure (the answer
+// word, each header key, note or summary value, the first step index, ...; weights.go), through
+// train.TaskSource.TokenWeight.
 package main
 
 import (

@@ -85,22 +85,19 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	}
 	src.View = vc
 	src.Form = f.task.Form
-	src.AnswerWeight = float32(f.answerWeight)
 	src.Weights.Thought = float32(f.thoughtWeight)
-	src.LookupWeight = float32(f.lookupWeight)
-	src.NoteWeight = float32(f.noteWeight)
-	src.SummaryValueWeight = float32(f.summaryValueWeight)
-	src.FirstIndexWeight = float32(f.firstIndexWeight)
-	src.FirstThoughtWeight = float32(f.firstThoughtWeight)
-	src.AnswerFormWeight = float32(f.answerFormWeight)
-	src.QuestionTagWeight = float32(f.questionTagWeight)
+	// The restated question before the answer word must be right too: weigh it along.
+	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
+	marker, ok := tok.TokenID(task.AnswerMarker)
+	if !ok {
+		return nil, nil, fmt.Errorf("the vocabulary has no answer marker %q", task.AnswerMarker)
+	}
+	src.TokenWeight = emphasisOf(f).hook(src, marker)
 	src.ExtraQuestions = f.extraQuestions
 	if f.farQuestions < 0 || f.farQuestions > 1 {
 		return nil, nil, fmt.Errorf("-far-questions %g: want a share in 0..1", f.farQuestions)
 	}
 	src.FarQuestionShare = f.farQuestions
-	// The restated question before the answer token must be right too: weigh it along.
-	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
 	if f.evalEvery <= 0 || f.evalN <= 0 {
 		return src, nil, nil
 	}

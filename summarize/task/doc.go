@@ -31,7 +31,7 @@
 // trace under any cache policy that keeps the prompt, the summaries and a window. Only the answer
 // needs to reach back: to a summary (value questions) or into a thought body (note questions).
 //
-// # Why this shape (see ../shared/notes/synthetic-task.md)
+// # Why this shape
 //
 // Every long-range read is a one-token induction copy with a unique key: "#i" → k_i in the prompt,
 // "S_j" → the value in summary j, "N_j" → the note in body j. The restated question ends with the
@@ -53,7 +53,7 @@
 // prompt's own "S5 N5" (no value question's prompt has that bigram), so it need not be read from QN
 // at a distance. A model directory records its form (examples/internal/taskrun.TaskFile). A
 // problem belongs to the same split in every form. None of the forms taught the bundled model
-// (testdata/zoomr-tiny, its README) to pick a far step's answer form from the question: the
+// (testdata/zoomr-tiny; docs/training-history.md) to pick a far step's answer form from the question: the
 // both-tags form moved the bias between the forms, and the note-tag form's routing loss at N tags
 // broke the far note copy (an N tag also precedes the note in every body).
 //

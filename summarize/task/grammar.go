@@ -15,7 +15,7 @@ import (
 // not the content: the model still chooses the question word, the step j and the answer word, so
 // a wrong restatement still gives a wrong answer; what it rules out is an answer of the other
 // kind's form ("QV S5 N5 …", "QN S5 v3"), which the bundled model writes for far steps (see
-// testdata/zoomr-tiny/README.md), and a value answer that runs on into a new thought. The trace
+// docs/training-history.md), and a value answer that runs on into a new thought. The trace
 // before the marker is not constrained.
 //
 // It is a zoomr.LogitsProcessor that keeps no state, so one grammar may serve any number of

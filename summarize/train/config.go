@@ -38,7 +38,7 @@ type Config struct {
 	// RouteSkipHeads are query heads left out of the routing loss (the others still learn it). Use
 	// it to spare a head that does another job at the routing position: in task.NoteTagForm the
 	// restated N tag is both the routing position and the query of the far note copy, and routing
-	// that copy head to the summaries breaks the copy (testdata/zoomr-tiny's README).
+	// that copy head to the summaries breaks the copy (docs/training-history.md).
 	RouteSkipHeads []HeadRef
 	// PadTo rounds sequence lengths up (default 64), so few distinct shapes are compiled.
 	PadTo int

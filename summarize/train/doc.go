@@ -10,7 +10,7 @@
 //	         so far + a window + the bodies of the zoomed thoughts, with the zoomed set changing at
 //	         every seal, at the answer, and at the routing position where it holds the right thought)
 //	forward  model.TrainForward(tokens, masks) -> logits, per-layer Q and K (the fast matmul gradient
-//	         of the model package, DESIGN §4)
+//	         of the model package)
 //	loss     weighted cross-entropy of the generated tokens (prompt tokens weigh 0)
 //	       + RouteWeight × routing loss: at the routing position (the re-selection token of the
 //	         restated question), every layer's and head's softmax over the sealed thoughts' scores
@@ -28,6 +28,8 @@
 // TaskSource draws problems of the synthetic task (package summarize/task) along a curriculum
 // (TaskCurriculum); RecordSource trains on summarize.Records (JSONL) of any origin. Both are
 // deterministic in the step number, so a resumed run sees the data an uninterrupted one would.
+// Loss weights go by token kind (Weights); TaskSource.TokenWeight reweighs single tokens, e.g. the
+// positions of the task's structure that examples/train's -*-weight flags emphasise.
 // LoadForFineTuning prepares a Hugging Face checkpoint: the protocol's tokens join its vocabulary
 // and its embedding grows (model.ExtendVocab); WriteTokenizer writes the grown tokenizer next to the
 // trained weights.

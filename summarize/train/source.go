@@ -25,75 +25,44 @@ type Stage struct {
 	Tasks []task.Config
 }
 
+// DefaultAnswerWeight is the loss weight of each answer word (TaskSource.IsAnswerWord) when
+// TaskSource.TokenWeight is nil; the rest of an answer has Weights.Answer.
+const DefaultAnswerWeight = 5
+
+// TokenWeight gives token t of e its loss weight; w is its weight by kind (TaskSource.Weights: 0 for
+// the prompt, and for the words of an extra question that are fed in rather than predicted). It
+// sees e's ids, kinds, thought indices and routing; e.Weight is not final while it runs.
+type TokenWeight func(e *Example, t int, w float32) float32
+
 // TaskSource draws training problems of the synthetic task (package task), following a curriculum.
 type TaskSource struct {
 	Stages []Stage // in order; the last stage also covers every later step
 	Seed   uint64
 	render *summarize.Renderer
-	// AnswerWeight is the loss weight of the answer's last token (the note or value; default 5);
-	// Weights apply to the rest.
-	AnswerWeight float32
-	// LookupWeight, when > 0, is the loss weight of each thought header's key (the token after the
-	// step index #i, which the model must look up in the prompt): one token per thought among ~55
-	// easy ones, so at the thought weight the lookup never forms and every free-running trace
-	// follows a wrong key from its first thought.
-	LookupWeight float32
-	// NoteWeight, when > 0, is the loss weight of each thought's note (its body's last token: the
-	// digit the walk showed at counter w6, copied from a fixed distance back): like the lookup, one
-	// token per thought, and the only body-only detail a note question can ask for.
-	NoteWeight float32
-	// SummaryValueWeight, when > 0, is the loss weight of each summary's value (the word after its S
-	// tag, copied from the walk's last move five tokens back): one token per thought that every
-	// later step and every value question reads. With phase 11 of testdata/zoomr-tiny it is where
-	// most exact-until-then traces first went wrong (8.5%; examples/eval's divergence table).
-	SummaryValueWeight float32
-	// FirstIndexWeight, when > 0, is the loss weight of the trace's first token: the first thought's
-	// step index "#K-1", copied from the prompt (every later index counts down from the summary
-	// just closed). One token per problem: at the thought weight, phase 6 of testdata/zoomr-tiny wrote
-	// it wrong in 3 of 4 held-out traces (examples/eval's divergence table), which mislabels every
-	// thought after.
-	FirstIndexWeight float32
-	// FirstThoughtWeight, when > 0, is the loss weight of the other body tokens of the first thought
-	// (its key, start value, walk and note; LookupWeight and NoteWeight, when set, override it on the
-	// key and the note): free-running, most of phase 7's walk errors were in the first thought's
-	// first moves.
-	FirstThoughtWeight float32
-	// AnswerFormWeight, when > 0, is the loss weight of the word after the restated question's S
-	// tag: a note question's N tag ("QN S5 N5 d") picks the answer's form. With phase 11 of
-	// testdata/zoomr-tiny, 58% of note answers took a value's form instead ("QN S5 v3"; the eval's
-	// "answer form" column). On a value question that word is the answer itself, which keeps
-	// AnswerWeight; so it is in task.NoteTagForm, where the question names the N tag.
-	AnswerFormWeight float32
-	// QuestionTagWeight, when > 0, is the loss weight of the restated question's tag (the routing
-	// position, copied from the prompt's question ~1,000 tokens back): in task.NoteTagForm a fine-tune
-	// of phase 11 of testdata/zoomr-tiny restated a wrong N tag in most free-running answers.
-	QuestionTagWeight float32
+	// Weights are the loss weights by token kind (NewTaskSource: thought 1, summary 1, answer 2).
+	Weights Weights
+	// TokenWeight, when set, gives each token of every example (and of the extra questions) its
+	// loss weight, to emphasise positions the task's structure singles out (examples/train's
+	// -lookup-weight and the like). Nil: the weight by kind, DefaultAnswerWeight on each answer word.
+	TokenWeight TokenWeight
 	// ExtraQuestions, when > 0, appends that many more questions about random steps of the same
-	// trace after the answer's EOS, in the causally-masked examples only (the tokens after EOS change
-	// no earlier prediction, and a decoder stops at EOS): "<|answer|> QV S12 v3 <eos>", the
-	// question's words fed in (weight 0), the answer's form word and answer word weighted like the
-	// answer's. One question per trace teaches the answer's form slowly: phase 11 of
-	// testdata/zoomr-tiny picks it from QN/QV only when the asked step is 0–2 thoughts back
-	// (examples/probe), although it copies a far note's digit once the N tag is written. Measured
-	// there, 300 steps with 4 or 12 extra questions lowered its held-out accuracy (its README).
+	// trace after the answer's EOS, in the causally-masked examples only (tokens after EOS change no
+	// earlier prediction, and a decoder stops at EOS): "<|answer|> QV S12 v3 <eos>", the question's
+	// words fed in (weight 0), the rest weighted as an answer's.
 	ExtraQuestions int
-	// FarQuestionShare, when > 0, is the share of training problems whose question is re-asked
-	// about a thought in the first half of the trace (at least half the trace back when answered);
-	// the others keep the generator's uniform step. The held-out split is unchanged: a re-asked
-	// problem that would fall in it keeps its own question. Why: under the full cache phase 15 of
-	// testdata/zoomr-tiny read back 42% of notes 16–19 thoughts back but all of those 0–11 back;
-	// with a uniform step and half the examples under restricted views, a batch of three problems
-	// held ≈0.3 far questions under the causal mask. Phases 16–22, trained with 0.5 then 0.75,
-	// read back 83% of them (its README).
+	// FarQuestionShare, when > 0, is the share of training problems whose question is re-asked about
+	// a thought in the first half of the trace (at least half the trace back when answered); the
+	// others keep the generator's uniform step. A re-asked problem that would fall in the held-out
+	// split keeps its own question.
 	FarQuestionShare float64
 	// Form is how note questions are asked (it overrides the stages' task configs).
-	Form    task.Form
-	Weights Weights
+	Form task.Form
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View      ViewConfig
 	routeTags map[int]bool // ids of the S and N tags: the restated question's last word routes
 	tok       summarize.Tokenizer
+	eos       int // EOS's id: the word before it is an answer word
 }
 
 // NewTaskSource renders with tok (the task's vocabulary, task.Vocabulary, or a larger one that
@@ -116,8 +85,11 @@ func NewTaskSource(tok summarize.Tokenizer, stages []Stage, seed uint64) (*TaskS
 	if err != nil {
 		return nil, err
 	}
-	src := &TaskSource{Stages: stages, Seed: seed, render: r, AnswerWeight: 5, Weights: Weights{Thought: 1, Summary: 1, Answer: 2},
+	src := &TaskSource{Stages: stages, Seed: seed, render: r, Weights: Weights{Thought: 1, Summary: 1, Answer: 2},
 		routeTags: map[int]bool{}, tok: tok}
+	if src.eos, err = taskWordID(tok, task.EOS); err != nil {
+		return nil, err
+	}
 	for _, w := range task.ReselectWords(task.NoteTagForm) { // every form's question tags
 		id, err := taskWordID(tok, w)
 		if err != nil {
@@ -223,40 +195,46 @@ func taskWordID(tok summarize.Tokenizer, w string) (int, error) {
 // appendQuestions appends ExtraQuestions questions about random steps of p to e (see
 // ExtraQuestions).
 func (s *TaskSource) appendQuestions(e *Example, p task.Problem, rng *rand.Rand) error {
-	marker, err := taskWordID(s.tok, task.AnswerMarker)
-	if err != nil {
-		return err
-	}
-	formWeight := s.Weights.Answer
-	if s.AnswerFormWeight > 0 {
-		formWeight = s.AnswerFormWeight
-	}
 	for range s.ExtraQuestions {
 		q := p
 		q.Target = rng.IntN(p.Steps())
 		q.Kind = task.Kind(rng.IntN(2))
 		words := strings.Fields(q.Answer()) // "QN S5 N5 2" or "QV S5 v6"
-		ids := make([]int, 0, len(words)+2)
-		ids = append(ids, marker)
-		for _, w := range append(words, task.EOS) {
+		start := e.Len()
+		for i, w := range append([]string{task.AnswerMarker}, append(words, task.EOS)...) {
 			id, err := taskWordID(s.tok, w)
 			if err != nil {
 				return err
 			}
-			ids = append(ids, id)
-		}
-		weights := make([]float32, len(ids)) // marker, QN/QV and the question's tag are fed in
-		weights[3] = formWeight              // the N tag, or the answer itself
-		weights[len(ids)-2] = s.AnswerWeight
-		weights[len(ids)-1] = s.Weights.Answer
-		for i, id := range ids {
+			weight := s.Weights.Answer
+			if i < 3 { // the marker, QN/QV and the question's tag are fed in
+				weight = 0
+			}
 			e.IDs = append(e.IDs, id)
-			e.Weight = append(e.Weight, weights[i])
+			e.Weight = append(e.Weight, weight)
 			e.Kinds = append(e.Kinds, summarize.Answer)
 			e.Thought = append(e.Thought, -1)
 		}
+		s.weigh(e, start)
 	}
 	return nil
+}
+
+// weigh passes the weights of e's tokens from `from` on through the TokenWeight hook.
+func (s *TaskSource) weigh(e *Example, from int) {
+	for t := max(from, 1); t < e.Len(); t++ {
+		if s.TokenWeight != nil {
+			e.Weight[t] = s.TokenWeight(e, t, e.Weight[t])
+		} else if s.IsAnswerWord(e, t) {
+			e.Weight[t] = DefaultAnswerWeight
+		}
+	}
+}
+
+// IsAnswerWord reports whether token t of e is an answer word: the last word of an answer (the note
+// or the value asked for, right before EOS), the one an answer is graded on.
+func (s *TaskSource) IsAnswerWord(e *Example, t int) bool {
+	return t+1 < e.Len() && e.Kinds[t] == summarize.Answer && e.IDs[t+1] == s.eos
 }
 
 // Example renders a problem with its routing position: the tag the restated question ends with (S_j,
@@ -277,38 +255,7 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	if e.Route < 0 {
 		return nil, fmt.Errorf("%w: no question tag in the answer of %q", ErrExample, p.Answer())
 	}
-	start := traceStart(&e)
-	if s.FirstThoughtWeight > 0 && start >= 0 { // before the specific weights, which override it
-		for t := start + 1; t < e.Len() && sameThought(&e, start, t); t++ {
-			e.Weight[t] = s.FirstThoughtWeight
-		}
-	}
-	if s.LookupWeight > 0 {
-		for _, t := range headerKeys(&e) {
-			e.Weight[t] = s.LookupWeight
-		}
-	}
-	if s.NoteWeight > 0 {
-		for _, t := range bodyEnds(&e) {
-			e.Weight[t] = s.NoteWeight
-		}
-	}
-	if s.SummaryValueWeight > 0 {
-		for _, t := range summaryValues(&e) {
-			e.Weight[t] = s.SummaryValueWeight
-		}
-	}
-	if s.FirstIndexWeight > 0 && start >= 0 {
-		e.Weight[start] = s.FirstIndexWeight
-	}
-	if s.QuestionTagWeight > 0 {
-		e.Weight[e.Route] = s.QuestionTagWeight
-	}
-	if s.AnswerFormWeight > 0 && e.Route+1 < e.Len() {
-		e.Weight[e.Route+1] = s.AnswerFormWeight
-	}
-	// The answer's last token before EOS carries the answer.
-	e.Weight[r.Len()-2] = s.AnswerWeight
+	s.weigh(&e, 0)
 	e.Tag = p.Kind.String()
 	return &e, nil
 }
@@ -324,58 +271,6 @@ func (s *TaskSource) Examples(g *task.Generator, n int) ([]*Example, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// headerKeys returns the position of each thought's second token: the key of the task's header
-// "#i k".
-func headerKeys(e *Example) []int {
-	var out []int
-	for t := max(e.PromptLen, 1); t+1 < e.Len(); t++ {
-		first := e.Kinds[t] == summarize.Thought && !sameThought(e, t-1, t)
-		if first && sameThought(e, t, t+1) {
-			out = append(out, t+1)
-		}
-	}
-	return out
-}
-
-// bodyEnds returns the position of each thought body's last token: the note of the task's thought.
-func bodyEnds(e *Example) []int {
-	var out []int
-	for t := e.PromptLen; t+1 < e.Len(); t++ {
-		if e.Kinds[t] == summarize.Thought && !sameThought(e, t, t+1) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// summaryValues returns the position of each summary's third token: the value of the task's
-// summary "<|begin_of_summary|> S_i v <|end_of_summary|>".
-func summaryValues(e *Example) []int {
-	var out []int
-	for t := max(e.PromptLen, 2); t < e.Len(); t++ {
-		inSummary := func(p int) bool { return e.Kinds[p] == summarize.Summary && e.Thought[p] == e.Thought[t] }
-		if inSummary(t) && inSummary(t-1) && inSummary(t-2) && (t < 3 || !inSummary(t-3)) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// traceStart returns the position of the first thought's first token (-1: none).
-func traceStart(e *Example) int {
-	for t := e.PromptLen; t < e.Len(); t++ {
-		if e.Kinds[t] == summarize.Thought {
-			return t
-		}
-	}
-	return -1
-}
-
-// sameThought reports whether positions a and b are both in the body of one thought.
-func sameThought(e *Example, a, b int) bool {
-	return e.Kinds[a] == summarize.Thought && e.Kinds[b] == summarize.Thought && e.Thought[a] == e.Thought[b]
 }
 
 // RecordSource trains on a fixed set of records (e.g. read from JSONL), drawn at random per step

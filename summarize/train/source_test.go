@@ -8,116 +8,65 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize"
 	"github.com/zoomr-go/zoomr/summarize/task"
 )
 
-// TestLookupWeightMarksEachHeaderKey: with LookupWeight set, exactly the key of each thought's
-// "#i k" header carries it, and the answer keeps its own weight.
-func TestLookupWeightMarksEachHeaderKey(t *testing.T) {
-	tok, src, _, e := weightedExample(t, task.Config{MinSteps: 4, MaxSteps: 4, MinWalk: 6, MaxWalk: 6}, 3,
-		func(s *TaskSource) { s.LookupWeight = 7 })
-
-	prevs, keys := weightedTokens(tok, e, 7)
-	for i, prev := range prevs {
-		require.True(t, strings.HasPrefix(prev, "#"), "weighted token %q follows %q, not a step index", keys[i], prev)
-	}
-	require.Len(t, keys, 4, "one key per thought")
-	for _, k := range keys {
-		require.True(t, strings.HasPrefix(k, "k"), "weighted %q is not a key", k)
-	}
-	require.Equal(t, src.AnswerWeight, e.Weight[e.Len()-2])
-}
-
-// TestNoteWeightMarksEachNote: with NoteWeight set, exactly each thought's note (the digit after
-// its N tag, the body's last token) carries it.
-func TestNoteWeightMarksEachNote(t *testing.T) {
-	tok, _, p, e := weightedExample(t, task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}, 4,
-		func(s *TaskSource) { s.NoteWeight = 9 })
-
-	prevs, notes := weightedTokens(tok, e, 9)
-	for _, prev := range prevs {
-		require.True(t, strings.HasPrefix(prev, "N"), "weighted token follows %q, not a note tag", prev)
-	}
-	var want []string
-	for _, st := range p.Solve() {
-		want = append(want, fmt.Sprint(st.Note))
-	}
-	require.Equal(t, want, notes, "one note per thought, in order")
-}
-
-// TestSummaryValueWeightMarksEachValue: with SummaryValueWeight set, exactly each summary's value
-// (the word after its S tag) carries it, in order.
-func TestSummaryValueWeightMarksEachValue(t *testing.T) {
-	tok, _, p, e := weightedExample(t, task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}, 4,
-		func(s *TaskSource) { s.SummaryValueWeight = 9 })
-	prevs, values := weightedTokens(tok, e, 9)
-	var wantPrevs, want []string
-	for _, st := range p.Solve() {
-		wantPrevs = append(wantPrevs, fmt.Sprintf("S%d", st.Index))
-		want = append(want, fmt.Sprintf("v%d", st.After))
-	}
-	require.Equal(t, wantPrevs, prevs, "each follows its summary's S tag")
-	require.Equal(t, want, values, "one value per summary, in order")
-}
-
-// TestFirstIndexWeightMarksTheTraceStart: with FirstIndexWeight set, only the first thought's step
-// index "#K-1" (the first token after the prompt) carries it.
-func TestFirstIndexWeightMarksTheTraceStart(t *testing.T) {
-	tok, _, p, e := weightedExample(t, task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}, 4,
-		func(s *TaskSource) { s.FirstIndexWeight = 9 })
-	prevs, words := weightedTokens(tok, e, 9)
-	require.Equal(t, []string{"#4"}, words)
-	prompt := strings.Fields(p.Prompt())
-	require.Equal(t, []string{prompt[len(prompt)-1]}, prevs, "the token before it ends the prompt")
-}
-
-// TestFirstThoughtWeightCoversTheFirstBody: FirstThoughtWeight covers the first thought's body after
-// its index, except the header key when LookupWeight is set, and nothing after that body.
-func TestFirstThoughtWeightCoversTheFirstBody(t *testing.T) {
-	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}
-	tok, _, p, e := weightedExample(t, cfg, 4, func(s *TaskSource) { s.FirstThoughtWeight = 9; s.FirstIndexWeight = 7 })
-	_, words := weightedTokens(tok, e, 9)
-	body := strings.Fields(p.Body(p.Solve()[0]))
-	require.Equal(t, body[1:], words, "the first body after its index")
-	_, index := weightedTokens(tok, e, 7)
-	require.Equal(t, body[:1], index)
-
-	tok, _, _, e = weightedExample(t, cfg, 4, func(s *TaskSource) { s.FirstThoughtWeight = 9; s.LookupWeight = 5 })
-	_, words = weightedTokens(tok, e, 9)
-	require.Equal(t, body[2:], words, "the key keeps the lookup weight")
-}
-
-// TestAnswerFormWeightMarksTheWordAfterTheSTag: on a note question AnswerFormWeight lands on the
-// N tag after the restated question's S tag, and only there; on a value question that word is the
-// answer, which keeps AnswerWeight.
-func TestAnswerFormWeightMarksTheWordAfterTheSTag(t *testing.T) {
-	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}
-	for seed := uint64(1); seed < 40; seed++ {
-		tok, src, p, e := weightedExample(t, cfg, seed, func(s *TaskSource) { s.AnswerFormWeight = 9 })
-		prevs, words := weightedTokens(tok, e, 9)
+// TestDefaultWeightsEmphasiseTheAnswerWord: without a hook every token keeps its weight by kind but
+// the answer word (the note or value, before EOS), which gets DefaultAnswerWeight.
+func TestDefaultWeightsEmphasiseTheAnswerWord(t *testing.T) {
+	for seed := uint64(1); seed < 6; seed++ {
+		tok, src, p, e := weightedExample(t, task.Config{MinSteps: 4, MaxSteps: 4, MinWalk: 6, MaxWalk: 6}, seed, nil)
+		byKind := FromRendered(mustRender(t, src, p), src.Weights)
+		_, words := weightedTokens(tok, e, DefaultAnswerWeight)
 		answer := strings.Fields(p.Answer())
-		if p.Kind == task.Note {
-			require.Equal(t, []string{answer[2]}, words, "the N tag of %q", p.Answer())
-			require.Equal(t, []string{answer[1]}, prevs)
-		} else {
-			require.Empty(t, words, "value question %q", p.Answer())
-			require.Equal(t, src.AnswerWeight, e.Weight[e.Route+1])
+		require.Equal(t, answer[len(answer)-1:], words, "%q", p.Answer())
+		for i := range e.Weight {
+			if !src.IsAnswerWord(e, i) {
+				require.Equal(t, byKind.Weight[i], e.Weight[i], "token %d", i)
+			}
 		}
 	}
+}
+
+// TestTokenWeightGivesEachTokenItsWeight: the hook is asked once for every token after the first,
+// with its weight by kind, and its answer is the token's weight.
+func TestTokenWeightGivesEachTokenItsWeight(t *testing.T) {
+	_, src, p, _ := weightedExample(t, task.Config{MinSteps: 4, MaxSteps: 4, MinWalk: 6, MaxWalk: 6}, 3, nil)
+	byKind := FromRendered(mustRender(t, src, p), src.Weights)
+	var asked []int
+	var given []float32
+	src.TokenWeight = func(e *Example, t int, w float32) float32 {
+		asked, given = append(asked, t), append(given, w)
+		return w + float32(t)
+	}
+	e, err := src.Example(p)
+	require.NoError(t, err)
+	require.Len(t, asked, e.Len()-1)
+	for i := 1; i < e.Len(); i++ {
+		require.Equal(t, i, asked[i-1])
+		require.Equal(t, byKind.Weight[i], given[i-1], "token %d", i)
+		require.Equal(t, byKind.Weight[i]+float32(i), e.Weight[i], "token %d", i)
+	}
+}
+
+// mustRender renders p as src does.
+func mustRender(t *testing.T, src *TaskSource, p task.Problem) summarize.Rendered {
+	t.Helper()
+	r, err := src.render.Render(p.Record())
+	require.NoError(t, err)
+	return r
 }
 
 // TestNoteTagFormRoutesAtTheNTag: in task.NoteTagForm a note question's example routes at the
 // restated question's N tag and its batches are asked in that form.
 func TestNoteTagFormRoutesAtTheNTag(t *testing.T) {
 	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7, NoteShare: 1, Form: task.NoteTagForm}
-	tok, src, p, e := weightedExample(t, cfg, 3, func(*TaskSource) {})
+	tok, src, p, e := weightedExample(t, cfg, 3, nil)
 	require.Equal(t, task.Note, p.Kind)
 	route, _ := tok.TokenText(e.IDs[e.Route])
 	require.Equal(t, strings.Fields(p.Answer())[1], route, "the N tag of %q", p.Answer())
 	require.Equal(t, p.TargetThought(), e.RouteThought)
-	_, _, _, tagged := weightedExample(t, cfg, 3, func(s *TaskSource) { s.QuestionTagWeight = 9 })
-	_, words := weightedTokens(tok, tagged, 9)
-	require.Equal(t, []string{route}, words, "QuestionTagWeight marks the restated tag only")
 
 	src.Form = task.NoteTagForm
 	batch, err := src.Batch(0, 2048)
@@ -136,31 +85,32 @@ func TestNoteTagFormRoutesAtTheNTag(t *testing.T) {
 }
 
 // TestBothTagsFormRoutesAtTheSTag: in task.BothTagsForm a note question's example routes at the
-// restated question's S tag (the summary-tag form's routing), and AnswerFormWeight marks the N tag
-// after it.
+// restated question's S tag (the summary-tag form's routing), the N tag after it.
 func TestBothTagsFormRoutesAtTheSTag(t *testing.T) {
 	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7, NoteShare: 1, Form: task.BothTagsForm}
-	tok, _, p, e := weightedExample(t, cfg, 3, func(s *TaskSource) { s.AnswerFormWeight = 9 })
+	tok, _, p, e := weightedExample(t, cfg, 3, nil)
 	require.Equal(t, task.Note, p.Kind)
 	require.Equal(t, p.TargetThought(), e.RouteThought)
 	route, _ := tok.TokenText(e.IDs[e.Route])
 	answer := strings.Fields(p.Answer()) // QN S5 N5 d
 	require.Equal(t, answer[1], route)
-	_, words := weightedTokens(tok, e, 9)
-	require.Equal(t, []string{answer[2]}, words)
+	next, _ := tok.TokenText(e.IDs[e.Route+1])
+	require.Equal(t, answer[2], next)
 	prompt := strings.Fields(p.Prompt())
 	require.Equal(t, answer[:3], prompt[len(prompt)-3:], "the prompt asks what the answer restates")
 }
 
 // weightedExample renders one training problem of cfg (drawn with seed) through a task source that
-// set configured.
+// set (when not nil) configured.
 func weightedExample(t *testing.T, cfg task.Config, seed uint64, set func(*TaskSource)) (*tokenizer.Tokenizer, *TaskSource, task.Problem, *Example) {
 	t.Helper()
 	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
 	require.NoError(t, err)
 	src, err := NewTaskSource(tok, []Stage{{Until: 10, Tasks: []task.Config{cfg}}}, 1)
 	require.NoError(t, err)
-	set(src)
+	if set != nil {
+		set(src)
+	}
 	g, err := task.NewGenerator(cfg, task.Train, seed)
 	require.NoError(t, err)
 	p := g.Next()
@@ -182,14 +132,19 @@ func weightedTokens(tok *tokenizer.Tokenizer, e *Example, w float32) (prevs, wor
 }
 
 // TestExtraQuestionsFollowTheAnswerInCausalExamples: ExtraQuestions appends well-formed, correctly
-// answered questions about the same trace after the answer's EOS, with only the form word and the
-// answer word (and EOS) weighted, and leaves restricted-view examples as they were.
+// answered questions about the same trace after the answer's EOS, the question's words fed in
+// (weight 0) and the rest weighted through the hook, and leaves restricted-view examples as they
+// were.
 func TestExtraQuestionsFollowTheAnswerInCausalExamples(t *testing.T) {
 	cfg := task.Config{MinSteps: 6, MaxSteps: 6, MinWalk: 7, MaxWalk: 7}
 	tok, src, p, plain := weightedExample(t, cfg, 3, func(s *TaskSource) {
 		s.ExtraQuestions = 5
-		s.AnswerFormWeight = 9
-		s.AnswerWeight = 7
+		s.TokenWeight = func(e *Example, t int, w float32) float32 {
+			if s.IsAnswerWord(e, t) {
+				return 7
+			}
+			return w
+		}
 	})
 	seen := map[string]bool{}
 	for seed := uint64(0); seed < 20; seed++ {
@@ -209,6 +164,7 @@ func TestExtraQuestionsFollowTheAnswerInCausalExamples(t *testing.T) {
 		}
 		questions := strings.Split(strings.Join(text, " "), task.EOS)
 		require.Len(t, questions, 6, "five questions, each closed by EOS")
+		at := plain.Len()
 		for _, q := range questions[:5] {
 			words := strings.Fields(q)
 			require.Equal(t, task.AnswerMarker, words[0])
@@ -223,15 +179,13 @@ func TestExtraQuestionsFollowTheAnswerInCausalExamples(t *testing.T) {
 			asked.Target = target
 			require.True(t, asked.Correct(strings.Join(words[1:], " ")), "%q answers its question", q)
 			seen[words[1]] = true
-		}
-		_, formWords := weightedTokens(tok, e, 9)
-		for _, w := range formWords {
-			require.Equal(t, "N", w[:1], "the form weight is on N tags only: %v", formWords)
-		}
-		for i := plain.Len(); i < e.Len(); i++ {
-			if e.Weight[i] > 0 {
-				require.Contains(t, []float32{9, 7, src.Weights.Answer}, e.Weight[i])
+			want := make([]float32, len(words)+1) // the words and EOS; the first three fed in
+			for i := 3; i < len(want); i++ {
+				want[i] = src.Weights.Answer
 			}
+			want[len(words)-1] = 7 // the answer word, through the hook
+			require.Equal(t, want, e.Weight[at:at+len(want)], "%q", q)
+			at += len(want)
 		}
 	}
 	require.True(t, seen["QN"] && seen["QV"], "both kinds are asked")
