@@ -1,15 +1,12 @@
 package jinja
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // cachedBuiltins is a read-only scope populated once with all built-in
@@ -30,12 +27,21 @@ var cachedBuiltins = func() *scope {
 
 func registerGlobals(s *scope) {
 	s.set("namespace", NewCallable("namespace", builtinNamespace))
-	s.set("raise_exception", NewCallable("raise_exception", builtinRaiseException))
-	s.set("range", NewCallable("range", builtinRange))
 	s.set("joiner", NewCallable("joiner", builtinJoiner))
 	s.set("dict", NewCallable("dict", builtinDict))
 	s.set("cycler", NewCallable("cycler", builtinCycler))
-	s.set("strftime_now", NewCallable("strftime_now", builtinStrftimeNow))
+}
+
+// registerRenderGlobals adds the globals that depend on one render: strftime_now reads the render's clock,
+// range is bounded by its limits, raise_exception returns a *RaisedError.
+func registerRenderGlobals(s *scope, lim *budget) {
+	s.set("raise_exception", NewCallable("raise_exception", builtinRaiseException))
+	s.set("range", NewCallable("range", func(args []Value, kwargs map[string]Value) (Value, error) {
+		return builtinRange(args, lim)
+	}))
+	s.set("strftime_now", NewCallable("strftime_now", func(args []Value, kwargs map[string]Value) (Value, error) {
+		return builtinStrftimeNow(args, lim.now())
+	}))
 }
 
 func builtinNamespace(args []Value, kwargs map[string]Value) (Value, error) {
@@ -49,12 +55,12 @@ func builtinNamespace(args []Value, kwargs map[string]Value) (Value, error) {
 
 func builtinRaiseException(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 {
-		return Undefined(), fmt.Errorf("raise_exception: missing message")
+		return Undefined(), &RaisedError{Message: "raise_exception: missing message"}
 	}
-	return Undefined(), fmt.Errorf("%s", printValue(args[0]))
+	return Undefined(), &RaisedError{Message: printValue(args[0])}
 }
 
-func builtinRange(args []Value, kwargs map[string]Value) (Value, error) {
+func builtinRange(args []Value, lim *budget) (Value, error) {
 	var start, stop, step int64
 	switch len(args) {
 	case 1:
@@ -77,7 +83,17 @@ func builtinRange(args []Value, kwargs map[string]Value) (Value, error) {
 		return Undefined(), fmt.Errorf("range: step must not be zero")
 	}
 
-	var items []Value
+	// The length is checked before anything is allocated: range(10**9) must fail fast.
+	n := int64(0)
+	if step > 0 && stop > start {
+		n = (stop - start + step - 1) / step
+	} else if step < 0 && start > stop {
+		n = (start - stop - step - 1) / -step
+	}
+	if err := lim.checkLen(int(min(n, math.MaxInt32)), "range"); err != nil {
+		return Undefined(), err
+	}
+	items := make([]Value, 0, n)
 	if step > 0 {
 		for i := start; i < stop; i += step {
 			items = append(items, NewInt(i))
@@ -116,37 +132,43 @@ func builtinDict(args []Value, kwargs map[string]Value) (Value, error) {
 	return d, nil
 }
 
-func builtinStrftimeNow(args []Value, kwargs map[string]Value) (Value, error) {
+// builtinStrftimeNow formats now as Hugging Face's strftime_now does: only %Y %m %d %b %B %H %M and %% are
+// replaced (English month names), anything else is left as written. Formatting by hand, not through
+// time.Format, keeps literal text such as "1" or "Mon" in the format from being read as a layout element.
+func builtinStrftimeNow(args []Value, now time.Time) (Value, error) {
 	format := "%Y-%m-%d"
 	if len(args) > 0 {
 		format = printValue(args[0])
 	}
-
-	// Convert Python strftime format to Go time format.
-	now := time.Now()
-	goFmt := strftimeToGo(format)
-	return NewString(now.Format(goFmt)), nil
-}
-
-// strftimeToGo converts a Python strftime format string to a Go time format.
-func strftimeToGo(format string) string {
-	r := strings.NewReplacer(
-		"%Y", "2006",
-		"%m", "01",
-		"%d", "02",
-		"%H", "15",
-		"%M", "04",
-		"%S", "05",
-		"%B", "January",
-		"%b", "Jan",
-		"%A", "Monday",
-		"%a", "Mon",
-		"%p", "PM",
-		"%I", "03",
-		"%Z", "MST",
-		"%%", "%",
-	)
-	return r.Replace(format)
+	var sb strings.Builder
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' || i+1 == len(format) {
+			sb.WriteByte(format[i])
+			continue
+		}
+		switch format[i+1] {
+		case 'Y':
+			sb.WriteString(strconv.Itoa(now.Year()))
+		case 'm':
+			fmt.Fprintf(&sb, "%02d", int(now.Month()))
+		case 'd':
+			fmt.Fprintf(&sb, "%02d", now.Day())
+		case 'b':
+			sb.WriteString(now.Month().String()[:3])
+		case 'B':
+			sb.WriteString(now.Month().String())
+		case 'H':
+			fmt.Fprintf(&sb, "%02d", now.Hour())
+		case 'M':
+			fmt.Fprintf(&sb, "%02d", now.Minute())
+		case '%':
+			sb.WriteByte('%')
+		default:
+			sb.WriteString(format[i : i+2])
+		}
+		i++
+	}
+	return NewString(sb.String()), nil
 }
 
 func builtinCycler(args []Value, kwargs map[string]Value) (Value, error) {
@@ -259,10 +281,10 @@ func evalTest(name string, val Value, args []Value) (bool, error) {
 		return val.IsString(), nil
 	case "mapping":
 		return val.IsDict(), nil
-	case "iterable":
+	case "iterable": // the oracle's: lists and strings, not dicts
+		return val.IsList() || val.IsString(), nil
+	case "sequence": // the oracle's: lists, dicts and strings
 		return val.IsList() || val.IsDict() || val.IsString(), nil
-	case "sequence":
-		return val.IsList(), nil
 	case "callable":
 		return val.IsCallable(), nil
 	case "true":
@@ -273,12 +295,12 @@ func evalTest(name string, val Value, args []Value) (bool, error) {
 		if len(args) < 1 {
 			return false, fmt.Errorf("test %q requires an argument", name)
 		}
-		return val.Equals(args[0]), nil
+		return strictEqual(val, args[0]), nil
 	case "ne", "!=":
 		if len(args) < 1 {
 			return false, fmt.Errorf("test %q requires an argument", name)
 		}
-		return !val.Equals(args[0]), nil
+		return !strictEqual(val, args[0]), nil
 	case "gt", "greaterthan", ">":
 		if len(args) < 1 {
 			return false, nil
@@ -317,13 +339,13 @@ func evalTest(name string, val Value, args []Value) (bool, error) {
 	case "upper":
 		if val.IsString() {
 			s := val.AsString()
-			return s == strings.ToUpper(s), nil
+			return s == jsUpper(s), nil
 		}
 		return false, nil
 	case "lower":
 		if val.IsString() {
 			s := val.AsString()
-			return s == strings.ToLower(s), nil
+			return s == jsLower(s), nil
 		}
 		return false, nil
 	case "sameas":
@@ -340,160 +362,51 @@ func evalTest(name string, val Value, args []Value) (bool, error) {
 // Filter implementations
 // =============================================================================
 
+// filterTojson is the oracle's tojson, with its keyword arguments indent, ensure_ascii, sort_keys and
+// separators.
 func filterTojson(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 {
 		return NewString(""), nil
 	}
-
-	itemSeparator := ", "
-	keySeparator := ": "
-	if separators, ok := kwargs["separators"]; ok {
-		if !separators.IsList() || separators.AsList().Len() != 2 {
-			return Undefined(), fmt.Errorf("tojson: separators must contain two strings")
+	var o jsonOptions
+	if v, ok := kwargs["indent"]; ok && !v.IsNone() && !v.IsUndefined() {
+		if !v.IsInt() {
+			return Undefined(), fmt.Errorf("If set, indent must be a number")
 		}
-
+		o.indent = int(v.AsInt())
+	}
+	if v, ok := kwargs["ensure_ascii"]; ok {
+		o.ensureASCII = v.IsTruthy()
+	}
+	if v, ok := kwargs["sort_keys"]; ok {
+		o.sortKeys = v.IsTruthy()
+	}
+	if separators, ok := kwargs["separators"]; ok && !separators.IsNone() {
+		if !separators.IsList() || separators.AsList().Len() != 2 {
+			return Undefined(), fmt.Errorf("separators must be a tuple of two strings")
+		}
 		items := separators.AsList().Items
 		if !items[0].IsString() || !items[1].IsString() {
-			return Undefined(), fmt.Errorf("tojson: separators must contain two strings")
+			return Undefined(), fmt.Errorf("separators must be a tuple of two strings")
 		}
-		itemSeparator = items[0].AsString()
-		keySeparator = items[1].AsString()
+		o.separators = &[2]string{items[0].AsString(), items[1].AsString()}
 	}
-
-	// The indented form is used rarely in chat templates; fall back to
-	// the reflection-based encoder for correctness instead of duplicating
-	// indent state in the direct encoder.
-	if indent, ok := kwargs["indent"]; ok && !indent.IsNone() && !indent.IsUndefined() {
-		n := int(toInt64(indent))
-		data, err := json.MarshalIndent(valueToGo(args[0]), "", strings.Repeat(" ", n))
-		if err != nil {
-			return NewString(""), nil
-		}
-		return NewString(string(data)), nil
+	s, err := toJSONString(args[0], o, true)
+	if err != nil {
+		return Undefined(), err
 	}
-
-	// Direct Value-tree encoder. Bypasses valueToGo's intermediate
-	// map[string]any/[]any allocations and json.Marshal's reflection
-	// path. Per-render allocations drop from ~80 (Dict.Set + valueToGo
-	// + reflect) to a handful (one strings.Builder grow + one Marshal
-	// per leaf string for escaping).
-	var sb strings.Builder
-	if err := encodeValueJSON(&sb, args[0], itemSeparator, keySeparator); err != nil {
-		return NewString(""), nil
-	}
-	return NewString(sb.String()), nil
-}
-
-// encodeValueJSON writes the JSON encoding of v directly into sb without
-// going through an intermediate Go-typed tree.
-//
-// The output matches Python json.dumps's defaults so that prompts rendered by
-// this engine are byte-for-byte identical to those produced by HuggingFace's
-// reference Jinja2 implementation:
-//
-//   - Item separator is ", " (with a trailing space), key/value separator is
-//     ": " — Python's default when no indent is given.
-//   - HTML metacharacters '&', '<', '>' are NOT escaped to \u0026 / \u003c /
-//     \u003e (Go's encoding/json escapes these by default; Python does not).
-//
-// Both differences would otherwise change the tokenization of every tool
-// definition that ends up in a chat prompt.
-func encodeValueJSON(sb *strings.Builder, v Value, itemSeparator, keySeparator string) error {
-	switch v.kind {
-	case KindUndefined, KindNone, KindCallable:
-		sb.WriteString("null")
-		return nil
-
-	case KindBool:
-		if v.AsBool() {
-			sb.WriteString("true")
-		} else {
-			sb.WriteString("false")
-		}
-		return nil
-
-	case KindInt:
-		var buf [20]byte
-		sb.Write(strconv.AppendInt(buf[:0], v.AsInt(), 10))
-		return nil
-
-	case KindFloat:
-		f := v.AsFloat()
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return fmt.Errorf("tojson: cannot encode %v", f)
-		}
-		var buf [32]byte
-		sb.Write(strconv.AppendFloat(buf[:0], f, 'g', -1, 64))
-		return nil
-
-	case KindString:
-		return encodeJSONString(sb, v.AsString())
-
-	case KindList:
-		sb.WriteByte('[')
-		for i, item := range v.AsList().Items {
-			if i > 0 {
-				sb.WriteString(itemSeparator)
-			}
-			if err := encodeValueJSON(sb, item, itemSeparator, keySeparator); err != nil {
-				return err
-			}
-		}
-		sb.WriteByte(']')
-		return nil
-
-	case KindDict:
-		sb.WriteByte('{')
-		d := v.AsDict()
-		for i, key := range d.Keys {
-			if i > 0 {
-				sb.WriteString(itemSeparator)
-			}
-			if err := encodeJSONString(sb, key); err != nil {
-				return err
-			}
-			sb.WriteString(keySeparator)
-			if err := encodeValueJSON(sb, d.Data[key], itemSeparator, keySeparator); err != nil {
-				return err
-			}
-		}
-		sb.WriteByte('}')
-		return nil
-	}
-
-	sb.WriteString("null")
-	return nil
-}
-
-// encodeJSONString writes the JSON encoding of s without HTML-escaping (no
-// \u0026 / \u003c / \u003e), matching Python json.dumps's default behaviour.
-func encodeJSONString(sb *strings.Builder, s string) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	// json.Encoder.Encode appends a trailing newline; strip it.
-	out := buf.Bytes()
-	if n := len(out); n > 0 && out[n-1] == '\n' {
-		out = out[:n-1]
-	}
-	sb.Write(out)
-	return nil
+	return NewString(s), nil
 }
 
 func filterFromjson(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 || !args[0].IsString() {
 		return Undefined(), nil
 	}
-
-	var result any
-	if err := json.Unmarshal([]byte(args[0].AsString()), &result); err != nil {
+	v, err := FromJSON([]byte(args[0].AsString()))
+	if err != nil {
 		return Undefined(), fmt.Errorf("fromjson: %w", err)
 	}
-
-	return FromGoValue(result), nil
+	return v, nil
 }
 
 func filterItems(args []Value, kwargs map[string]Value) (Value, error) {
@@ -523,40 +436,42 @@ func filterItems(args []Value, kwargs map[string]Value) (Value, error) {
 	return NewList(items), nil
 }
 
+// filterJoin joins a list's items (or a string's characters) as the oracle does: items print as their
+// JavaScript payloads, so 1.0 joins as "1" and None as "".
 func filterJoin(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 {
 		return NewString(""), nil
 	}
-
-	if !args[0].IsList() {
-		return NewString(printValue(args[0])), nil
-	}
-
 	sep := ""
 	if len(args) > 1 {
 		sep = printValue(args[1])
-	}
-	if s, ok := kwargs["d"]; ok {
+	} else if s, ok := kwargs["separator"]; ok {
+		sep = printValue(s)
+	} else if s, ok := kwargs["d"]; ok {
 		sep = printValue(s)
 	}
-
+	if args[0].IsString() {
+		return NewString(strings.Join(strings.Split(args[0].AsString(), ""), sep)), nil
+	}
+	if !args[0].IsList() {
+		return Undefined(), fmt.Errorf("Cannot apply filter \"join\" to type: %s", kindName(args[0]))
+	}
 	attr := ""
 	if a, ok := kwargs["attribute"]; ok {
 		attr = printValue(a)
 	}
-
 	list := args[0].AsList()
 	parts := make([]string, list.Len())
 	for i, item := range list.Items {
 		if attr != "" && item.IsDict() {
-			v, ok := item.AsDict().Get(attr)
-			if ok {
+			if v, ok := item.AsDict().Get(attr); ok {
 				item = v
 			}
 		}
-		parts[i] = printValue(item)
+		if !item.IsNone() && !item.IsUndefined() {
+			parts[i] = rawString(item)
+		}
 	}
-
 	return NewString(strings.Join(parts, sep)), nil
 }
 
@@ -589,71 +504,40 @@ func filterDefault(args []Value, kwargs map[string]Value) (Value, error) {
 	return val, nil
 }
 
+// filterTrim is JavaScript's trim (its arguments are ignored, as the oracle ignores them).
 func filterTrim(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 {
 		return NewString(""), nil
 	}
-	s := printValue(args[0])
-	if len(args) > 1 {
-		chars := printValue(args[1])
-		s = strings.Trim(s, chars)
-	} else {
-		s = strings.TrimSpace(s)
-	}
-	return NewString(s), nil
+	return NewString(jsTrim(printValue(args[0]))), nil
 }
 
 func filterLower(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 {
 		return NewString(""), nil
 	}
-	return NewString(strings.ToLower(printValue(args[0]))), nil
+	return NewString(jsLower(printValue(args[0]))), nil
 }
 
 func filterUpper(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 {
 		return NewString(""), nil
 	}
-	return NewString(strings.ToUpper(printValue(args[0]))), nil
+	return NewString(jsUpper(printValue(args[0]))), nil
 }
 
 func filterTitle(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 {
 		return NewString(""), nil
 	}
-
-	s := printValue(args[0])
-	runes := []rune(s)
-	inWord := false
-	for i, r := range runes {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if !inWord {
-				runes[i] = unicode.ToUpper(r)
-				inWord = true
-			} else {
-				runes[i] = unicode.ToLower(r)
-			}
-		} else {
-			inWord = false
-		}
-	}
-	return NewString(string(runes)), nil
+	return NewString(titleCase(printValue(args[0]))), nil
 }
 
 func filterCapitalize(args []Value, kwargs map[string]Value) (Value, error) {
 	if len(args) == 0 {
 		return NewString(""), nil
 	}
-	s := printValue(args[0])
-	if len(s) == 0 {
-		return NewString(""), nil
-	}
-	runes := []rune(s)
-	runes[0] = unicode.ToUpper(runes[0])
-	for i := 1; i < len(runes); i++ {
-		runes[i] = unicode.ToLower(runes[i])
-	}
-	return NewString(string(runes)), nil
+	return NewString(capitalize(printValue(args[0]))), nil
 }
 
 func filterFirst(args []Value, kwargs map[string]Value) (Value, error) {
@@ -690,7 +574,7 @@ func filterLength(args []Value, kwargs map[string]Value) (Value, error) {
 	case v.IsDict():
 		return NewInt(int64(v.AsDict().Len())), nil
 	case v.IsString():
-		return NewInt(int64(len([]rune(v.AsString())))), nil
+		return NewInt(int64(utf16Len(v.AsString()))), nil
 	}
 
 	return NewInt(0), nil
@@ -1080,6 +964,10 @@ func filterIndent(args []Value, kwargs map[string]Value) (Value, error) {
 	if f, ok := kwargs["first"]; ok {
 		indentFirst = f.IsTruthy()
 	}
+	blank := len(args) > 3 && args[3].IsTruthy()
+	if b, ok := kwargs["blank"]; ok {
+		blank = b.IsTruthy()
+	}
 
 	pad := strings.Repeat(" ", width)
 	lines := strings.Split(s, "\n")
@@ -1087,7 +975,7 @@ func filterIndent(args []Value, kwargs map[string]Value) (Value, error) {
 		if i == 0 && !indentFirst {
 			continue
 		}
-		if line != "" {
+		if line != "" || blank {
 			lines[i] = pad + line
 		}
 	}
@@ -1293,7 +1181,7 @@ func compareValues(a, b Value) int {
 func containsValue(container, item Value) bool {
 	if container.IsList() {
 		for _, v := range container.AsList().Items {
-			if v.Equals(item) {
+			if strictEqual(v, item) {
 				return true
 			}
 		}
@@ -1346,31 +1234,25 @@ func valueToGo(v Value) any {
 // String() which returns a Python-style repr, printValue returns the
 // raw text for template rendering (no quotes around strings, empty
 // string for None/Undefined).
+// printValue is how a value prints in output, as the oracle's toString: booleans lowercase, floats with at
+// least one decimal, lists and dicts as the oracle's JSON (undefined items as "undefined"), none and
+// undefined as nothing.
 func printValue(v Value) string {
 	switch v.kind {
-	case KindUndefined:
-		return ""
-	case KindNone:
-		return ""
 	case KindBool:
-		if v.AsBool() {
-			return "True"
-		}
-		return "False"
+		return strconv.FormatBool(v.AsBool())
 	case KindInt:
-		return fmt.Sprintf("%d", v.AsInt())
+		return strconv.FormatInt(v.AsInt(), 10)
 	case KindFloat:
-		f := v.AsFloat()
-		s := fmt.Sprintf("%g", f)
-		return s
+		return floatString(v.AsFloat())
 	case KindString:
 		return v.AsString()
-	case KindList:
-		return v.String()
-	case KindDict:
-		return v.String()
-	case KindCallable:
-		return ""
+	case KindList, KindDict:
+		s, err := toJSONString(v, jsonOptions{}, false)
+		if err != nil {
+			return ""
+		}
+		return s
 	}
 	return ""
 }

@@ -46,7 +46,13 @@ func (s *scope) set(name string, val Value) {
 type evaluator struct {
 	scope    *scope
 	builtins *scope
-	output   strings.Builder
+	output   outBuf
+	lim      *budget
+}
+
+// child starts an evaluator with its own output that shares this one's builtins and budget.
+func (e *evaluator) child(sc *scope) *evaluator {
+	return &evaluator{scope: sc, builtins: e.builtins, output: outBuf{b: e.lim}, lim: e.lim}
 }
 
 func (e *evaluator) execNodes(nodes []node) error {
@@ -59,6 +65,9 @@ func (e *evaluator) execNodes(nodes []node) error {
 }
 
 func (e *evaluator) execNode(n node) error {
+	if err := e.lim.step(); err != nil {
+		return err
+	}
 	switch nd := n.(type) {
 	case *textNode:
 		e.output.WriteString(nd.text)
@@ -148,6 +157,9 @@ func (e *evaluator) execFor(n *forNode) error {
 	if n.filterExpr != nil {
 		var filtered []Value
 		for _, item := range items {
+			if err := e.lim.step(); err != nil {
+				return err
+			}
 			child := newScope(e.scope)
 			child.set(n.valVar, item)
 			old := e.scope
@@ -183,6 +195,9 @@ func (e *evaluator) execFor(n *forNode) error {
 	child.set("loop", loop)
 
 	for i, item := range items {
+		if err := e.lim.step(); err != nil {
+			return err
+		}
 		// Set loop variable(s).
 		if n.keyVar != "" {
 			// Destructuring: for key, val in items
@@ -266,10 +281,7 @@ func (e *evaluator) execSet(n *setNode) error {
 }
 
 func (e *evaluator) execSetBlock(n *setBlockNode) error {
-	bodyEval := evaluator{
-		scope:    e.scope,
-		builtins: e.builtins,
-	}
+	bodyEval := e.child(e.scope)
 	if err := bodyEval.execNodes(n.body); err != nil {
 		return err
 	}
@@ -293,7 +305,7 @@ func (e *evaluator) execMacro(n *macroNode) error {
 			} else if v, ok := kwargs[param.name]; ok {
 				child.set(param.name, v)
 			} else if param.defaultVal != nil {
-				defEval := evaluator{scope: child, builtins: e.builtins}
+				defEval := e.child(child)
 				defVal, err := defEval.evalExpr(param.defaultVal)
 				if err != nil {
 					return Undefined(), err
@@ -309,11 +321,11 @@ func (e *evaluator) execMacro(n *macroNode) error {
 			child.set("caller", caller)
 		}
 
-		macroEval := evaluator{
-			scope:    child,
-			builtins: e.builtins,
+		macroEval := e.child(child)
+		if err := e.lim.enter(); err != nil {
+			return Undefined(), err
 		}
-
+		defer e.lim.leave()
 		if err := macroEval.execNodes(body); err != nil {
 			return Undefined(), err
 		}
@@ -339,10 +351,11 @@ func (e *evaluator) execCall(n *callNode) error {
 			}
 		}
 
-		callerEval := evaluator{
-			scope:    child,
-			builtins: e.builtins,
+		callerEval := e.child(child)
+		if err := e.lim.enter(); err != nil {
+			return Undefined(), err
 		}
+		defer e.lim.leave()
 		if err := callerEval.execNodes(body); err != nil {
 			return Undefined(), err
 		}
@@ -405,10 +418,7 @@ func (e *evaluator) execCall(n *callNode) error {
 
 func (e *evaluator) execFilterBlock(n *filterBlockNode) error {
 	// Render body to string.
-	bodyEval := evaluator{
-		scope:    e.scope,
-		builtins: e.builtins,
-	}
+	bodyEval := e.child(e.scope)
 	if err := bodyEval.execNodes(n.body); err != nil {
 		return err
 	}
@@ -566,143 +576,64 @@ func (e *evaluator) evalItem(n *itemExpr) (Value, error) {
 	}
 
 	if obj.IsString() {
-		idx := int(toInt64(key))
-		s := obj.AsString()
-		runes := []rune(s)
-		if idx < 0 {
-			idx += len(runes)
+		// The oracle indexes UTF-16 code units (String.prototype.at).
+		if ch, ok := utf16At(obj.AsString(), int(toInt64(key))); ok {
+			return NewString(ch), nil
 		}
-		if idx < 0 || idx >= len(runes) {
-			return Undefined(), nil
-		}
-		return NewString(string(runes[idx])), nil
+		return Undefined(), nil
 	}
 
 	return Undefined(), nil
 }
 
+// evalSlice slices a list or a string (by code points) with the oracle's slice().
 func (e *evaluator) evalSlice(n *sliceExpr) (Value, error) {
 	obj, err := e.evalExpr(n.obj)
 	if err != nil {
 		return Undefined(), err
 	}
-
-	if obj.IsList() {
-		list := obj.AsList()
-		length := list.Len()
-		start, stop, step := resolveSlice(n, e, length)
-
-		// Fast path for the overwhelmingly common step==1 case
-		// (e.g. messages[1:] in chat templates). A single allocation
-		// of the exact size avoids the geometric growth of append.
-		// Aliasing the source slice would be unsafe because List.Append
-		// could later mutate beyond Len() into the backing array.
-		if step == 1 {
-			if start < 0 {
-				start = 0
-			}
-			if stop > length {
-				stop = length
-			}
-			if start >= stop {
-				return NewList(nil), nil
-			}
-			items := make([]Value, stop-start)
-			copy(items, list.Items[start:stop])
-			return NewList(items), nil
+	bounds := [3]*int{}
+	for i, b := range []expr{n.start, n.stop, n.step} {
+		if b == nil {
+			continue
 		}
-
-		var items []Value
-		if step > 0 {
-			// Pre-size to the maximum possible iteration count to
-			// avoid append's geometric growth allocations.
-			count := (stop - start + step - 1) / step
-			if count > 0 {
-				items = make([]Value, 0, count)
-			}
-			for i := start; i < stop; i += step {
-				if i >= 0 && i < length {
-					items = append(items, list.Items[i])
-				}
-			}
-		} else if step < 0 {
-			count := (start - stop - step - 1) / -step
-			if count > 0 {
-				items = make([]Value, 0, count)
-			}
-			for i := start; i > stop; i += step {
-				if i >= 0 && i < length {
-					items = append(items, list.Items[i])
-				}
-			}
+		v, err := e.evalExpr(b)
+		if err != nil {
+			return Undefined(), err
+		}
+		if v.IsNone() || v.IsUndefined() {
+			continue
+		}
+		x := int(toInt64(v))
+		bounds[i] = &x
+	}
+	switch {
+	case obj.IsList():
+		list := obj.AsList()
+		idx := sliceIndices(list.Len(), bounds[0], bounds[1], bounds[2])
+		items := make([]Value, len(idx))
+		for i, j := range idx {
+			items[i] = list.Items[j]
 		}
 		return NewList(items), nil
-	}
-
-	if obj.IsString() {
+	case obj.IsString():
 		s := obj.AsString()
-
-		// ASCII fast path. Most chat-template string slicing operates
-		// on tag/role names or message content that is ASCII; for those
-		// we can index by byte and skip the []rune conversion entirely.
-		// This is the dominant cost in the kronk dense profile because
-		// the system prompt can be tens of thousands of bytes.
 		if isASCII(s) {
-			length := len(s)
-			start, stop, step := resolveSlice(n, e, length)
-
-			if step == 1 {
-				if start < 0 {
-					start = 0
-				}
-				if stop > length {
-					stop = length
-				}
-				if start >= stop {
-					return NewString(""), nil
-				}
-				return NewString(s[start:stop]), nil
+			idx := sliceIndices(len(s), bounds[0], bounds[1], bounds[2])
+			buf := make([]byte, len(idx))
+			for i, j := range idx {
+				buf[i] = s[j]
 			}
-
-			if step == -1 {
-				if start >= length {
-					start = length - 1
-				}
-				if stop < -1 {
-					stop = -1
-				}
-				if start <= stop {
-					return NewString(""), nil
-				}
-				buf := make([]byte, 0, start-stop)
-				for i := start; i > stop; i-- {
-					buf = append(buf, s[i])
-				}
-				return NewString(string(buf)), nil
-			}
-			// Fall through to the general path for unusual steps.
+			return NewString(string(buf)), nil
 		}
-
 		runes := []rune(s)
-		length := len(runes)
-		start, stop, step := resolveSlice(n, e, length)
-		var result []rune
-		if step > 0 {
-			for i := start; i < stop; i += step {
-				if i >= 0 && i < length {
-					result = append(result, runes[i])
-				}
-			}
-		} else if step < 0 {
-			for i := start; i > stop; i += step {
-				if i >= 0 && i < length {
-					result = append(result, runes[i])
-				}
-			}
+		idx := sliceIndices(len(runes), bounds[0], bounds[1], bounds[2])
+		out := make([]rune, len(idx))
+		for i, j := range idx {
+			out[i] = runes[j]
 		}
-		return NewString(string(result)), nil
+		return NewString(string(out)), nil
 	}
-
 	return Undefined(), nil
 }
 
@@ -716,45 +647,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-func resolveSlice(n *sliceExpr, e *evaluator, length int) (int, int, int) {
-	step := 1
-	if n.step != nil {
-		v, _ := e.evalExpr(n.step)
-		step = int(toInt64(v))
-		if step == 0 {
-			step = 1
-		}
-	}
-
-	var start, stop int
-
-	if step > 0 {
-		start = 0
-		stop = length
-	} else {
-		start = length - 1
-		stop = -length - 1
-	}
-
-	if n.start != nil {
-		v, _ := e.evalExpr(n.start)
-		start = int(toInt64(v))
-		if start < 0 {
-			start += length
-		}
-	}
-
-	if n.stop != nil {
-		v, _ := e.evalExpr(n.stop)
-		stop = int(toInt64(v))
-		if stop < 0 {
-			stop += length
-		}
-	}
-
-	return start, stop, step
 }
 
 func (e *evaluator) evalUnary(n *unaryExpr) (Value, error) {
@@ -817,10 +709,23 @@ func (e *evaluator) evalBinary(n *binExpr) (Value, error) {
 
 	switch n.op {
 	case "+":
+		if left.IsString() || right.IsString() {
+			return e.concat(concatString(left), concatString(right))
+		}
+		if left.IsList() && right.IsList() {
+			if err := e.lim.checkLen(left.AsList().Len()+right.AsList().Len(), "list"); err != nil {
+				return Undefined(), err
+			}
+		}
 		return addValues(left, right), nil
 	case "-":
 		return subValues(left, right), nil
 	case "*":
+		if left.IsString() && right.IsInt() {
+			if err := e.lim.checkLen(len(left.AsString())*int(min(max(right.AsInt(), 0), 1<<40)), "string"); err != nil {
+				return Undefined(), err
+			}
+		}
 		return mulValues(left, right), nil
 	case "/":
 		return divValues(left, right), nil
@@ -831,11 +736,11 @@ func (e *evaluator) evalBinary(n *binExpr) (Value, error) {
 	case "**":
 		return powValues(left, right), nil
 	case "~":
-		return NewString(printValue(left) + printValue(right)), nil
+		return e.concat(concatString(left), concatString(right))
 	case "==":
-		return NewBool(valuesEqual(left, right)), nil
+		return NewBool(looseEqual(left, right)), nil
 	case "!=":
-		return NewBool(!valuesEqual(left, right)), nil
+		return NewBool(!looseEqual(left, right)), nil
 	case "<":
 		return NewBool(compareValues(left, right) < 0), nil
 	case ">":
@@ -851,6 +756,23 @@ func (e *evaluator) evalBinary(n *binExpr) (Value, error) {
 	}
 
 	return Undefined(), fmt.Errorf("unknown binary operator %q", n.op)
+}
+
+// concat joins two strings within the output limit.
+func (e *evaluator) concat(a, b string) (Value, error) {
+	if err := e.lim.checkLen(len(a)+len(b), "string"); err != nil {
+		return Undefined(), err
+	}
+	return NewString(a + b), nil
+}
+
+// concatString is an operand of "~" or of string "+": the oracle's value.toString() (so 1.0 is "1"); none
+// and undefined, which the oracle rejects, give "" as in Python.
+func concatString(v Value) string {
+	if v.IsNone() || v.IsUndefined() {
+		return ""
+	}
+	return rawString(v)
 }
 
 func (e *evaluator) evalCond(n *condExpr) (Value, error) {
@@ -1001,118 +923,68 @@ func (e *evaluator) stringMethod(obj Value, method string) (Value, error) {
 	s := obj.AsString()
 
 	switch method {
+	// strip, lstrip and rstrip ignore their argument, as the oracle does, and trim JavaScript whitespace.
 	case "strip":
 		return e.makeStringFunc("strip", func(args []Value, kwargs map[string]Value) (Value, error) {
-			if len(args) > 0 {
-				return NewString(strings.Trim(s, printValue(args[0]))), nil
-			}
-			return NewString(strings.TrimSpace(s)), nil
+			return NewString(jsTrim(s)), nil
 		}), nil
 
 	case "lstrip":
 		return e.makeStringFunc("lstrip", func(args []Value, kwargs map[string]Value) (Value, error) {
-			if len(args) > 0 {
-				return NewString(strings.TrimLeft(s, printValue(args[0]))), nil
-			}
-			return NewString(strings.TrimLeftFunc(s, func(r rune) bool {
-				return r == ' ' || r == '\t' || r == '\n' || r == '\r'
-			})), nil
+			return NewString(jsTrimStart(s)), nil
 		}), nil
 
 	case "rstrip":
 		return e.makeStringFunc("rstrip", func(args []Value, kwargs map[string]Value) (Value, error) {
-			if len(args) > 0 {
-				return NewString(strings.TrimRight(s, printValue(args[0]))), nil
-			}
-			return NewString(strings.TrimRightFunc(s, func(r rune) bool {
-				return r == ' ' || r == '\t' || r == '\n' || r == '\r'
-			})), nil
+			return NewString(jsTrimEnd(s)), nil
 		}), nil
 
 	case "split":
 		return e.makeStringFunc("split", func(args []Value, kwargs map[string]Value) (Value, error) {
-			if len(args) == 0 {
-				parts := strings.Fields(s)
-				items := make([]Value, len(parts))
-				for i, p := range parts {
-					items[i] = NewString(p)
-				}
-				return NewList(items), nil
-			}
-			sep := printValue(args[0])
-			parts := strings.Split(s, sep)
-			items := make([]Value, len(parts))
-			for i, p := range parts {
-				items[i] = NewString(p)
-			}
-			return NewList(items), nil
+			return splitString(s, args, kwargs)
 		}), nil
 
-	case "startswith":
-		return e.makeStringFunc("startswith", func(args []Value, kwargs map[string]Value) (Value, error) {
-			if len(args) == 0 {
-				return NewBool(false), nil
-			}
-			return NewBool(strings.HasPrefix(s, printValue(args[0]))), nil
-		}), nil
-
-	case "endswith":
-		return e.makeStringFunc("endswith", func(args []Value, kwargs map[string]Value) (Value, error) {
-			if len(args) == 0 {
-				return NewBool(false), nil
-			}
-			return NewBool(strings.HasSuffix(s, printValue(args[0]))), nil
+	case "startswith", "endswith":
+		return e.makeStringFunc(method, func(args []Value, kwargs map[string]Value) (Value, error) {
+			return affixTest(s, method, args)
 		}), nil
 
 	case "replace":
 		return e.makeStringFunc("replace", func(args []Value, kwargs map[string]Value) (Value, error) {
-			if len(args) < 2 {
-				return NewString(s), nil
+			if len(args) < 2 || !args[0].IsString() || !args[1].IsString() {
+				return Undefined(), fmt.Errorf("replace() arguments must be strings")
 			}
-			old := printValue(args[0])
-			newStr := printValue(args[1])
 			count := -1
-			if len(args) > 2 {
-				count = int(toInt64(args[2]))
+			if len(args) > 2 && args[2].IsInt() {
+				count = int(args[2].AsInt())
+			} else if c, ok := kwargs["count"]; ok && c.IsInt() {
+				count = int(c.AsInt())
 			}
-			return NewString(strings.Replace(s, old, newStr, count)), nil
+			return e.replace(s, args[0].AsString(), args[1].AsString(), count)
 		}), nil
 
 	case "upper":
 		return e.makeStringFunc("upper", func(args []Value, kwargs map[string]Value) (Value, error) {
-			return NewString(strings.ToUpper(s)), nil
+			return NewString(jsUpper(s)), nil
 		}), nil
 
 	case "lower":
 		return e.makeStringFunc("lower", func(args []Value, kwargs map[string]Value) (Value, error) {
-			return NewString(strings.ToLower(s)), nil
+			return NewString(jsLower(s)), nil
 		}), nil
 
 	case "title":
 		return e.makeStringFunc("title", func(args []Value, kwargs map[string]Value) (Value, error) {
-			// Simple title case: capitalize first letter of each word.
-			runes := []rune(s)
-			inWord := false
-			for i, r := range runes {
-				if r == ' ' || r == '\t' || r == '\n' {
-					inWord = false
-				} else if !inWord {
-					runes[i] = []rune(strings.ToUpper(string(r)))[0]
-					inWord = true
-				}
-			}
-			return NewString(string(runes)), nil
+			return NewString(titleCase(s)), nil
 		}), nil
 
 	case "capitalize":
 		return e.makeStringFunc("capitalize", func(args []Value, kwargs map[string]Value) (Value, error) {
-			if len(s) == 0 {
-				return NewString(""), nil
-			}
-			runes := []rune(s)
-			runes[0] = []rune(strings.ToUpper(string(runes[0])))[0]
-			return NewString(string(runes)), nil
+			return NewString(capitalize(s)), nil
 		}), nil
+
+	case "length":
+		return NewInt(int64(utf16Len(s))), nil
 
 	case "count":
 		return e.makeStringFunc("count", func(args []Value, kwargs map[string]Value) (Value, error) {
@@ -1143,6 +1015,102 @@ func (e *evaluator) stringMethod(obj Value, method string) (Value, error) {
 	}
 
 	return Undefined(), nil
+}
+
+// replace is str.replace within the output limit (count < 0: every occurrence; an empty old string
+// inserts between code points, as Python and the oracle do).
+func (e *evaluator) replace(s, old, repl string, count int) (Value, error) {
+	if count == 0 {
+		return NewString(s), nil
+	}
+	n := strings.Count(s, old)
+	if count > 0 {
+		n = min(n, count)
+	}
+	if err := e.lim.checkLen(len(s)+n*(len(repl)-len(old)), "string"); err != nil {
+		return Undefined(), err
+	}
+	return NewString(strings.Replace(s, old, repl, count)), nil
+}
+
+// splitString is the oracle's str.split(sep=None, maxsplit=-1).
+func splitString(s string, args []Value, kwargs map[string]Value) (Value, error) {
+	sep, maxsplit := None(), NewInt(-1)
+	if len(args) > 0 {
+		sep = args[0]
+	} else if v, ok := kwargs["sep"]; ok {
+		sep = v
+	}
+	if len(args) > 1 {
+		maxsplit = args[1]
+	} else if v, ok := kwargs["maxsplit"]; ok {
+		maxsplit = v
+	}
+	if !sep.IsString() && !sep.IsNone() {
+		return Undefined(), fmt.Errorf("sep argument must be a string or null")
+	}
+	if !maxsplit.IsInt() {
+		return Undefined(), fmt.Errorf("maxsplit argument must be a number")
+	}
+	limit := int(maxsplit.AsInt())
+	var parts []string
+	if sep.IsNone() {
+		text := jsTrimStart(s)
+		for len(text) > 0 {
+			end := strings.IndexFunc(text, isJSSpace)
+			if end < 0 {
+				end = len(text)
+			}
+			if limit != -1 && len(parts) >= limit {
+				parts = append(parts, text)
+				break
+			}
+			parts = append(parts, text[:end])
+			text = jsTrimStart(text[end:])
+		}
+	} else {
+		if sep.AsString() == "" {
+			return Undefined(), fmt.Errorf("empty separator")
+		}
+		parts = strings.Split(s, sep.AsString())
+		if limit != -1 && len(parts) > limit {
+			parts = append(parts[:limit:limit], strings.Join(parts[limit:], sep.AsString()))
+		}
+	}
+	items := make([]Value, len(parts))
+	for i, p := range parts {
+		items[i] = NewString(p)
+	}
+	return NewList(items), nil
+}
+
+// affixTest is startswith/endswith with a string or a tuple of strings.
+func affixTest(s, method string, args []Value) (Value, error) {
+	if len(args) == 0 {
+		return Undefined(), fmt.Errorf("%s() requires at least one argument", method)
+	}
+	test := strings.HasPrefix
+	if method == "endswith" {
+		test = strings.HasSuffix
+	}
+	var affixes []Value
+	switch {
+	case args[0].IsString():
+		affixes = []Value{args[0]}
+	case args[0].IsList():
+		affixes = args[0].AsList().Items
+	default:
+		return Undefined(), fmt.Errorf("%s() argument must be a string or tuple of strings", method)
+	}
+	for _, a := range affixes {
+		if !a.IsString() {
+			return Undefined(), fmt.Errorf("%s() tuple elements must be strings", method)
+		}
+		if test(s, a.AsString()) {
+			return NewBool(true), nil
+		}
+	}
+	return NewBool(false), nil
 }
 
 func (e *evaluator) makeStringFunc(name string, fn func([]Value, map[string]Value) (Value, error)) Value {

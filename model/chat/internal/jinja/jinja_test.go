@@ -159,9 +159,10 @@ func TestNamespace(t *testing.T) {
 		t.Fatalf("render: %v", err)
 	}
 
+	// Booleans print lowercase, as in the Hugging Face JS implementation this fork follows.
 	result = strings.TrimSpace(result)
-	if result != "True" {
-		t.Errorf("expected 'True', got %q", result)
+	if result != "true" {
+		t.Errorf("expected 'true', got %q", result)
 	}
 }
 
@@ -173,8 +174,8 @@ func TestStringMethods(t *testing.T) {
 	}{
 		{"strip", `{{ "  hello  ".strip() }}`, "hello"},
 		{"split", `{{ "a,b,c".split(",") | join("-") }}`, "a-b-c"},
-		{"startswith", `{{ "hello".startswith("hel") }}`, "True"},
-		{"endswith", `{{ "hello".endswith("llo") }}`, "True"},
+		{"startswith", `{{ "hello".startswith("hel") }}`, "true"}, // lowercase as in the HF JS implementation
+		{"endswith", `{{ "hello".endswith("llo") }}`, "true"},
 		{"upper", `{{ "hello".upper() }}`, "HELLO"},
 		{"lower", `{{ "HELLO".lower() }}`, "hello"},
 		{"replace", `{{ "hello world".replace("world", "jinja") }}`, "hello jinja"},

@@ -191,6 +191,7 @@ func tokenizeExpr(s string) []tok {
 type exprParser struct {
 	tokens []tok
 	pos    int
+	depth  int // nesting of parseExpression, bounded by maxParseDepth
 }
 
 func newExprParser(tokens []tok) *exprParser {
@@ -252,6 +253,11 @@ func parseExpr(s string) (expr, error) {
 
 // parseExpression handles the lowest precedence: inline if/else.
 func (p *exprParser) parseExpression() (expr, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxParseDepth {
+		return nil, fmt.Errorf("expression nested deeper than %d levels", maxParseDepth)
+	}
 	e, err := p.parseOr()
 	if err != nil {
 		return nil, err
@@ -991,8 +997,9 @@ func trimBlockNewline(s string) string {
 }
 
 type templateParser struct {
-	segs []segment
-	pos  int
+	segs  []segment
+	pos   int
+	depth int // nesting of blocks, bounded by maxParseDepth
 }
 
 func (p *templateParser) done() bool {
@@ -1016,6 +1023,11 @@ func (p *templateParser) advance() *segment {
 // stop keywords (e.g., "endif", "endfor", "elif", "else"). Returns the nodes
 // collected so far. The stop keyword segment is NOT consumed.
 func (p *templateParser) parseUntil(stopKeywords ...string) ([]node, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxParseDepth {
+		return nil, fmt.Errorf("blocks nested deeper than %d levels", maxParseDepth)
+	}
 	var nodes []node
 
 	for !p.done() {

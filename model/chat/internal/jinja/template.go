@@ -2,7 +2,6 @@ package jinja
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Template is a compiled Jinja template ready for rendering.
@@ -14,6 +13,9 @@ type Template struct {
 // Compile parses a Jinja template source string and returns a compiled
 // template that can be rendered multiple times with different data.
 func Compile(source string) (*Template, error) {
+	if len(source) > maxSourceBytes {
+		return nil, fmt.Errorf("jinja: template of %d bytes is above the %d-byte limit", len(source), maxSourceBytes)
+	}
 	segs, err := scan(source)
 	if err != nil {
 		return nil, fmt.Errorf("jinja scan: %w", err)
@@ -27,7 +29,7 @@ func Compile(source string) (*Template, error) {
 	return &Template{nodes: nodes, src: source}, nil
 }
 
-// Render executes the template with the provided data and returns the
+// Render executes the template with the provided data and default limits and returns the
 // rendered string. Each call creates an isolated scope so templates are
 // safe to render concurrently after compilation.
 func (t *Template) Render(data map[string]any) (string, error) {
@@ -37,31 +39,27 @@ func (t *Template) Render(data map[string]any) (string, error) {
 		vals[k] = FromGoValue(v)
 	}
 
-	return render(t.nodes, vals)
+	return render(t.nodes, vals, Config{})
 }
 
-// RenderValues is like Render but accepts pre-converted Value data.
-func (t *Template) RenderValues(data map[string]Value) (string, error) {
-	return render(t.nodes, data)
+// RenderValues is like Render but accepts pre-converted Value data and the render's bounds and clock.
+func (t *Template) RenderValues(data map[string]Value, cfg Config) (string, error) {
+	return render(t.nodes, data, cfg)
 }
 
 // =============================================================================
 
 // render executes the AST with the given data and returns the result.
-func render(nodes []node, data map[string]Value) (string, error) {
-	e := evaluator{
-		output: strings.Builder{},
-	}
+func render(nodes []node, data map[string]Value, cfg Config) (string, error) {
+	lim := newBudget(cfg)
+	e := evaluator{output: outBuf{b: lim}, lim: lim}
 
-	// Use the cached builtins scope directly. The scope is initialized
-	// once at package init and is only read after that (lookupFilter,
-	// chained get() through parent links, passed to nested evaluators).
-	// No code path writes to e.builtins, so sharing the cached scope
-	// across renders is safe and avoids cloning ~20 entries per render.
+	// The cached builtins scope is shared and read-only; the globals that depend on this render (its clock,
+	// its limits) sit in a scope of their own above it, and user data above that.
 	e.builtins = cachedBuiltins
-
-	// Create user data scope on top of builtins.
-	e.scope = newScope(e.builtins)
+	perRender := newScope(cachedBuiltins)
+	registerRenderGlobals(perRender, lim)
+	e.scope = newScope(perRender)
 	for k, v := range data {
 		e.scope.set(k, v)
 	}
@@ -69,6 +67,8 @@ func render(nodes []node, data map[string]Value) (string, error) {
 	if err := e.execNodes(nodes); err != nil {
 		return "", err
 	}
-
+	if lim.err != nil {
+		return "", lim.err
+	}
 	return e.output.String(), nil
 }
