@@ -161,7 +161,7 @@ func (e *evaluator) execFor(n *forNode) error {
 				return err
 			}
 			child := newScope(e.scope)
-			child.set(n.valVar, item)
+			bindLoopVars(child, n, item, 0)
 			old := e.scope
 			e.scope = child
 			fv, err := e.evalExpr(n.filterExpr)
@@ -198,19 +198,7 @@ func (e *evaluator) execFor(n *forNode) error {
 		if err := e.lim.step(); err != nil {
 			return err
 		}
-		// Set loop variable(s).
-		if n.keyVar != "" {
-			// Destructuring: for key, val in items
-			if item.IsList() && item.AsList().Len() >= 2 {
-				child.set(n.keyVar, item.AsList().Get(0))
-				child.set(n.valVar, item.AsList().Get(1))
-			} else {
-				child.set(n.keyVar, NewInt(int64(i)))
-				child.set(n.valVar, item)
-			}
-		} else {
-			child.set(n.valVar, item)
-		}
+		bindLoopVars(child, n, item, i)
 
 		// Update loop object for this iteration.
 		idx := int64(i)
@@ -259,6 +247,22 @@ func (e *evaluator) execFor(n *forNode) error {
 	}
 
 	return nil
+}
+
+// bindLoopVars sets a for loop's variable(s) for one item; "for k, v in …" unpacks a pair. The loop's
+// "if" filter sees the same bindings as its body.
+func bindLoopVars(sc *scope, n *forNode, item Value, i int) {
+	if n.keyVar == "" {
+		sc.set(n.valVar, item)
+		return
+	}
+	if item.IsList() && item.AsList().Len() >= 2 {
+		sc.set(n.keyVar, item.AsList().Get(0))
+		sc.set(n.valVar, item.AsList().Get(1))
+		return
+	}
+	sc.set(n.keyVar, NewInt(int64(i)))
+	sc.set(n.valVar, item)
 }
 
 func (e *evaluator) execSet(n *setNode) error {
