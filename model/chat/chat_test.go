@@ -150,7 +150,9 @@ func TestLoadDir(t *testing.T) {
 	dir := t.TempDir()
 	_, err := LoadDir(dir, "")
 	assert.ErrorIs(t, err, ErrNoTemplate)
-	write := func(name, text string) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)) }
+	write := func(name, text string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
 	write("tokenizer_config.json", `{"chat_template": "from config", "bos_token": "<s>", "eos_token": "</s>"}`)
 	tpl, err := LoadDir(dir, "")
 	require.NoError(t, err)
