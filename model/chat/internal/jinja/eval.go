@@ -145,12 +145,9 @@ func (e *evaluator) execFor(n *forNode) error {
 		for _, key := range d.Keys {
 			items = append(items, NewString(key))
 		}
-	case iterVal.IsString():
-		for _, r := range iterVal.AsString() {
-			items = append(items, NewString(string(r)))
-		}
 	default:
-		// Empty iteration.
+		// The reference iterates lists and dicts only.
+		return fmt.Errorf("Expected iterable or object type in for loop: got %s", kindName(iterVal))
 	}
 
 	// Apply filter if present.
@@ -510,7 +507,10 @@ func (e *evaluator) evalExpr(ex expr) (Value, error) {
 			if err != nil {
 				return Undefined(), err
 			}
-			dict.Set(printValue(key), val)
+			if !key.IsString() {
+				return Undefined(), fmt.Errorf("Object keys must be strings: got %s", kindName(key))
+			}
+			dict.Set(key.AsString(), val)
 		}
 		return d, nil
 
@@ -711,6 +711,10 @@ func (e *evaluator) evalBinary(n *binExpr) (Value, error) {
 		return Undefined(), err
 	}
 
+	if err := checkOperands(n.op, left, right); err != nil {
+		return Undefined(), err
+	}
+
 	switch n.op {
 	case "+":
 		if left.IsString() || right.IsString() {
@@ -760,6 +764,26 @@ func (e *evaluator) evalBinary(n *binExpr) (Value, error) {
 	}
 
 	return Undefined(), fmt.Errorf("unknown binary operator %q", n.op)
+}
+
+// checkOperands rejects none and undefined operands as the reference does (== and != take anything;
+// "x in undefined" is false).
+func checkOperands(op string, left, right Value) error {
+	switch op {
+	case "==", "!=":
+		return nil
+	case "in", "not in":
+		if right.IsUndefined() {
+			return nil
+		}
+	}
+	if left.IsUndefined() || right.IsUndefined() {
+		return fmt.Errorf("Cannot perform operation %s on undefined values", op)
+	}
+	if left.IsNone() || right.IsNone() {
+		return fmt.Errorf("Cannot perform operation on null values")
+	}
+	return nil
 }
 
 // concat joins two strings within the output limit.
@@ -864,6 +888,10 @@ func (e *evaluator) evalFilter(n *filterExpr) (Value, error) {
 
 	if !filterVal.IsCallable() {
 		return Undefined(), fmt.Errorf("filter %q is not callable", n.name)
+	}
+	// The reference rejects filters on none and undefined, except these.
+	if (input.IsNone() || input.IsUndefined()) && n.name != "default" && n.name != "d" && n.name != "tojson" && n.name != "safe" {
+		return Undefined(), fmt.Errorf("Cannot apply filter %q to type: %s", n.name, kindName(input))
 	}
 
 	// Build args: input as first, then additional args.

@@ -2,6 +2,7 @@ package jinja
 
 import (
 	"fmt"
+	"strings"
 )
 
 // Template is a compiled Jinja template ready for rendering.
@@ -16,6 +17,8 @@ func Compile(source string) (*Template, error) {
 	if len(source) > maxSourceBytes {
 		return nil, fmt.Errorf("jinja: template of %d bytes is above the %d-byte limit", len(source), maxSourceBytes)
 	}
+	// One trailing newline is dropped, as the reference (and Jinja's keep_trailing_newline=False) does.
+	source = strings.TrimSuffix(source, "\n")
 	segs, err := scan(source)
 	if err != nil {
 		return nil, fmt.Errorf("jinja scan: %w", err)
