@@ -83,6 +83,9 @@ func TestErrors(t *testing.T) {
 		{"output", `{% for i in range(1000) %}xxxxxxxxxx{% endfor %}`, Limits{MaxOutput: 5000}, ErrLimit, "output"},
 		{"string repeat", `{{ "ab" * 100000000 }}`, Limits{}, ErrLimit, "string"},
 		{"doubling", `{% set ns = namespace(s="x") %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}`, Limits{}, ErrLimit, "string"},
+		{"shared references", `{% set ns = namespace(x=[1]) %}{% for i in range(60) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}{{ ns.x }}`, Limits{}, ErrLimit, "printed value"},
+		{"self reference", `{% set ns = namespace() %}{% set ns.me = ns %}{{ ns | tojson }}`, Limits{}, ErrLimit, "nested"},
+		{"quadratic membership", `{% set big = range(1000000) %}{% for i in range(1000000) %}{% if -1 in big %}{% endif %}{% endfor %}`, Limits{Timeout: 200 * time.Millisecond}, ErrLimit, "time"},
 		{"deep expression", strings.Repeat("{{ ", 1) + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000) + " }}", Limits{}, ErrTemplate, "nested"},
 		{"timeout", `{% for i in range(1000000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}`, Limits{Timeout: 50 * time.Millisecond, MaxSteps: 1 << 40}, ErrLimit, "time"},
 	}

@@ -78,6 +78,15 @@ func (e *evaluator) execNode(n node) error {
 		if err != nil {
 			return err
 		}
+		if val.IsList() || val.IsDict() {
+			// Printed as JSON; the printer's bounds are errors here rather than an empty print.
+			s, err := toJSONString(val, jsonOptions{}, false)
+			if err != nil {
+				return err
+			}
+			e.output.WriteString(s)
+			return nil
+		}
 		e.output.WriteString(printValue(val))
 		return nil
 
@@ -827,7 +836,7 @@ func (e *evaluator) evalCallExpr(n *callExpr) (Value, error) {
 	}
 
 	if !fn.IsCallable() {
-		return Undefined(), fmt.Errorf("%s is not callable: %s", callableName(n.fn), fn.String())
+		return Undefined(), fmt.Errorf("Cannot call something that is not a function: got %s (%s)", kindName(fn), callableName(n.fn))
 	}
 
 	args := make([]Value, len(n.args))
@@ -1354,16 +1363,4 @@ func modValues(a, b Value) Value {
 
 func powValues(a, b Value) Value {
 	return NewFloat(math.Pow(toFloat64(a), toFloat64(b)))
-}
-
-func valuesEqual(a, b Value) bool {
-	// Cross-type numeric comparison.
-	if a.IsNumber() && b.IsNumber() {
-		return toFloat64(a) == toFloat64(b)
-	}
-	// None == None.
-	if a.IsNone() && b.IsNone() {
-		return true
-	}
-	return a.Equals(b)
 }

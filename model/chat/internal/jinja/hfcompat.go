@@ -103,11 +103,17 @@ func rawString(v Value) string {
 	case KindString:
 		return v.AsString()
 	case KindList:
-		parts := make([]string, len(v.AsList().Items))
+		var sb strings.Builder
 		for i, it := range v.AsList().Items {
-			parts[i] = printValue(it)
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(printValue(it))
+			if sb.Len() > maxPrintBytes { // the caller's length check then fails
+				break
+			}
 		}
-		return strings.Join(parts, ",")
+		return sb.String()
 	case KindDict:
 		return "[object Map]"
 	case KindNone, KindUndefined:
@@ -130,6 +136,10 @@ type jsonOptions struct {
 func writeJSON(sb *strings.Builder, v Value, o jsonOptions, depth int, undefToNull bool) error {
 	if depth > maxValueDepth {
 		return fmt.Errorf("%w: value nested deeper than %d levels", ErrLimit, maxValueDepth)
+	}
+	// Shared references can make a small value print exponentially large ([x, x] nested n times).
+	if sb.Len() > maxPrintBytes {
+		return fmt.Errorf("%w: printed value above %d bytes", ErrLimit, maxPrintBytes)
 	}
 	itemSep, keySep := ", ", ": "
 	if o.separators != nil {

@@ -132,7 +132,7 @@ func TestUndefinedCallableErrorNamesExpression(t *testing.T) {
 		t.Fatal("render: expected error")
 	}
 
-	const want = "args.items is not callable: Undefined"
+	const want = "Cannot call something that is not a function: got UndefinedValue (args.items)"
 	if err.Error() != want {
 		t.Errorf("error: got %q, want %q", err, want)
 	}

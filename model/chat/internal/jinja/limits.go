@@ -38,8 +38,10 @@ const (
 	// maxSourceBytes and maxParseDepth bound the parser: nesting recurses, and Go's stack overflow is fatal.
 	maxSourceBytes = 4 << 20
 	maxParseDepth  = 256
-	// maxValueDepth bounds printing/encoding of nested values (a namespace can be stored inside itself).
+	// maxValueDepth and maxPrintBytes bound printing/encoding of nested values (a namespace can be stored
+	// inside itself; shared references print once per reference).
 	maxValueDepth = 512
+	maxPrintBytes = DefaultMaxOutput
 )
 
 // budget is shared by an evaluator and every child evaluator it starts (macros, set blocks, callers).
@@ -74,7 +76,8 @@ func newBudget(cfg Config) *budget {
 	return b
 }
 
-// step charges one unit of work; the clock is read every 1024 steps to keep the check cheap.
+// step charges one unit of work; the clock is read every 16 steps (a step can cost as much as a builtin
+// over a list of up to MaxOutput items, so rarer reads would let a render overrun its time).
 func (b *budget) step() error {
 	if b.err != nil {
 		return b.err
@@ -82,7 +85,7 @@ func (b *budget) step() error {
 	b.steps++
 	if b.steps > b.maxSteps {
 		b.err = fmt.Errorf("%w: more than %d steps", ErrLimit, b.maxSteps)
-	} else if b.steps&1023 == 0 && time.Now().After(b.deadline) {
+	} else if b.steps&15 == 0 && time.Now().After(b.deadline) {
 		b.err = fmt.Errorf("%w: render took longer than its time limit (%d steps done)", ErrLimit, b.steps)
 	}
 	return b.err

@@ -2,7 +2,6 @@ package jinja
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -167,121 +166,7 @@ func (v Value) AsCallable() *Callable {
 // =============================================================================
 
 // String returns a Python-style string representation of the value.
-func (v Value) String() string {
-	switch v.kind {
-	case KindUndefined:
-		return "Undefined"
-
-	case KindNone:
-		return "None"
-
-	case KindBool:
-		if v.v.(bool) {
-			return "True"
-		}
-		return "False"
-
-	case KindInt:
-		return fmt.Sprintf("%d", v.v.(int64))
-
-	case KindFloat:
-		return fmt.Sprintf("%g", v.v.(float64))
-
-	case KindString:
-		return fmt.Sprintf("'%s'", v.v.(string))
-
-	case KindList:
-		list := v.v.(*List)
-		var b strings.Builder
-		b.WriteByte('[')
-		for i, item := range list.Items {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(item.String())
-		}
-		b.WriteByte(']')
-		return b.String()
-
-	case KindDict:
-		d := v.v.(*Dict)
-		var b strings.Builder
-		b.WriteByte('{')
-		for i, key := range d.Keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "'%s': %s", key, d.Data[key].String())
-		}
-		b.WriteByte('}')
-		return b.String()
-
-	case KindCallable:
-		c := v.v.(Callable)
-		return fmt.Sprintf("<callable %s>", c.Name)
-	}
-
-	return "Undefined"
-}
-
-// Equals reports whether v and other hold the same value.
-func (v Value) Equals(other Value) bool {
-	if v.kind != other.kind {
-		return false
-	}
-
-	switch v.kind {
-	case KindUndefined, KindNone:
-		return true
-
-	case KindBool:
-		return v.v.(bool) == other.v.(bool)
-
-	case KindInt:
-		return v.v.(int64) == other.v.(int64)
-
-	case KindFloat:
-		return v.v.(float64) == other.v.(float64)
-
-	case KindString:
-		return v.v.(string) == other.v.(string)
-
-	case KindList:
-		a := v.v.(*List)
-		b := other.v.(*List)
-		if a.Len() != b.Len() {
-			return false
-		}
-		for i := range a.Items {
-			if !a.Items[i].Equals(b.Items[i]) {
-				return false
-			}
-		}
-		return true
-
-	case KindDict:
-		a := v.v.(*Dict)
-		b := other.v.(*Dict)
-		if a.Len() != b.Len() {
-			return false
-		}
-		for _, key := range a.Keys {
-			bv, ok := b.Get(key)
-			if !ok {
-				return false
-			}
-			if !a.Data[key].Equals(bv) {
-				return false
-			}
-		}
-		return true
-
-	case KindCallable:
-		return false
-	}
-
-	return false
-}
+func (v Value) String() string { return printValue(v) }
 
 // =============================================================================
 
