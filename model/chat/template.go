@@ -102,7 +102,7 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 }
 
 // Limits bound one render of an untrusted template; zero fields take the defaults (5e6 steps, call depth
-// 200, 16 MiB of output or of any string or list built, 5 s).
+// 200, 16 MiB of output or of any string built, lists of a sixteenth of that, 5 s).
 type Limits struct {
 	MaxSteps  int64
 	MaxDepth  int

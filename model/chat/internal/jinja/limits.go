@@ -103,10 +103,16 @@ func (b *budget) enter() error {
 
 func (b *budget) leave() { b.depth-- }
 
-// checkLen rejects a string or list that would be longer than the output limit.
+// checkLen rejects a string longer than the output limit, or a list longer than a sixteenth of it (a
+// million items by default: sorting or filtering more in one step would outlast the time limit, which is
+// only checked between steps).
 func (b *budget) checkLen(n int, what string) error {
-	if n > b.maxOutput {
-		b.err = fmt.Errorf("%w: %s of length %d above %d", ErrLimit, what, n, b.maxOutput)
+	limit := b.maxOutput
+	if what != "string" {
+		limit = max(b.maxOutput/16, 1)
+	}
+	if n > limit {
+		b.err = fmt.Errorf("%w: %s of length %d above %d", ErrLimit, what, n, limit)
 		return b.err
 	}
 	return nil
