@@ -67,6 +67,17 @@ func TestOptions(t *testing.T) {
 	}
 }
 
+func TestNamespaceKeyOrder(t *testing.T) {
+	// Keyword arguments keep their source order, as in the reference (Go maps would randomise it).
+	tpl, err := Parse(`{% set ns = namespace({"z": 0}, b=1, a=2, c=3) %}{% set ns.d = 4 %}{{ ns | tojson }}`)
+	require.NoError(t, err)
+	for range 20 {
+		out, err := tpl.Render(nil, Options{})
+		require.NoError(t, err)
+		assert.Equal(t, `{"z": 0, "b": 1, "a": 2, "c": 3, "d": 4}`, out)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name, src string

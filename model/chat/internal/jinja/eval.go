@@ -860,7 +860,32 @@ func (e *evaluator) evalCallExpr(n *callExpr) (Value, error) {
 		}
 	}
 
+	if c := fn.AsCallable(); c.Name == "namespace" || c.Name == "dict" {
+		return buildNamespace(args, kwargs, n.kwargs)
+	}
 	return fn.AsCallable().Fn(args, kwargs)
+}
+
+// buildNamespace is namespace(...) and dict(...) with the reference's key order: a positional mapping's
+// keys, then keyword arguments in source order (a Go map would print them in random order).
+func buildNamespace(args []Value, kwargs map[string]Value, order []kwarg) (Value, error) {
+	if len(args) > 1 {
+		return Undefined(), fmt.Errorf("namespace expected at most 1 argument, got %d", len(args))
+	}
+	d := NewDict()
+	if len(args) == 1 {
+		if !args[0].IsDict() {
+			return Undefined(), fmt.Errorf("'%s' object is not iterable", kindName(args[0]))
+		}
+		src := args[0].AsDict()
+		for _, k := range src.Keys {
+			d.AsDict().Set(k, src.Data[k])
+		}
+	}
+	for _, kw := range order {
+		d.AsDict().Set(kw.name, kwargs[kw.name])
+	}
+	return d, nil
 }
 
 func callableName(ex expr) string {
