@@ -6,9 +6,11 @@
 // At a re-selection point (end of a summary, end of a sentence; see package summarize) the decoder
 // has, for the current token, a score per layer, query head and sealed thought:
 //
-//	kvcache.ScoreSummaries(q, scores.Data)   // Data [L, H, T]: q[l,h] · kbar[l,h/G,j] / sqrt(D)
+//	zoomer.ScoreSummaries(q, scores.Data)   // Data [L, H, T]: q[l,h] · kbar[l,h/G,j] / sqrt(D)
 //	sel, err := selector.Select(scores, valid, c)
-//	kvcache.Zoom(sel.IDs)                    // detailed KV of the c chosen thoughts joins the context
+//	zoomer.Zoom(sel.IDs)                    // detailed KV of the c chosen thoughts joins the context
+//
+// (zoomer is the cache as a kvcache.Zoomer.)
 //
 // One set of thoughts is shared by every layer and head, so the attention context keeps one layout.
 // valid marks the thoughts that may be chosen (nil: all); a thought that is invalid never receives a

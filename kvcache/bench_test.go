@@ -17,9 +17,10 @@ var benchPolicies = []struct {
 	build func(Layout) (Cache, error)
 }{
 	{"zoomr", func(l Layout) (Cache, error) { return NewZoomR(Config{Layout: l}) }}, // defaults: window 256, 2x256 zoom, 1024 summary
-	{"sumr", func(l Layout) (Cache, error) { return NewSumR(SumRConfig{Layout: l}) }},
+	{"sumr", func(l Layout) (Cache, error) { return NewSumR(Config{Layout: l}) }},
 	{"streaming", func(l Layout) (Cache, error) { return NewStreamingLLM(StreamingConfig{Layout: l}) }},
 	{"h2o", func(l Layout) (Cache, error) { return NewH2O(H2OConfig{Layout: l}) }},
+	{"rkv", func(l Layout) (Cache, error) { return NewRKV(RKVConfig{Layout: l}) }},
 	{"full", func(l Layout) (Cache, error) { return NewFull(FullConfig{Layout: l, MinCapacity: 4096}) }},
 }
 
@@ -60,7 +61,9 @@ func BenchmarkAppendStep(b *testing.B) {
 					if err := c.Append(c.Len(), k, v); err != nil {
 						b.Fatal(err)
 					}
-					ctx = c.Context()
+					if ctx, err = c.Context(); err != nil {
+						b.Fatal(err)
+					}
 				}
 				b.StopTimer()
 				moved += c.Memory().MovedBytes - before
@@ -88,21 +91,9 @@ func BenchmarkZoom(b *testing.B) {
 			if err := z.AppendPrompt(pk, pv, 16); err != nil {
 				b.Fatal(err)
 			}
-			k, v := fakeToken(l, 3)
+			s := newScripted(z)
 			for range 4 { // 4 thoughts: 256 body + 8 summary tokens
-				for i := range 256 + 8 {
-					if i == 256 {
-						if err := z.BeginSummary(); err != nil {
-							b.Fatal(err)
-						}
-					}
-					if err := z.Append(z.Len(), k, v); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if _, err := z.Seal(); err != nil {
-					b.Fatal(err)
-				}
+				script(b, s, "gen 256; begin; gen 8; seal")
 			}
 			sets := [][]ThoughtID{{0, 1}, {2, 3}}
 			if err := z.Zoom(sets[1]); err != nil {

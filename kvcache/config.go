@@ -10,40 +10,40 @@ const (
 	DefaultSummaryCap  = 1024
 	DefaultSinkAlign   = 64
 	DefaultHostBlock   = 256
+	// DefaultMinCapacity is the first capacity bucket of every active context.
+	DefaultMinCapacity = 256
 )
 
-// Config configures a ZoomR cache. Zero values mean the defaults above; Validate reports what cannot
-// be built. The active context has four regions, in this order of slots:
+// Config sizes a ZoomR cache, and through the policy registry (New) every other policy: the bounded
+// baselines get the resident budget a ZoomR cache of this Config would have (matched budgets, as in
+// the paper's comparison). Zero values mean the defaults above; Validate reports what cannot be built.
+// ZoomR's attended set has four regions (spans.go defines each):
 //
 //	sink     the whole prompt (Sinks = 0), or the first Sinks tokens of the stream (Sinks > 0)
-//	summary  the KV of sealed thoughts' summaries, a ring of SummaryCap slots (oldest dropped when full)
-//	zoom     ZoomSlots slots of ZoomSlotLen tokens: detailed KV of the zoomed thoughts
-//	window   a ring of the Window most recent tokens
+//	summary  the summaries of the newest sealed thoughts that fit SummaryCap tokens
+//	zoom     the last ZoomSlotLen body tokens of each of the (at most ZoomSlots) zoomed thoughts
+//	window   the Window most recent tokens
 //
-// Its capacity is fixed once the prompt is in (so the model's decode graph is built once), unless
-// SummaryGrow is set.
+// The active context holds their union, each position once, and grows in capacity buckets up to the
+// budget (Budget) as they fill.
 type Config struct {
 	Layout Layout
-	// Sinks: 0 keeps the whole prompt in the sink region, sized to the prompt rounded up to SinkAlign
-	// (the prompt must be appended before generation, the region grows while it is). Sinks > 0 keeps
-	// the first Sinks tokens; later prompt tokens flow through the window like generated ones.
+	// Sinks: 0 keeps the whole prompt in the sink region. Sinks > 0 keeps the first Sinks tokens;
+	// later prompt tokens flow through the window like generated ones.
 	Sinks int
-	// SinkAlign rounds the whole-prompt sink region up, so prompts of similar length share a graph.
+	// SinkAlign rounds the whole-prompt sink region up in the budget, so prompts of similar length
+	// share the last capacity bucket (and its decode graph).
 	SinkAlign int
 	// Window is the number of most recent tokens always attended.
 	Window int
-	// SummaryCap is the summary region's capacity in tokens. When a new summary does not fit, the
-	// oldest summaries leave the active set (their KV stays in the host store, their mean keys in the
-	// index: they can still be scored and zoomed). A summary longer than SummaryCap keeps its last part.
+	// SummaryCap is the summary region's capacity in tokens: the newest summaries that fit stay
+	// resident; older ones leave the active set (their KV stays in the host store, their mean keys in
+	// the index: they can still be scored and zoomed). A summary longer than SummaryCap keeps its last part.
 	SummaryCap int
-	// SummaryGrow starts the summary region at min(64, SummaryCap) slots and doubles it up to
-	// SummaryCap as summaries arrive. Each growth changes the context capacity (a new decode graph).
-	// Off by default: the region is allocated at SummaryCap from the start.
-	SummaryGrow bool
 	// ZoomSlots (c) is the number of thoughts that can be zoomed at once.
 	ZoomSlots int
-	// ZoomSlotLen is the capacity of one zoom slot. A thought whose body is longer keeps the LAST
-	// ZoomSlotLen tokens of its body (the part that leads into its summary and the rest of the reasoning).
+	// ZoomSlotLen is the capacity of one zoom slot. A thought whose body is longer keeps its LAST
+	// ZoomSlotLen tokens (the part that leads into its summary and the rest of the reasoning).
 	ZoomSlotLen int
 	// MaxTokens, if > 0, is the token budget of the regions other than a whole-prompt sink
 	// (Sinks + SummaryCap + ZoomSlots*ZoomSlotLen + Window). With SummaryCap = 0 the summary region
@@ -51,6 +51,14 @@ type Config struct {
 	MaxTokens int
 	// HostBlock is the allocation unit of the host store, in tokens.
 	HostBlock int
+	// MinCapacity is the first capacity bucket of the active context (default 256).
+	MinCapacity int
+	// PromptLen is the prompt length at which the registry's policies match their budgets (the
+	// whole-prompt sink counts in it); a ZoomR cache built directly does not need it.
+	PromptLen int
+	// NewSlots makes the active context's storage (nil: Go memory, NewHostSlots). A model engine with
+	// device memory supplies one.
+	NewSlots SlotsFactory
 }
 
 // Budget is the resident size of an active context: slots per region, and in total, in slots and bytes.
@@ -72,14 +80,14 @@ func (c Config) Validate() error {
 	return err
 }
 
-// Budget is the resident capacity of the cache c builds for a prompt of promptLen tokens (promptLen
-// only matters when the whole prompt is the sink region). With SummaryGrow it is the maximum.
+// Budget is the most resident slots of the ZoomR cache c builds for a prompt of promptLen tokens
+// (promptLen only matters when the whole prompt is the sink region).
 func (c Config) Budget(promptLen int) (Budget, error) {
 	r, err := c.resolve(true, true)
 	if err != nil {
 		return Budget{}, err
 	}
-	return r.budget(promptLen, r.SummaryCap), nil
+	return r.budget(promptLen), nil
 }
 
 func (c Config) sinkCap(promptLen int) int {
@@ -89,8 +97,8 @@ func (c Config) sinkCap(promptLen int) int {
 	return roundUp(promptLen, c.SinkAlign)
 }
 
-func (c Config) budget(promptLen, summaryCap int) Budget {
-	return newBudget(c.Layout, c.sinkCap(promptLen), summaryCap, c.ZoomSlots*c.ZoomSlotLen, c.Window, 0)
+func (c Config) budget(promptLen int) Budget {
+	return newBudget(c.Layout, c.sinkCap(promptLen), c.SummaryCap, c.ZoomSlots*c.ZoomSlotLen, c.Window, 0)
 }
 
 func roundUp(n, m int) int { return (n + m - 1) / m * m }
@@ -109,26 +117,27 @@ func (c Config) resolve(zoom, summaries bool) (Config, error) {
 	def(&c.SinkAlign, DefaultSinkAlign, true)
 	def(&c.Window, DefaultWindow, true)
 	def(&c.HostBlock, DefaultHostBlock, true)
+	def(&c.MinCapacity, DefaultMinCapacity, true)
 	def(&c.ZoomSlots, DefaultZoomSlots, zoom)
 	def(&c.ZoomSlotLen, DefaultZoomSlotLen, zoom)
 	if !zoom {
 		c.ZoomSlots, c.ZoomSlotLen = 0, 0
 	}
 	if !summaries {
-		c.SummaryCap, c.SummaryGrow = 0, false
+		c.SummaryCap = 0
 	}
 	for _, f := range []struct {
 		name string
 		v    int
 	}{{"Sinks", c.Sinks}, {"SinkAlign", c.SinkAlign}, {"Window", c.Window}, {"SummaryCap", c.SummaryCap},
-		{"ZoomSlots", c.ZoomSlots}, {"ZoomSlotLen", c.ZoomSlotLen}, {"MaxTokens", c.MaxTokens}, {"HostBlock", c.HostBlock}} {
+		{"ZoomSlots", c.ZoomSlots}, {"ZoomSlotLen", c.ZoomSlotLen}, {"MaxTokens", c.MaxTokens}, {"HostBlock", c.HostBlock},
+		{"MinCapacity", c.MinCapacity}, {"PromptLen", c.PromptLen}} {
 		if f.v < 0 {
 			return c, fmt.Errorf("%w: %s = %d < 0", ErrConfig, f.name, f.v)
 		}
 	}
-	if c.Window < 1 || c.SinkAlign < 1 || c.HostBlock < 1 || (c.ZoomSlots > 0 && c.ZoomSlotLen < 1) {
-		return c, fmt.Errorf("%w: Window %d, SinkAlign %d, HostBlock %d, ZoomSlotLen %d must be >= 1",
-			ErrConfig, c.Window, c.SinkAlign, c.HostBlock, c.ZoomSlotLen)
+	if c.ZoomSlots > 0 && c.ZoomSlotLen < 1 {
+		return c, fmt.Errorf("%w: ZoomSlotLen %d must be >= 1", ErrConfig, c.ZoomSlotLen)
 	}
 	zoomTokens := c.ZoomSlots * c.ZoomSlotLen
 	if c.MaxTokens > 0 {
@@ -149,4 +158,9 @@ func (c Config) resolve(zoom, summaries bool) (Config, error) {
 	}
 	def(&c.SummaryCap, DefaultSummaryCap, summaries)
 	return c, nil
+}
+
+// pool builds the slot pool of a policy whose resident budget is max slots.
+func (c Config) pool(max int) (*SlotPool, error) {
+	return NewSlotPool(PoolConfig{Layout: c.Layout, MinCapacity: c.MinCapacity, Max: max, NewSlots: c.NewSlots})
 }

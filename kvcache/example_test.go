@@ -30,22 +30,22 @@ func ExampleNewZoomR() {
 			}
 		}
 	}
-	// A thought of 20 tokens, then its 4-token summary.
-	appendN(20)
-	_ = cache.BeginSummary()
-	appendN(4)
-	id, _ := cache.Seal()
-	th, _ := cache.Thought(id)
-	fmt.Printf("thought %d: body %v, summary %v\n", id, th.Body, th.Summary)
+	// A thought of 20 tokens, then its 4-token summary: the decoder's tracker names the spans.
+	appendN(20 + 4)
+	th := kvcache.Thought{ID: 0, Body: kvcache.Span{Start: 5, End: 25}, Summary: kvcache.Span{Start: 25, End: 29}}
+	if err := cache.Seal(th); err != nil {
+		panic(err)
+	}
 
 	// Later, zoom it back in.
 	appendN(16)
-	_ = cache.Zoom([]kvcache.ThoughtID{id})
+	if err := cache.Zoom([]kvcache.ThoughtID{th.ID}); err != nil {
+		panic(err)
+	}
 	m := cache.Memory()
 	fmt.Printf("capacity %d slots, resident %d B, host %d B\n", m.Capacity, m.ResidentBytes, m.HostBytes)
 	fmt.Printf("attended: %+v\n", m.Attended)
 	// Output:
-	// thought 0: body {5 25}, summary {25 29}
 	// capacity 104 slots, resident 27040 B, host 65536 B
 	// attended: {Sink:5 Summary:4 Zoom:20 Window:16 Heavy:0}
 }
@@ -65,4 +65,27 @@ func ExampleConfig_Budget() {
 		b.Sink, b.Summary, b.Zoom, b.Window, b.Tokens, float64(b.Bytes)/(1<<20))
 	// Output:
 	// sink 320 + summary 1280 + zoom 512 + window 256 = 2368 slots, 55.5 MiB resident
+}
+
+// A policy is registered by name; New builds any of them at the budget a ZoomR cache of the same
+// Config would have.
+func ExampleNew() {
+	cfg := kvcache.Config{Layout: kvcache.Layout{Layers: 2, KVHeads: 2, HeadDim: 8}, Window: 64,
+		SummaryCap: 128, ZoomSlots: 2, ZoomSlotLen: 64, PromptLen: 40}
+	for _, name := range kvcache.PolicyNames() {
+		c, err := kvcache.New(name, cfg)
+		if err != nil {
+			panic(err)
+		}
+		_, sealer := c.(kvcache.Sealer)
+		_, observer := c.(kvcache.AttentionObserver)
+		fmt.Printf("%-9s sealer=%-5v observer=%v\n", name, sealer, observer)
+	}
+	// Output:
+	// full      sealer=false observer=false
+	// h2o       sealer=false observer=true
+	// rkv       sealer=false observer=true
+	// streaming sealer=false observer=false
+	// sumr      sealer=true  observer=false
+	// zoomr     sealer=true  observer=false
 }

@@ -138,7 +138,7 @@ func greedyWithFake(t testing.TB, m *fakeModel, c Cache, prompt []int, steps int
 	}
 	var logits []float32
 	for i, tok := range prompt {
-		logits, pk[i], pv[i] = m.step(t, tok, i, scratch.Context())
+		logits, pk[i], pv[i] = m.step(t, tok, i, contextOf(t, scratch))
 		if err := scratch.Append(i, pk[i], pv[i]); err != nil {
 			t.Fatal(err)
 		}
@@ -153,28 +153,30 @@ func greedyWithFake(t testing.TB, m *fakeModel, c Cache, prompt []int, steps int
 	if err := c.AppendPrompt(k, v, n); err != nil {
 		t.Fatal(err)
 	}
+	sc := newScripted(c)
 	var out []int
 	for s := range steps {
 		tok := argmax(logits)
 		out = append(out, tok)
 		pos := c.Len()
 		phase := s % 23
+		if phase == 0 {
+			sc.open = pos
+		}
 		if phase == 18 {
-			if err := c.BeginSummary(); err != nil {
-				t.Fatal(err)
-			}
+			sc.sum = pos
 		}
 		var tk, tv []float32
-		logits, tk, tv = m.step(t, tok, pos, c.Context())
+		logits, tk, tv = m.step(t, tok, pos, contextOf(t, c))
 		if err := c.Append(pos, tk, tv); err != nil {
 			t.Fatal(err)
 		}
 		if phase == 22 {
-			if _, err := c.Seal(); err != nil {
+			if err := sc.seal(sc.pending(0)); err != nil {
 				t.Fatal(err)
 			}
-			if c.ZoomCapacity() > 0 {
-				zoomNewest(t, c)
+			if _, ok := c.(Zoomer); ok {
+				zoomNewest(t, sc)
 			}
 		}
 	}

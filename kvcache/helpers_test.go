@@ -41,6 +41,16 @@ func fakeChunk(l Layout, pos, n int) (k, v []float32) {
 	return k, v
 }
 
+func must[T any](t testing.TB) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
 func flatF32(t testing.TB, x *tensors.Tensor) []float32 {
 	t.Helper()
 	var out []float32
@@ -61,6 +71,15 @@ func flatF32(t testing.TB, x *tensors.Tensor) []float32 {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func contextOf(t testing.TB, c Cache) Context {
+	t.Helper()
+	ctx, err := c.Context()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx
 }
 
 // slotView reads a context back: the position held by every attended slot (-1 if masked), checking
@@ -109,28 +128,86 @@ func slotView(t testing.TB, l Layout, ctx Context) []int {
 	return pos
 }
 
-type regioner interface{ regions() []region }
+// attended is the sorted list of attended positions, read from the context tensors; a position in
+// two slots fails the test.
+func attended(t testing.TB, c Cache) []int {
+	t.Helper()
+	var out []int
+	for _, p := range slotView(t, c.Layout(), contextOf(t, c)) {
+		if p >= 0 {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	if d := len(out) - len(slices.Compact(slices.Clone(out))); d > 0 {
+		t.Fatalf("%d positions attended twice: %v", d, out)
+	}
+	return out
+}
 
-// grid renders the context one region a line: the position of each slot, "." if masked.
+// spansText renders spans as position lists ("." when empty).
+func spansText(spans []Span) string {
+	var ps []string
+	for _, s := range spans {
+		for p := s.Start; p < s.End; p++ {
+			ps = append(ps, fmt.Sprint(p))
+		}
+	}
+	if len(ps) == 0 {
+		return "."
+	}
+	return strings.Join(ps, " ")
+}
+
+// grid renders a ZoomR or SumR cache's regions one per line (each region's positions, "." when
+// empty), after checking that the context attends exactly their union.
 func grid(t testing.TB, c Cache) string {
 	t.Helper()
-	pos := slotView(t, c.Layout(), c.Context())
-	var b strings.Builder
-	for _, r := range c.(regioner).regions() {
-		if r.n == 0 {
-			continue
-		}
-		b.WriteString(r.name + ":")
-		for _, p := range pos[r.off : r.off+r.n] {
+	var h *hier
+	switch x := c.(type) {
+	case *ZoomR:
+		h = x.h
+	case *SumR:
+		h = x.h
+	default: // a pool policy: every slot in physical order
+		var b strings.Builder
+		b.WriteString("pool:")
+		for _, p := range slotView(t, c.Layout(), contextOf(t, c)) {
 			if p < 0 {
 				b.WriteString(" .")
 			} else {
 				fmt.Fprintf(&b, " %d", p)
 			}
 		}
-		b.WriteString("\n")
+		return b.String() + "\n"
+	}
+	regions := h.regionSpans()
+	var union []Span
+	var b strings.Builder
+	for _, name := range []string{"sink", "summary", "zoom", "window"} {
+		if name == "zoom" && h.cfg.ZoomSlots == 0 {
+			continue
+		}
+		union = append(union, regions[name]...)
+		fmt.Fprintf(&b, "%s: %s\n", name, spansText(mergeSpans(slices.Clone(regions[name]))))
+	}
+	if got, want := spansText(spansOfPositions(attended(t, c))), spansText(mergeSpans(union)); got != want {
+		t.Fatalf("context attends %s, regions name %s", got, want)
 	}
 	return b.String()
+}
+
+// spansOfPositions groups sorted positions into spans.
+func spansOfPositions(ps []int) []Span {
+	var out []Span
+	for _, p := range ps {
+		if len(out) > 0 && out[len(out)-1].End == p {
+			out[len(out)-1].End++
+			continue
+		}
+		out = append(out, Span{p, p + 1})
+	}
+	return out
 }
 
 // normGrid trims the indentation of a literal grid.
@@ -142,25 +219,49 @@ func normGrid(s string) string {
 	return b.String()
 }
 
-// attended is the sorted list of attended positions.
-func attended(t testing.TB, c Cache) []int {
-	t.Helper()
-	var out []int
-	for _, p := range slotView(t, c.Layout(), c.Context()) {
-		if p >= 0 {
-			out = append(out, p)
-		}
-	}
-	slices.Sort(out)
-	return out
+// scripted drives a cache the way a decoder does, tracking thoughts itself (the decoder owns the
+// tracker): body tokens open a thought, "begin" starts its summary, "seal" closes it.
+type scripted struct {
+	Cache
+	open, sum int // first position of the open thought / of its summary (-1: none)
+	thoughts  []Thought
 }
 
-// script drives a cache with a tiny language, one op per word group separated by ';':
+func newScripted(c Cache) *scripted { return &scripted{Cache: c, open: -1, sum: -1} }
+
+// pending is the thought a seal now would record: body up to the summary (or the tail), summary after.
+func (s *scripted) pending(tail int) Thought {
+	n := s.Len()
+	th := Thought{ID: ThoughtID(len(s.thoughts)), Body: Span{s.open, n - tail}, Summary: Span{n - tail, n}}
+	if s.sum >= 0 {
+		th.Body.End, th.Summary.Start = s.sum, s.sum
+	}
+	if s.open < 0 {
+		th.Body = Span{th.Summary.Start, th.Summary.Start}
+	}
+	return th
+}
+
+// seal records the pending thought and tells a Sealer.
+func (s *scripted) seal(th Thought) error {
+	if sl, ok := s.Cache.(Sealer); ok {
+		if err := sl.Seal(th); err != nil {
+			return err
+		}
+	}
+	s.thoughts = append(s.thoughts, th)
+	s.open, s.sum = -1, -1
+	return nil
+}
+
+// run executes a tiny language, one op per word group separated by ';':
 //
 //	prompt N   append N prompt tokens       gen N     append N generated tokens
-//	begin      BeginSummary                 seal      Seal
-//	sealw T    SealWithoutSummary(T)        zoom a b  Zoom([a b]) ("zoom" alone: zoom nothing)
-func script(t testing.TB, c Cache, ops string) {
+//	begin      the next token starts the summary
+//	seal       seal the thought (summary = tokens since begin)
+//	sealw T    seal without summary, the body's last T tokens as its summary region
+//	zoom a b   Zoom([a b]) ("zoom" alone: zoom nothing)
+func (s *scripted) run(t testing.TB, ops string) {
 	t.Helper()
 	for _, op := range strings.Split(ops, ";") {
 		f := strings.Fields(op)
@@ -174,29 +275,32 @@ func script(t testing.TB, c Cache, ops string) {
 		var err error
 		switch f[0] {
 		case "prompt":
-			k, v := fakeChunk(c.Layout(), c.Len(), arg)
-			err = c.AppendPrompt(k, v, arg)
+			k, v := fakeChunk(s.Layout(), s.Len(), arg)
+			err = s.AppendPrompt(k, v, arg)
 		case "gen":
 			for range arg {
-				k, v := fakeToken(c.Layout(), c.Len())
-				if err = c.Append(c.Len(), k, v); err != nil {
+				if s.open < 0 {
+					s.open = s.Len()
+				}
+				k, v := fakeToken(s.Layout(), s.Len())
+				if err = s.Append(s.Len(), k, v); err != nil {
 					break
 				}
 			}
 		case "begin":
-			err = c.BeginSummary()
+			s.sum = s.Len()
 		case "seal":
-			_, err = c.Seal()
+			err = s.seal(s.pending(0))
 		case "sealw":
-			_, err = c.SealWithoutSummary(arg)
+			err = s.seal(s.pending(arg))
 		case "zoom":
 			var ids []ThoughtID
-			for _, s := range f[1:] {
+			for _, w := range f[1:] {
 				var id int
-				fmt.Sscan(s, &id)
+				fmt.Sscan(w, &id)
 				ids = append(ids, ThoughtID(id))
 			}
-			err = c.Zoom(ids)
+			err = s.Cache.(Zoomer).Zoom(ids)
 		default:
 			t.Fatalf("unknown op %q", op)
 		}
@@ -205,3 +309,6 @@ func script(t testing.TB, c Cache, ops string) {
 		}
 	}
 }
+
+// script runs ops on c, tracking its thoughts across calls.
+func script(t testing.TB, s *scripted, ops string) { t.Helper(); s.run(t, ops) }

@@ -70,7 +70,7 @@ func TestHostArenaViewAs(t *testing.T) {
 // A host store dropped without Reset gives its mappings back once the collector finds it.
 func TestHostStoreUnmappedWhenDropped(t *testing.T) {
 	lay := Layout{Layers: 2, KVHeads: 2, HeadDim: 8}
-	h := newHost(lay, 16).(*host[float32])
+	h := must[*HostStore](t)(NewHostStore(lay, 16)).impl.(*host[float32])
 	k := make([]float32, lay.TokenElems())
 	for range 40 {
 		h.appendF32(k, k)

@@ -100,14 +100,56 @@ func toBF16(x float32) bfloat16.BFloat16 {
 	return bfloat16.BFloat16(b >> 16)
 }
 
-func convF32(dst, src []float32) { copy(dst, src) }
-
-func convBF16(dst []bfloat16.BFloat16, src []float32) {
-	for i, x := range src {
-		dst[i] = toBF16(x)
+// eachToken calls fn with each token of a prompt chunk [L, KVH, n, D], in the token layout [L, KVH, D]
+// (fn must not keep the slices), stopping at the first error.
+func (l Layout) eachToken(k, v []float32, n int, fn func(k, v []float32) error) error {
+	tk, tv := make([]float32, l.TokenElems()), make([]float32, l.TokenElems())
+	for i := range n {
+		l.chunkToken(tk, k, n, i)
+		l.chunkToken(tv, v, n, i)
+		if err := fn(tk, tv); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
-func f32OfF32(x float32) float32 { return x }
+// stream is the state every policy keeps about the token stream: its length and whether generation
+// has started (after which no prompt is accepted).
+type stream struct {
+	lay    Layout
+	n      int
+	prompt int
+	closed bool
+}
 
-func f32OfBF16(x bfloat16.BFloat16) float32 { return x.Float32() }
+// checkPrompt validates a prompt chunk [L, KVH, n, D].
+func (s *stream) checkPrompt(k, v []float32, n int) error {
+	if err := s.lay.checkChunk(k, v, n); err != nil {
+		return err
+	}
+	if s.closed {
+		return fmt.Errorf("%w: %d prompt tokens after %d tokens and the start of generation", ErrPromptClosed, n, s.n)
+	}
+	return nil
+}
+
+// checkAppend validates one generated token at position pos.
+func (s *stream) checkAppend(pos int, k, v []float32) error {
+	if err := s.lay.checkToken(k, v); err != nil {
+		return err
+	}
+	if pos != s.n {
+		return fmt.Errorf("%w: Append at %d, next position is %d", ErrPosition, pos, s.n)
+	}
+	return nil
+}
+
+// Layout implements Cache.
+func (s *stream) Layout() Layout { return s.lay }
+
+// Len implements Cache.
+func (s *stream) Len() int { return s.n }
+
+// reset forgets the stream.
+func (s *stream) reset() { s.n, s.prompt, s.closed = 0, 0, false }

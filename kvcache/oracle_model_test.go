@@ -31,6 +31,7 @@ func greedy(t *testing.T, m *model.Model, c kvcache.Cache, prompt []int, steps i
 		t.Fatal(err)
 	}
 	var run decodeRun
+	var thoughts []kvcache.Thought
 	logits := pre.Logits
 	for s := range steps {
 		tok := model.Argmax(logits)
@@ -39,35 +40,42 @@ func greedy(t *testing.T, m *model.Model, c kvcache.Cache, prompt []int, steps i
 		if s == steps-1 {
 			break
 		}
-		if s%23 == 18 {
-			if err := c.BeginSummary(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		kv := c.Context()
-		res, err := m.Step(ctx, tok, c.Len(), model.KV{K: kv.K, V: kv.V, Mask: kv.Mask},
-			model.StepOptions{ReturnAttention: c.NeedsAttention()})
+		kv, err := c.Context()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.NeedsAttention() {
-			if err := c.ObserveAttention(res.Attn); err != nil {
+		observer, observes := c.(kvcache.AttentionObserver)
+		res, err := m.Step(ctx, tok, c.Len(), model.KV{K: kv.K, V: kv.V, Mask: kv.Mask},
+			model.StepOptions{ReturnAttention: observes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if observes {
+			if err := observer.ObserveAttention(res.Attn); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if err := c.Append(c.Len(), res.K, res.V); err != nil {
 			t.Fatal(err)
 		}
-		if s%23 == 22 {
-			if _, err := c.Seal(); err != nil {
-				t.Fatal(err)
+		if s%23 == 22 { // a thought of 18 body + 5 summary tokens ends
+			end := c.Len()
+			th := kvcache.Thought{ID: kvcache.ThoughtID(len(thoughts)), Body: kvcache.Span{Start: end - 23, End: end - 5},
+				Summary: kvcache.Span{Start: end - 5, End: end}}
+			thoughts = append(thoughts, th)
+			if sealer, ok := c.(kvcache.Sealer); ok {
+				if err := sealer.Seal(th); err != nil {
+					t.Fatal(err)
+				}
 			}
-			var ids []kvcache.ThoughtID
-			for id := c.NumThoughts() - 1; id >= 0 && len(ids) < c.ZoomCapacity(); id-- {
-				ids = append(ids, kvcache.ThoughtID(id))
-			}
-			if err := c.Zoom(ids); err != nil {
-				t.Fatal(err)
+			if z, ok := c.(kvcache.Zoomer); ok {
+				var ids []kvcache.ThoughtID
+				for id := len(thoughts) - 1; id >= 0 && len(ids) < z.ZoomCapacity(); id-- {
+					ids = append(ids, kvcache.ThoughtID(id))
+				}
+				if err := z.Zoom(ids); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		logits = res.Logits
@@ -152,20 +160,10 @@ func TestModelDrivesEveryPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := kvcache.Layout{Layers: cfg.Layers, KVHeads: cfg.KVHeads, HeadDim: cfg.HeadDim}
-	caches := map[string]func() (kvcache.Cache, error){
-		"sumr": func() (kvcache.Cache, error) {
-			return kvcache.NewSumR(kvcache.SumRConfig{Layout: l, Window: 8, SummaryCap: 16})
-		},
-		"streaming": func() (kvcache.Cache, error) {
-			return kvcache.NewStreamingLLM(kvcache.StreamingConfig{Layout: l, Window: 8})
-		},
-		"h2o": func() (kvcache.Cache, error) {
-			return kvcache.NewH2O(kvcache.H2OConfig{Layout: l, Heavy: 4, Window: 4})
-		},
-	}
-	for name, build := range caches {
+	for _, name := range kvcache.PolicyNames() {
 		t.Run(name, func(t *testing.T) {
-			c, err := build()
+			c, err := kvcache.New(name, kvcache.Config{Layout: l, Window: 4, SummaryCap: 8, ZoomSlots: 1, ZoomSlotLen: 4,
+				PromptLen: 12, SinkAlign: 4})
 			if err != nil {
 				t.Fatal(err)
 			}

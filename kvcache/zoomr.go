@@ -2,570 +2,360 @@ package kvcache
 
 import (
 	"fmt"
-	"math"
+	"slices"
 	"unsafe"
 )
 
-// hostMode says how much KV the host segment store keeps.
-type hostMode int
+// ZoomR is the hierarchical cache of the paper: sink/prompt + summary index + zoomed thoughts +
+// sliding window in the active context (spans.go defines each region), the full KV of the stream in a
+// host store, and one mean summary key per sealed thought in an index that ScoreSummaries reads.
+type ZoomR struct{ h *hier }
 
-const (
-	hostAll  hostMode = iota // every position: any thought can be zoomed later (ZoomR)
-	hostOpen                 // only the open thought, needed to build its summary entry (SumR)
-	hostNone                 // nothing (StreamingLLM)
-)
-
-// ZoomR is the hierarchical cache of the paper: sink/prompt region + summary index + zoom slots +
-// sliding window in a fixed-capacity active context, and the full KV of the stream in a host store.
-// SumR and StreamingLLM are this engine with fewer regions.
-//
-// Every position is attended at most once: the sink holds positions below the sink end, and a
-// position in the window is masked there while its copy in the summary region or a zoom slot is active.
-type ZoomR struct {
-	cfg  Config // resolved: defaults applied
-	mode hostMode
-	lay  Layout
-
-	act  activeStore
-	host hostStore // nil for hostNone
-
-	n       int  // tokens appended
-	prompt  int  // prompt tokens
-	closed  bool // generation started: no more prompt
-	sinkCap int  // slots of the sink region
-	sumCap  int  // slots of the summary region (grows up to cfg.SummaryCap with SummaryGrow)
-
-	sumHead, sumUsed int   // summary ring: next slot to write, slots in use
-	sumFIFO          []int // thoughts whose summary is in the ring, oldest first
-
-	slots []zoomSlot // the zoom slots
-	tr    tracker
-	info  []thoughtState // per sealed thought
-
-	moved, peakRes, peakHost int64
-	scratchK, scratchV       []float32 // one token [L,KVH,D], for prompt chunks
-}
-
-type zoomSlot struct {
-	id   ThoughtID // -1: free
-	used int       // slots holding the thought's tokens
-}
-
-// thoughtState is where a sealed thought's KV is resident besides the host store.
-type thoughtState struct {
-	kbar    []float32 // mean summary key [L,KVH,D]; nil without a host store
-	sumRes  Span      // positions in the summary region
-	sumSlot int       // ring slot of sumRes.Start
-	zoom    int       // zoom slot, or -1
-	zoomRes Span      // positions in that zoom slot
-}
-
-// thoughtRecordBytes is what the index keeps per sealed thought besides its mean key: the
-// thought's spans and its placement state.
-const thoughtRecordBytes = int(unsafe.Sizeof(thoughtState{}) + unsafe.Sizeof(Thought{}))
+// SumR is the "summaries only" baseline of the paper: sink/prompt + the summaries of the newest
+// thoughts + a window, no zoom. Its host store keeps only the open thought (what it needs to index
+// and place the thought's summary when it is sealed), so its host bytes stay bounded too.
+type SumR struct{ h *hier }
 
 // NewZoomR builds a ZoomR cache. Zero Config fields take their defaults.
 func NewZoomR(cfg Config) (*ZoomR, error) {
-	r, err := cfg.resolve(true, true)
+	h, err := newHier(cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	return newEngine(r, hostAll), nil
+	return &ZoomR{h}, nil
 }
 
-// newEngine builds the engine from a resolved config.
-func newEngine(cfg Config, mode hostMode) *ZoomR {
-	z := &ZoomR{}
-	z.init(cfg, mode)
-	return z
-}
-
-// init builds the empty engine in place (the active store keeps a pointer to z.moved).
-func (z *ZoomR) init(cfg Config, mode hostMode) {
-	*z = ZoomR{cfg: cfg, mode: mode, lay: cfg.Layout}
-	z.sinkCap = cfg.sinkCap(0)
-	z.sumCap = cfg.SummaryCap
-	if cfg.SummaryGrow {
-		z.sumCap = min(64, cfg.SummaryCap)
+// NewSumR builds a SumR cache from the Config's sinks, window and summary region (its zoom fields are
+// ignored).
+func NewSumR(cfg Config) (*SumR, error) {
+	h, err := newHier(cfg, false)
+	if err != nil {
+		return nil, err
 	}
-	z.slots = make([]zoomSlot, cfg.ZoomSlots)
-	for i := range z.slots {
-		z.slots[i].id = -1
+	return &SumR{h}, nil
+}
+
+// hier is the engine of ZoomR and SumR.
+type hier struct {
+	cfg  Config // resolved
+	zoom bool   // ZoomR; SumR keeps only the open thought on the host
+	pool *SlotPool
+	host *HostStore
+
+	stream
+
+	thoughts []Thought
+	kbar     []float32   // [T][L, KVH, D] mean summary keys
+	sumFirst int         // thoughts[sumFirst:] have their summary resident
+	sumUsed  int         // summary positions resident
+	zoomed   []ThoughtID // per zoom slot, -1 when free
+	zoomUsed int         // zoomed body positions resident
+
+	peakHost int64
+}
+
+// thoughtRecordBytes is what the index keeps per sealed thought besides its mean key.
+const thoughtRecordBytes = int(unsafe.Sizeof(Thought{}))
+
+func newHier(cfg Config, zoom bool) (*hier, error) {
+	r, err := cfg.resolve(zoom, true)
+	if err != nil {
+		return nil, err
 	}
-	z.act = newActive(z.lay, z.capacityFor(z.sinkCap, z.sumCap), &z.moved)
-	if mode != hostNone {
-		z.host = newHost(z.lay, cfg.HostBlock)
+	h := &hier{cfg: r, zoom: zoom, stream: stream{lay: r.Layout}}
+	if h.host, err = NewHostStore(r.Layout, r.HostBlock); err != nil {
+		return nil, err
 	}
-	z.scratchK = make([]float32, z.lay.TokenElems())
-	z.scratchV = make([]float32, z.lay.TokenElems())
-	z.track()
-}
-
-// Config is the resolved configuration (defaults applied).
-func (z *ZoomR) Config() Config { return z.cfg }
-
-func (z *ZoomR) capacityFor(sinkCap, sumCap int) int {
-	return sinkCap + sumCap + z.cfg.ZoomSlots*z.cfg.ZoomSlotLen + z.cfg.Window
-}
-
-// Region offsets in the active context.
-func (z *ZoomR) offSum() int  { return z.sinkCap }
-func (z *ZoomR) offZoom() int { return z.sinkCap + z.sumCap }
-func (z *ZoomR) offWin() int  { return z.offZoom() + z.cfg.ZoomSlots*z.cfg.ZoomSlotLen }
-
-// sinkEnd is the first position that is not a sink: the window holds positions >= sinkEnd.
-func (z *ZoomR) sinkEnd() int {
-	if z.cfg.Sinks > 0 {
-		return z.cfg.Sinks
+	// The pool's bound waits for the prompt: the budget depends on its length (whole-prompt sink).
+	if h.pool, err = r.pool(0); err != nil {
+		return nil, err
 	}
-	return z.prompt
+	h.init()
+	return h, nil
 }
 
-func (z *ZoomR) inWindow(p int) bool {
-	return p >= z.sinkEnd() && p >= z.n-z.cfg.Window && p < z.n
+// init sets the empty state.
+func (h *hier) init() {
+	h.reset()
+	h.thoughts, h.kbar = nil, nil
+	h.sumFirst, h.sumUsed, h.zoomUsed = 0, 0, 0
+	h.zoomed = slices.Repeat([]ThoughtID{-1}, h.cfg.ZoomSlots)
 }
 
-func (z *ZoomR) winSlot(p int) int { return z.offWin() + (p-z.sinkEnd())%z.cfg.Window }
+func (h *hier) sinkEnd() int { return h.cfg.SinkEnd(h.prompt) }
 
-// resident reports whether position p has an active copy in the summary region or a zoom slot.
-func (z *ZoomR) resident(p int) bool {
-	j := z.tr.find(p)
-	if j < 0 {
-		return false
-	}
-	s := &z.info[j]
-	return s.sumRes.contains(p) || (s.zoom >= 0 && s.zoomRes.contains(p))
-}
-
-// refreshWindow re-derives the window mask of the positions of span: attended unless resident elsewhere.
-func (z *ZoomR) refreshWindow(span Span) error {
-	for p := max(span.Start, z.n-z.cfg.Window); p < span.End; p++ {
-		if !z.inWindow(p) {
-			continue
-		}
-		val := float32(1)
-		if z.resident(p) {
-			val = 0
-		}
-		if err := z.act.setMask(z.winSlot(p), 1, val); err != nil {
+// put stores the token at position n: host store, then its slot (one reference: the sink's or the
+// window's), then the window slides past the position that leaves it.
+func (h *hier) put(k, v []float32) error {
+	p := h.n
+	if old := p - h.cfg.Window; old >= h.sinkEnd() { // first make room: the position leaving the window
+		if err := h.pool.Unref(old); err != nil {
 			return err
 		}
+	}
+	if err := h.pool.Put(p, k, v); err != nil {
+		return err
+	}
+	h.host.Append(k, v)
+	h.n++
+	h.track()
+	return nil
+}
+
+func (h *hier) track() { h.peakHost = max(h.peakHost, h.host.Bytes()) }
+
+func (h *hier) appendPrompt(k, v []float32, n int) error {
+	if err := h.checkPrompt(k, v, n); err != nil {
+		return err
+	}
+	// The budget grows with the prompt (whole-prompt sink): bound the pool by it before storing.
+	if err := h.pool.SetMax(h.cfg.budget(h.prompt + n).Tokens); err != nil {
+		return err
+	}
+	return h.lay.eachToken(k, v, n, func(k, v []float32) error {
+		h.prompt++ // a prompt token: in whole-prompt mode the sink end moves past it
+		return h.put(k, v)
+	})
+}
+
+func (h *hier) append(pos int, k, v []float32) error {
+	if err := h.checkAppend(pos, k, v); err != nil {
+		return err
+	}
+	if !h.closed {
+		// The budget is known once the prompt is: the sinks + every other region.
+		if err := h.pool.SetMax(h.cfg.budget(h.prompt).Tokens); err != nil {
+			return err
+		}
+		h.closed = true
+	}
+	return h.put(k, v)
+}
+
+// checkSeal validates th against the thoughts so far and the positions appended.
+func (h *hier) checkSeal(th Thought) error {
+	prev := h.prompt
+	if len(h.thoughts) > 0 {
+		prev = h.thoughts[len(h.thoughts)-1].Span().End
+	}
+	switch {
+	case int(th.ID) != len(h.thoughts):
+		return fmt.Errorf("%w: Seal of thought %d, the next thought is %d", ErrUnknownThought, th.ID, len(h.thoughts))
+	case th.Body.End != th.Summary.Start || th.Body.Start > th.Body.End || th.Summary.Start > th.Summary.End:
+		return fmt.Errorf("%w: thought %d has body %v and summary %v (want contiguous spans)", ErrArgument, th.ID, th.Body, th.Summary)
+	case th.Span().Empty():
+		return fmt.Errorf("%w: thought %d has no tokens", ErrEmptyThought, th.ID)
+	case th.Body.Start < prev:
+		return fmt.Errorf("%w: thought %d starts at %d, before the end of the prompt or previous thought (%d)", ErrArgument, th.ID, th.Body.Start, prev)
+	case th.Summary.End > h.n:
+		return fmt.Errorf("%w: thought %d ends at %d, only %d positions appended", ErrPosition, th.ID, th.Summary.End, h.n)
 	}
 	return nil
 }
 
-func (z *ZoomR) track() {
-	z.peakRes = max(z.peakRes, z.act.bytes())
-	if z.host != nil {
-		z.peakHost = max(z.peakHost, z.host.bytes())
-	}
-}
-
-// trimHost frees host blocks the policy no longer needs (SumR keeps only the open thought).
-func (z *ZoomR) trimHost() {
-	if z.mode != hostOpen {
-		return
-	}
-	keep := z.n
-	if z.tr.state != stateNone {
-		keep = z.tr.open
-	}
-	z.host.dropBefore(keep)
-}
-
-// Layout implements Cache.
-func (z *ZoomR) Layout() Layout { return z.lay }
-
-// Len implements Cache.
-func (z *ZoomR) Len() int { return z.n }
-
-// Capacity implements Cache.
-func (z *ZoomR) Capacity() int { return z.act.capacity() }
-
-// Context implements Cache.
-func (z *ZoomR) Context() Context { return z.act.context() }
-
-// AppendPrompt implements Cache. With the whole prompt as sink region, the context grows (in
-// SinkAlign steps) to hold it; otherwise the capacity does not change.
-func (z *ZoomR) AppendPrompt(k, v []float32, n int) error {
-	if err := z.lay.checkChunk(k, v, n); err != nil {
+// seal indexes th (its mean key), places its summary and evicts the oldest ones that no longer fit.
+func (h *hier) seal(th Thought) error {
+	if err := h.checkSeal(th); err != nil {
 		return err
 	}
-	if z.closed {
-		return fmt.Errorf("%w: %d prompt tokens after %d tokens and the start of generation", ErrPromptClosed, n, z.n)
+	kb := make([]float32, h.lay.TokenElems())
+	if err := h.host.MeanKey(kb, th.indexKeys()); err != nil {
+		return err
 	}
-	if z.cfg.Sinks == 0 {
-		if need := z.cfg.sinkCap(z.prompt + n); need > z.sinkCap {
-			if err := z.resize(need, z.sumCap); err != nil {
+	h.thoughts = append(h.thoughts, th)
+	h.kbar = append(h.kbar, kb...)
+	sinkEnd := h.sinkEnd()
+	first := h.cfg.ResidentSummaries(h.thoughts, sinkEnd)
+	for ; h.sumFirst < first; h.sumFirst++ { // evict first, so the region never exceeds its budget
+		if s := h.cfg.SummarySpan(h.thoughts[h.sumFirst], sinkEnd); !s.Empty() {
+			if err := h.pool.UnrefSpan(s); err != nil {
 				return err
 			}
+			h.sumUsed -= s.Len()
 		}
 	}
-	for i := range n {
-		z.lay.chunkToken(z.scratchK, k, n, i)
-		z.lay.chunkToken(z.scratchV, v, n, i)
-		z.prompt++ // the token is a prompt token: in whole-prompt mode sinkEnd moves past it
-		if err := z.put(z.scratchK, z.scratchV); err != nil {
+	if s := h.cfg.SummarySpan(th, sinkEnd); !s.Empty() {
+		if err := h.pool.RefSpan(s, h.host); err != nil {
 			return err
 		}
+		h.sumUsed += s.Len()
 	}
-	z.trimHost()
-	z.track()
+	if !h.zoom {
+		h.host.DropBefore(th.Span().End) // SumR: only the open thought from here on
+	}
+	h.track()
 	return nil
 }
 
-// put stores the next token: host store, then its sink or window slot.
-func (z *ZoomR) put(k, v []float32) error {
-	p := z.n
-	z.n++
-	slot := p // sink region starts at slot 0
-	if p >= z.sinkEnd() {
-		slot = z.winSlot(p)
+// checkZoom validates a zoom set.
+func (h *hier) checkZoom(ids []ThoughtID) error {
+	if len(ids) > h.cfg.ZoomSlots {
+		return fmt.Errorf("%w: %d thoughts for %d zoom slots", ErrTooManyThoughts, len(ids), h.cfg.ZoomSlots)
 	}
-	if z.host == nil {
-		return z.act.writeF32(slot, k, v)
+	for i, id := range ids {
+		switch {
+		case id < 0 || int(id) >= len(h.thoughts):
+			return fmt.Errorf("%w: thought %d (%d sealed)", ErrUnknownThought, id, len(h.thoughts))
+		case slices.Contains(ids[:i], id):
+			return fmt.Errorf("%w: thought %d", ErrDuplicateThought, id)
+		}
 	}
-	// Convert once, into the host store, and copy the stored token into its slot.
-	z.host.appendF32(k, v)
-	if err := z.act.copyHost(slot, z.host, p, 1); err != nil {
-		return err
-	}
-	return z.act.setMask(slot, 1, 1)
-}
-
-// Append implements Cache.
-func (z *ZoomR) Append(pos int, k, v []float32) error {
-	if err := z.lay.checkToken(k, v); err != nil {
-		return err
-	}
-	if pos != z.n {
-		return fmt.Errorf("%w: Append at %d, next position is %d", ErrPosition, pos, z.n)
-	}
-	z.closed = true
-	z.tr.onAppend(pos)
-	if err := z.put(k, v); err != nil {
-		return err
-	}
-	z.trimHost()
-	z.track()
 	return nil
 }
 
-// BeginSummary implements Cache.
-func (z *ZoomR) BeginSummary() error {
-	if err := z.tr.checkBegin(); err != nil {
+// setZoom zooms ids: thoughts leaving the set drop their body's references (the window's copies, if
+// any, stay), new ones take free zoom slots and reference their bodies, loaded from the host store.
+func (h *hier) setZoom(ids []ThoughtID) error {
+	if err := h.checkZoom(ids); err != nil {
 		return err
 	}
-	z.closed = true
-	z.tr.begin(z.n)
+	sinkEnd := h.sinkEnd()
+	for s, id := range h.zoomed {
+		if id >= 0 && !slices.Contains(ids, id) {
+			span := h.cfg.ZoomSpan(h.thoughts[id], sinkEnd)
+			if err := h.pool.UnrefSpan(span); err != nil {
+				return err
+			}
+			h.zoomUsed -= span.Len()
+			h.zoomed[s] = -1
+		}
+	}
+	for _, id := range ids {
+		if slices.Contains(h.zoomed, id) {
+			continue
+		}
+		s := slices.Index(h.zoomed, -1)
+		span := h.cfg.ZoomSpan(h.thoughts[id], sinkEnd)
+		if err := h.pool.RefSpan(span, h.host); err != nil {
+			return err
+		}
+		h.zoomUsed += span.Len()
+		h.zoomed[s] = id
+	}
 	return nil
 }
 
-// Seal implements Cache: the summary's mean key joins the index and its KV the summary region.
-func (z *ZoomR) Seal() (ThoughtID, error) {
-	if err := z.tr.checkSeal(z.n); err != nil {
-		return -1, err
-	}
-	th := z.tr.next(z.n, z.n-z.tr.sumOpen)
-	return th.ID, z.seal(th, th.Summary)
-}
-
-// SealWithoutSummary implements Cache.
-func (z *ZoomR) SealWithoutSummary(tail int) (ThoughtID, error) {
-	if err := z.tr.checkSealWithout(tail, z.n); err != nil {
-		return -1, err
-	}
-	th := z.tr.next(z.n, tail)
-	keys := th.Summary
-	if tail == 0 {
-		keys = th.Body
-	}
-	return th.ID, z.seal(th, keys)
-}
-
-// seal commits th; its mean key is that of the positions keys.
-func (z *ZoomR) seal(th Thought, keys Span) error {
-	st := thoughtState{zoom: -1}
-	if z.host != nil {
-		st.kbar = make([]float32, z.lay.TokenElems())
-		z.host.meanKey(st.kbar, keys.Start, keys.End)
-	}
-	z.tr.commit(th)
-	z.info = append(z.info, st)
-	err := z.placeSummary(int(th.ID))
-	z.trimHost()
-	z.track()
-	return err
-}
-
-// placeSummary copies the summary of thought j into the ring, dropping the oldest summaries to make room.
-func (z *ZoomR) placeSummary(j int) error {
-	th := z.tr.sealed[j]
-	a, b := max(th.Summary.Start, z.sinkEnd()), th.Summary.End
-	if z.host == nil || z.cfg.SummaryCap == 0 || a >= b {
-		return nil
-	}
-	a = max(a, b-z.cfg.SummaryCap) // keep the last part of a summary longer than the region
-	m := b - a
-	if z.cfg.SummaryGrow && z.sumCap-z.sumUsed < m && z.sumCap < z.cfg.SummaryCap {
-		grown := z.sumCap
-		for grown < z.sumUsed+m && grown < z.cfg.SummaryCap {
-			grown *= 2
-		}
-		if err := z.resize(z.sinkCap, min(grown, z.cfg.SummaryCap)); err != nil {
-			return err
-		}
-	}
-	for z.sumCap-z.sumUsed < m {
-		if err := z.evictSummary(); err != nil {
-			return err
-		}
-	}
-	slot0 := z.sumHead
-	first := min(m, z.sumCap-slot0)
-	for _, part := range [][3]int{{z.offSum() + slot0, a, first}, {z.offSum(), a + first, m - first}} {
-		if err := z.act.copyHost(part[0], z.host, part[1], part[2]); err != nil {
-			return err
-		}
-		if err := z.act.setMask(part[0], part[2], 1); err != nil {
-			return err
-		}
-	}
-	z.sumHead = (slot0 + m) % z.sumCap
-	z.sumUsed += m
-	z.info[j].sumRes, z.info[j].sumSlot = Span{a, b}, slot0
-	z.sumFIFO = append(z.sumFIFO, j)
-	return z.refreshWindow(Span{a, b})
-}
-
-// evictSummary drops the oldest summary from the ring (its KV stays in the host store).
-func (z *ZoomR) evictSummary() error {
-	j := z.sumFIFO[0]
-	z.sumFIFO = z.sumFIFO[1:]
-	s := &z.info[j]
-	r, slot0 := s.sumRes, s.sumSlot
-	m := r.Len()
-	first := min(m, z.sumCap-slot0)
-	if err := z.act.setMask(z.offSum()+slot0, first, 0); err != nil {
-		return err
-	}
-	if err := z.act.setMask(z.offSum(), m-first, 0); err != nil {
-		return err
-	}
-	z.sumUsed -= m
-	s.sumRes = Span{}
-	return z.refreshWindow(r)
-}
-
-// resize moves the active context to one with the given sink and summary capacities (larger or
-// equal), keeping every region's content; the summary ring is unrolled to start at slot 0.
-func (z *ZoomR) resize(sinkCap, sumCap int) error {
-	old := z.act
-	na := newActive(z.lay, z.capacityFor(sinkCap, sumCap), &z.moved)
-	tail := (z.sumHead - z.sumUsed + z.sumCap) % max(z.sumCap, 1)
-	first := min(z.sumUsed, z.sumCap-tail)
-	zoomLen := z.cfg.ZoomSlots * z.cfg.ZoomSlotLen
-	newSum := sinkCap
-	newZoom := sinkCap + sumCap
-	copies := [][3]int{ // dst, src, n
-		{0, 0, z.sinkCap},
-		{newSum, z.offSum() + tail, first},
-		{newSum + first, z.offSum(), z.sumUsed - first},
-		{newZoom, z.offZoom(), zoomLen},
-		{newZoom + zoomLen, z.offWin(), z.cfg.Window},
-	}
-	for _, c := range copies {
-		if err := na.copyFrom(old, c[0], c[1], c[2]); err != nil {
-			na.release()
-			return err
-		}
-	}
-	for _, j := range z.sumFIFO {
-		z.info[j].sumSlot = (z.info[j].sumSlot - tail + z.sumCap) % z.sumCap
-	}
-	old.release()
-	z.act, z.sinkCap, z.sumCap = na, sinkCap, sumCap
-	if sumCap > 0 {
-		z.sumHead = z.sumUsed % sumCap
-	}
-	z.track()
-	return nil
-}
-
-// NumThoughts implements Cache.
-func (z *ZoomR) NumThoughts() int { return len(z.tr.sealed) }
-
-// Thought implements Cache.
-func (z *ZoomR) Thought(id ThoughtID) (Thought, bool) { return z.tr.thought(id) }
-
-// ZoomCapacity implements Cache.
-func (z *ZoomR) ZoomCapacity() int { return z.cfg.ZoomSlots }
-
-// Zoomed implements Cache.
-func (z *ZoomR) Zoomed() []ThoughtID {
+func (h *hier) zoomedIDs() []ThoughtID {
 	var ids []ThoughtID
-	for _, s := range z.slots {
-		if s.id >= 0 {
-			ids = append(ids, s.id)
+	for _, id := range h.zoomed {
+		if id >= 0 {
+			ids = append(ids, id)
 		}
 	}
 	return ids
 }
 
-// Zoom implements Cache. Thoughts leaving the zoom set free their slot (their window copies, if any,
-// become attended again); new ones are copied from the host store into free slots.
-func (z *ZoomR) Zoom(ids []ThoughtID) error {
-	if err := z.tr.checkIDs(ids, z.cfg.ZoomSlots); err != nil {
-		return err
-	}
-	want := make(map[ThoughtID]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
-	}
-	for s := range z.slots {
-		if id := z.slots[s].id; id >= 0 && !want[id] {
-			if err := z.unzoom(s); err != nil {
-				return err
-			}
-		}
-	}
-	for _, id := range ids {
-		if z.info[id].zoom >= 0 {
-			continue
-		}
-		for s := range z.slots {
-			if z.slots[s].id < 0 {
-				if err := z.zoomInto(s, id); err != nil {
-					return err
-				}
-				break
-			}
-		}
-	}
-	z.track()
-	return nil
-}
-
-func (z *ZoomR) slotOff(s int) int { return z.offZoom() + s*z.cfg.ZoomSlotLen }
-
-func (z *ZoomR) unzoom(s int) error {
-	id := z.slots[s].id
-	st := &z.info[id]
-	if err := z.act.setMask(z.slotOff(s), z.slots[s].used, 0); err != nil {
-		return err
-	}
-	r := st.zoomRes
-	st.zoom, st.zoomRes = -1, Span{}
-	z.slots[s] = zoomSlot{id: -1}
-	return z.refreshWindow(r)
-}
-
-func (z *ZoomR) zoomInto(s int, id ThoughtID) error {
-	body := z.tr.sealed[id].Body
-	b := body.End
-	a := max(body.Start, z.sinkEnd(), b-z.cfg.ZoomSlotLen) // keep the last ZoomSlotLen tokens
-	m := max(0, b-a)
-	if err := z.act.copyHost(z.slotOff(s), z.host, a, m); err != nil {
-		return err
-	}
-	if err := z.act.setMask(z.slotOff(s), m, 1); err != nil {
-		return err
-	}
-	z.slots[s] = zoomSlot{id: id, used: m}
-	z.info[id].zoom, z.info[id].zoomRes = s, Span{a, a + m}
-	return z.refreshWindow(Span{a, a + m})
-}
-
-// ScoreSummaries implements Cache.
-func (z *ZoomR) ScoreSummaries(q, dst []float32) error {
-	if z.host == nil {
-		return fmt.Errorf("%w: ScoreSummaries without a summary index", ErrNotSupported)
-	}
-	return scoreSummaries(z.lay, z.info, q, dst)
-}
-
-func scoreSummaries(l Layout, info []thoughtState, q, dst []float32) error {
-	ld := l.Layers * l.HeadDim
-	if len(q) == 0 || len(q)%ld != 0 || (len(q)/ld)%l.KVHeads != 0 {
-		return fmt.Errorf("%w: query has %d values, want L*H*D with L=%d, D=%d and H a multiple of KVH=%d",
-			ErrShape, len(q), l.Layers, l.HeadDim, l.KVHeads)
-	}
-	h, t, d := len(q)/ld, len(info), l.HeadDim
-	if len(dst) != l.Layers*h*t {
-		return fmt.Errorf("%w: scores have %d values, want L*H*T = %d*%d*%d", ErrShape, len(dst), l.Layers, h, t)
-	}
-	g := h / l.KVHeads
-	scale := float32(1 / math.Sqrt(float64(d)))
-	for li := range l.Layers {
-		for hi := range h {
-			qv := q[(li*h+hi)*d : (li*h+hi+1)*d]
-			kOff := (li*l.KVHeads + hi/g) * d
-			out := dst[(li*h+hi)*t : (li*h+hi+1)*t]
-			for j := range info {
-				kb := info[j].kbar[kOff : kOff+d]
-				var s float32
-				for i, x := range qv {
-					s += x * kb[i]
-				}
-				out[j] = s * scale
-			}
-		}
-	}
-	return nil
-}
-
-// NeedsAttention implements Cache: ZoomR does not use attention weights.
-func (z *ZoomR) NeedsAttention() bool { return false }
-
-// ObserveAttention implements Cache.
-func (z *ZoomR) ObserveAttention([]float32) error {
-	return fmt.Errorf("%w: ObserveAttention", ErrNotSupported)
-}
-
-// Memory implements Cache.
-func (z *ZoomR) Memory() Memory {
-	m := Memory{
-		Capacity:          z.act.capacity(),
-		ResidentBytes:     z.act.bytes(),
-		PeakResidentBytes: z.peakRes,
-		PeakHostBytes:     z.peakHost,
-		MovedBytes:        z.moved,
-		Tokens:            z.n,
-		Attended: Regions{
-			Sink:    z.act.maskCount(0, z.sinkCap),
-			Summary: z.act.maskCount(z.offSum(), z.sumCap),
-			Zoom:    z.act.maskCount(z.offZoom(), z.cfg.ZoomSlots*z.cfg.ZoomSlotLen),
-			Window:  z.act.maskCount(z.offWin(), z.cfg.Window),
-		},
-	}
-	if z.host != nil {
-		m.HostBytes = z.host.bytes()
-	}
-	if len(z.info) > 0 {
-		m.IndexBytes = int64(len(z.info)) * int64(4*len(z.info[0].kbar)+thoughtRecordBytes)
-	}
+func (h *hier) memory() Memory {
+	sink := min(h.n, h.sinkEnd())
+	m := h.pool.memory(h.n)
+	m.HostBytes, m.PeakHostBytes = h.host.Bytes(), h.peakHost
+	m.IndexBytes = int64(len(h.thoughts)) * int64(4*h.lay.TokenElems()+thoughtRecordBytes)
+	m.Attended = Regions{Sink: sink, Summary: h.sumUsed, Zoom: h.zoomUsed}
+	m.Attended.Window = h.pool.Resident() - sink - h.sumUsed - h.zoomUsed
 	return m
 }
 
+func (h *hier) clear() {
+	h.pool.Reset(0)
+	h.host.Release()
+	h.peakHost = 0
+	h.init()
+}
+
+// regionSpans lists the attended positions per region (tests and debugging).
+func (h *hier) regionSpans() map[string][]Span {
+	sinkEnd := h.sinkEnd()
+	out := map[string][]Span{"sink": {{0, min(h.n, sinkEnd)}}, "window": {h.cfg.WindowSpan(sinkEnd, h.n)}}
+	for _, th := range h.thoughts[h.sumFirst:] {
+		out["summary"] = append(out["summary"], h.cfg.SummarySpan(th, sinkEnd))
+	}
+	for _, id := range h.zoomed {
+		if id >= 0 {
+			out["zoom"] = append(out["zoom"], h.cfg.ZoomSpan(h.thoughts[id], sinkEnd))
+		}
+	}
+	return out
+}
+
+// Config is the resolved configuration (defaults applied).
+func (z *ZoomR) Config() Config { return z.h.cfg }
+
+// Layout implements Cache.
+func (z *ZoomR) Layout() Layout { return z.h.lay }
+
+// Len implements Cache.
+func (z *ZoomR) Len() int { return z.h.n }
+
+// AppendPrompt implements Cache.
+func (z *ZoomR) AppendPrompt(k, v []float32, n int) error { return z.h.appendPrompt(k, v, n) }
+
+// Append implements Cache.
+func (z *ZoomR) Append(pos int, k, v []float32) error { return z.h.append(pos, k, v) }
+
+// Context implements Cache.
+func (z *ZoomR) Context() (Context, error) { return z.h.pool.Context() }
+
+// Memory implements Cache.
+func (z *ZoomR) Memory() Memory { return z.h.memory() }
+
 // Reset implements Cache.
-func (z *ZoomR) Reset() {
-	z.act.release()
-	if z.host != nil {
-		z.host.release()
-	}
-	z.init(z.cfg, z.mode)
+func (z *ZoomR) Reset() { z.h.clear() }
+
+// Seal implements Sealer: the thought's mean key joins the index, its summary the summary region.
+func (z *ZoomR) Seal(th Thought) error { return z.h.seal(th) }
+
+// NumThoughts is the number of sealed thoughts.
+func (z *ZoomR) NumThoughts() int { return len(z.h.thoughts) }
+
+// ZoomCapacity implements Zoomer.
+func (z *ZoomR) ZoomCapacity() int { return z.h.cfg.ZoomSlots }
+
+// Zoom implements Zoomer.
+func (z *ZoomR) Zoom(ids []ThoughtID) error { return z.h.setZoom(ids) }
+
+// Zoomed implements Zoomer.
+func (z *ZoomR) Zoomed() []ThoughtID { return z.h.zoomedIDs() }
+
+// ScoreSummaries implements Zoomer, over every sealed thought (also those whose summary left the
+// summary region: their mean keys stay in the index).
+func (z *ZoomR) ScoreSummaries(q, dst []float32) error {
+	return ScoreSummaries(z.h.lay, z.h.kbar, q, dst)
 }
 
-// regions lists the active context's regions (for tests and debugging).
-func (z *ZoomR) regions() []region {
-	rs := []region{{"sink", 0, z.sinkCap}, {"summary", z.offSum(), z.sumCap}}
-	for s := range z.slots {
-		rs = append(rs, region{fmt.Sprintf("zoom%d", s), z.slotOff(s), z.cfg.ZoomSlotLen})
-	}
-	return append(rs, region{"window", z.offWin(), z.cfg.Window})
-}
+// Layout implements Cache.
+func (s *SumR) Layout() Layout { return s.h.lay }
 
-type region struct {
-	name   string
-	off, n int
+// Len implements Cache.
+func (s *SumR) Len() int { return s.h.n }
+
+// AppendPrompt implements Cache.
+func (s *SumR) AppendPrompt(k, v []float32, n int) error { return s.h.appendPrompt(k, v, n) }
+
+// Append implements Cache.
+func (s *SumR) Append(pos int, k, v []float32) error { return s.h.append(pos, k, v) }
+
+// Context implements Cache.
+func (s *SumR) Context() (Context, error) { return s.h.pool.Context() }
+
+// Memory implements Cache.
+func (s *SumR) Memory() Memory { return s.h.memory() }
+
+// Reset implements Cache.
+func (s *SumR) Reset() { s.h.clear() }
+
+// Seal implements Sealer.
+func (s *SumR) Seal(th Thought) error { return s.h.seal(th) }
+
+var (
+	_ Zoomer = (*ZoomR)(nil)
+	_ Sealer = (*SumR)(nil)
+)
+
+func init() {
+	mustRegister(Policy{Name: PolicyZoomR, Doc: "prompt + summaries + zoomed thoughts + window (the paper's)",
+		New: func(cfg Config) (Cache, error) { return NewZoomR(cfg) }})
+	mustRegister(MatchedPolicy(PolicySumR, "prompt + summaries + window, no zoom (its zoom slots become window)", func(c Config, b Budget) (Cache, error) {
+		c.Window, c.SummaryCap = b.Window+b.Zoom, b.Summary
+		return NewSumR(c)
+	}))
 }

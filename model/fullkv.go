@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -151,4 +152,25 @@ func Argmax(x []float32) int {
 		}
 	}
 	return best
+}
+
+// AllowOnly sets every logit but those of allowed to -Inf (ids outside logits are ignored): the
+// building block of a grammar that constrains sampling (zoomr.LogitsProcessor).
+func AllowOnly(logits []float32, allowed ...int) {
+	kept := make([]float32, len(allowed))
+	negInf := float32(math.Inf(-1))
+	for i, id := range allowed {
+		kept[i] = negInf
+		if id >= 0 && id < len(logits) {
+			kept[i] = logits[id]
+		}
+	}
+	for i := range logits {
+		logits[i] = negInf
+	}
+	for i, id := range allowed {
+		if id >= 0 && id < len(logits) {
+			logits[id] = kept[i]
+		}
+	}
 }

@@ -19,14 +19,14 @@
 // decoder how to drive the cache (package kvcache):
 //
 //	ev := seg.Observe(tok)
-//	if ev.Sealed() && ev.Seal.BeforeToken { seal(ev.Seal) }  // the answer marker closed an open thought
-//	if ev.SummaryBegan { cache.BeginSummary() }              // the body ended; this marker opens the summary
-//	k, v := model.Step(tok, …); cache.Append(pos, k, v)      // the token's KV (markers belong to the summary)
-//	if ev.Sealed() && !ev.Seal.BeforeToken { seal(ev.Seal) } // this token was the thought's last
+//	if ev.Sealed() && ev.Seal.BeforeToken { seal(ev.Seal, pos) }    // the answer marker closed an open thought
+//	k, v := model.Step(tok, …); cache.Append(pos, k, v)              // the token's KV (markers belong to the summary)
+//	if ev.Sealed() && !ev.Seal.BeforeToken { seal(ev.Seal, pos+1) } // this token was the thought's last
 //	if ev.Reselect { selector.Select(scores, valid, c); cache.Zoom(ids) }
 //
-// where seal(s) is cache.Seal() for ThoughtSealed and cache.SealWithoutSummary(s.Tail) for
-// SealedWithoutSummary. Seal carries the thought index, body and summary lengths and the reason.
+// where seal(s, end) turns the Seal's lengths into the thought's position spans (its body, then its
+// summary — or, sealed without one, its last Tail body tokens — ending at end) and tells the cache
+// (kvcache.Sealer). Seal carries the thought index, body and summary lengths and the reason.
 //
 // SummarySegmenter follows the marker protocol and repairs malformed streams (begin inside a
 // summary, end without begin, summaries or thoughts that never end) by the rules on its type.

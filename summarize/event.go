@@ -37,7 +37,7 @@ type Seal struct {
 	BodyLen    int // tokens in its body (0 if a summary began right after the previous thought)
 	SummaryLen int // tokens in its summary, both markers included; 0 when sealed without summary
 	// Tail > 0 asks the cache to use the body's last Tail tokens as the summary region of a thought
-	// sealed without summary (kvcache.SealWithoutSummary(tail)); Tail <= BodyLen.
+	// sealed without summary (its spans then end with Tail summary positions); Tail <= BodyLen.
 	Tail   int
 	Reason SealReason
 	// BeforeToken: the thought ended with the previous token; seal it before appending this one.

@@ -21,7 +21,7 @@ func BenchmarkGenerate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, p := range []zoomr.Policy{zoomr.PolicyFull, zoomr.PolicyZoomR} {
+	for _, p := range []string{zoomr.PolicyFull, zoomr.PolicyZoomR} {
 		b.Run(fmt.Sprintf("policy=%s", p), func(b *testing.B) {
 			d, err := zoomr.New(m, nil, zoomr.Config{Policy: p, Segmenter: zoomr.SegmentParagraph, MaxThoughtLen: 128,
 				ParagraphTail: 8, MaxTokens: 512, IgnoreEOS: true, Window: 128, SummaryCap: 128, ZoomSlotLen: 128})

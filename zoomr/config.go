@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/zoomr-go/zoomr/consensus"
 	"github.com/zoomr-go/zoomr/kvcache"
@@ -18,27 +19,28 @@ var (
 	ErrPrompt = errors.New("zoomr: invalid prompt")
 	// ErrProtocol: the model or tokenizer cannot follow the configured protocol (e.g. no summary tokens).
 	ErrProtocol = errors.New("zoomr: protocol unavailable")
+	// ErrRanged: a Generation's Tokens ranged over a second time (a Generation runs once).
+	ErrRanged = errors.New("zoomr: a Generation's Tokens can be ranged over once")
 )
 
-// Policy names a KV cache policy.
-type Policy string
-
-// The cache policies. All but PolicyFull keep a bounded active context.
+// The built-in cache policies (kvcache's registry lists every registered one: kvcache.PolicyNames).
+// All but PolicyFull keep a bounded active context.
 const (
-	PolicyZoomR     Policy = "zoomr"     // prompt + summaries + zoomed thoughts + window (the paper's)
-	PolicyFull      Policy = "full"      // every token (capacity in power-of-two buckets)
-	PolicySumR      Policy = "sumr"      // prompt + summaries + window, no zoom
-	PolicyStreaming Policy = "streaming" // StreamingLLM: the prompt as sinks + window
-	PolicyH2O       Policy = "h2o"       // heavy hitters by accumulated attention + window
+	PolicyZoomR     = kvcache.PolicyZoomR     // prompt + summaries + zoomed thoughts + window (the paper's)
+	PolicyFull      = kvcache.PolicyFull      // every token (capacity in power-of-two buckets)
+	PolicySumR      = kvcache.PolicySumR      // prompt + summaries + window, no zoom
+	PolicyStreaming = kvcache.PolicyStreaming // StreamingLLM: the prompt as sinks + window
+	PolicyH2O       = kvcache.PolicyH2O       // heavy hitters by accumulated attention + window
+	PolicyRKV       = kvcache.PolicyRKV       // R-KV: importance minus key redundancy + window
 )
-
-// Policies lists every policy, in a stable order.
-var Policies = []Policy{PolicyFull, PolicyZoomR, PolicySumR, PolicyStreaming, PolicyH2O}
 
 // SegmenterKind names the stream segmenter.
 type SegmenterKind string
 
 const (
+	// SegmentAuto (the default, "") uses the summary markers when the tokenizer has them, otherwise
+	// paragraphs; without a tokenizer, thoughts are cut at MaxThoughtLen only.
+	SegmentAuto SegmenterKind = "auto"
 	// SegmentSummary follows the summary markers of a model tuned for ZoomR.
 	SegmentSummary SegmenterKind = "summary"
 	// SegmentParagraph is training-free: thoughts end at blank lines and their own keys stand in for
@@ -50,8 +52,8 @@ const (
 // zero value means the documented default. Collaborators can be injected through the New* factories
 // (one instance per generation, so they need not be safe for concurrent use).
 type Config struct {
-	// Policy is the cache policy; "" means PolicyZoomR.
-	Policy Policy
+	// Policy names a registered cache policy (kvcache.PolicyNames); "" means PolicyZoomR.
+	Policy string
 
 	// Window is the number of most recent tokens always attended (default 256).
 	Window int
@@ -73,7 +75,7 @@ type Config struct {
 	// BFloat16 stores the KV cache in bfloat16 (half the memory) instead of float32.
 	BFloat16 bool
 
-	// Segmenter is the stream segmenter; "" means SegmentSummary.
+	// Segmenter is the stream segmenter; "" means SegmentAuto.
 	Segmenter SegmenterKind
 	// Protocol names the summary markers (defaults <|begin_of_summary|>, <|end_of_summary|>) and an
 	// optional answer marker.
@@ -109,9 +111,9 @@ type Config struct {
 	// PrefillChunk is the number of prompt tokens run per prefill call (default 512).
 	PrefillChunk int
 
-	// NewCache, if set, replaces the cache built from Policy. It gets the model's KV layout and the
-	// prompt length.
-	NewCache func(layout kvcache.Layout, promptLen int) (kvcache.Cache, error)
+	// NewCache, if set, replaces the registered policy named by Policy. It gets the ZoomR cache
+	// config the decoder would use (the model's KV layout, the prompt length, the region sizes).
+	NewCache func(cfg kvcache.Config) (kvcache.Cache, error)
 	// NewSelector, if set, replaces consensus.GlobalVote with Votes per head.
 	NewSelector func() consensus.Selector
 	// NewSegmenter, if set, replaces the segmenter built from Segmenter.
@@ -139,7 +141,7 @@ func (c Config) withDefaults() Config {
 		c.Policy = PolicyZoomR
 	}
 	if c.Segmenter == "" {
-		c.Segmenter = SegmentSummary
+		c.Segmenter = SegmentAuto
 	}
 	def(&c.Window, kvcache.DefaultWindow)
 	def(&c.Zoom, kvcache.DefaultZoomSlots)
@@ -156,15 +158,13 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first field that cannot be used.
 func (c Config) Validate() error {
-	switch c.Policy {
-	case "", PolicyZoomR, PolicyFull, PolicySumR, PolicyStreaming, PolicyH2O:
-	default:
-		return fmt.Errorf("%w: Policy %q (want one of %v)", ErrConfig, c.Policy, Policies)
+	if _, ok := kvcache.Lookup(c.Policy); !ok && c.Policy != "" && c.NewCache == nil {
+		return fmt.Errorf("%w: Policy %q (registered: %s)", ErrConfig, c.Policy, strings.Join(kvcache.PolicyNames(), ", "))
 	}
 	switch c.Segmenter {
-	case "", SegmentSummary, SegmentParagraph:
+	case "", SegmentAuto, SegmentSummary, SegmentParagraph:
 	default:
-		return fmt.Errorf("%w: Segmenter %q (want summary or paragraph)", ErrConfig, c.Segmenter)
+		return fmt.Errorf("%w: Segmenter %q (want auto, summary or paragraph)", ErrConfig, c.Segmenter)
 	}
 	nonNeg := []struct {
 		name string

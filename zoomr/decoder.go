@@ -22,6 +22,7 @@ type Decoder struct {
 	tok     *tokenizer.Tokenizer // nil: ids in, ids out
 	cfg     Config               // defaults applied
 	layout  kvcache.Layout
+	segKind SegmenterKind     // the segmenter in use: SegmentAuto resolved
 	markers summarize.Markers // resolved summary markers (SegmentSummary)
 	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
 	reselec []int             // token ids that trigger re-selection
@@ -31,7 +32,8 @@ type Decoder struct {
 }
 
 // New builds a Decoder. tok may be nil when prompts are given as ids and no text is needed; then
-// the summary markers cannot be resolved, so the summary segmenter needs a tokenizer.
+// the summary markers cannot be resolved (an explicit SegmentSummary needs a tokenizer; SegmentAuto
+// cuts thoughts at MaxThoughtLen).
 func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error) {
 	if m == nil {
 		return nil, fmt.Errorf("%w: nil model", ErrConfig)
@@ -96,7 +98,16 @@ func (d *Decoder) resolveProtocol() error {
 	if cfg.NewSegmenter != nil {
 		return nil
 	}
-	switch cfg.Segmenter {
+	d.segKind = cfg.Segmenter
+	if d.segKind == SegmentAuto {
+		d.segKind = SegmentParagraph
+		if d.tok != nil {
+			if _, err := cfg.Protocol.Resolve(d.tok); err == nil {
+				d.segKind = SegmentSummary
+			}
+		}
+	}
+	switch d.segKind {
 	case SegmentSummary:
 		if d.tok == nil {
 			return fmt.Errorf("%w: the summary segmenter needs a tokenizer to find the markers %q, %q",
@@ -131,7 +142,7 @@ func (d *Decoder) newSegmenter() (summarize.Segmenter, error) {
 		return cfg.NewSegmenter()
 	}
 	re := summarize.Reselect{SentenceEnds: d.reselec, Every: cfg.ReselectEvery}
-	if cfg.Segmenter == SegmentSummary {
+	if d.segKind == SegmentSummary {
 		return summarize.NewSummarySegmenter(d.markers, summarize.Config{MaxThoughtLen: cfg.MaxThoughtLen,
 			MaxSummaryLen: cfg.MaxSummaryLen, Tail: cfg.ParagraphTail, Reselect: re})
 	}
@@ -164,6 +175,9 @@ func (d *Decoder) newSelector() (consensus.Selector, error) {
 
 // Config returns the decoder's configuration with defaults applied.
 func (d *Decoder) Config() Config { return d.cfg }
+
+// Segmenter is the segmenter kind in use (SegmentAuto resolved; "" with Config.NewSegmenter).
+func (d *Decoder) Segmenter() SegmenterKind { return d.segKind }
 
 // Model returns the decoder's model.
 func (d *Decoder) Model() *model.Model { return d.model }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/kvcache"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/summarize"
@@ -233,15 +234,22 @@ func TestBadInput(t *testing.T) {
 	_, err = New(m, nil, Config{StopTokens: []int{999}, NewSegmenter: scripted()})
 	require.ErrorIs(t, err, ErrConfig)
 
-	// A vocabulary without the summary markers cannot follow the summary protocol.
-	_, err = New(m, wordTokenizer(t), Config{})
+	// A vocabulary without the summary markers cannot follow the summary protocol when it is asked for.
+	_, err = New(m, wordTokenizer(t), Config{Segmenter: SegmentSummary})
 	require.ErrorIs(t, err, ErrProtocol)
 	require.Contains(t, err.Error(), "<|begin_of_summary|>")
-	// ... but the paragraph segmenter works with it, and a tokenizer with markers works too.
-	_, err = New(m, wordTokenizer(t), Config{Segmenter: SegmentParagraph})
+	// ... nor without a tokenizer; by default (auto) it falls back to paragraphs.
+	_, err = New(m, nil, Config{Segmenter: SegmentSummary})
+	require.ErrorIs(t, err, ErrProtocol)
+	d0, err := New(m, wordTokenizer(t), Config{})
 	require.NoError(t, err)
-	_, err = New(m, wordTokenizer(t, summarize.DefaultBeginSummary, summarize.DefaultEndSummary), Config{})
+	require.Equal(t, SegmentParagraph, d0.Segmenter())
+	d1, err := New(m, wordTokenizer(t, summarize.DefaultBeginSummary, summarize.DefaultEndSummary), Config{})
 	require.NoError(t, err)
+	require.Equal(t, SegmentSummary, d1.Segmenter())
+	d2, err := New(m, nil, Config{})
+	require.NoError(t, err)
+	require.Equal(t, SegmentParagraph, d2.Segmenter())
 	// Unknown words in a text prompt.
 	td, err := New(m, wordTokenizer(t), Config{Segmenter: SegmentParagraph, MaxTokens: 2})
 	require.NoError(t, err)
@@ -271,7 +279,7 @@ func TestTextGeneration(t *testing.T) {
 	require.Equal(t, 3, st.PromptTokens)
 	require.Greater(t, st.TokensPerSecond, 0.0)
 	require.Greater(t, st.PeakResidentBytes, int64(0))
-	require.Equal(t, "max tokens", st.StopReason)
+	require.Equal(t, StopMaxTokens, st.StopReason)
 }
 
 // TestStopString: generation ends at the first token after which the text ends with a stop string,
@@ -305,7 +313,7 @@ func TestStopString(t *testing.T) {
 		n++
 	}
 	require.Equal(t, want, n)
-	require.Equal(t, "stop string", g.Stats().StopReason)
+	require.Equal(t, StopString, g.Stats().StopReason)
 }
 
 // TestConcurrentSessions runs generations in parallel on one Decoder; each equals its sequential run
@@ -358,20 +366,63 @@ func TestSampling(t *testing.T) {
 	require.NotEqual(t, run(1), run(2))
 }
 
-// TestEveryPolicyRuns drives each policy through the model for a short generation at matched budgets.
+// TestEveryPolicyRuns drives each registered policy through the model for a generation long enough
+// to fill every bounded one at matched budgets: each reaches ZoomR's resident budget and none exceeds
+// it, and the full cache holds more.
 func TestEveryPolicyRuns(t *testing.T) {
 	m := testModel(t, "llama")
-	budgets := map[Policy]int64{}
-	for _, p := range Policies {
-		d, err := New(m, nil, Config{Policy: p, MaxTokens: 60, IgnoreEOS: true, NewSegmenter: scripted(), Window: 16, SummaryCap: 16, ZoomSlotLen: 16})
+	cfg := Config{MaxTokens: 120, IgnoreEOS: true, NewSegmenter: scripted(), Window: 16, SummaryCap: 16, ZoomSlotLen: 16}
+	d, err := New(m, nil, cfg)
+	require.NoError(t, err)
+	budget, err := cfg.ResidentBudget(d.layout, len(testPrompt))
+	require.NoError(t, err)
+	for _, p := range kvcache.PolicyNames() {
+		c := cfg
+		c.Policy = p
+		d, err := New(m, nil, c)
 		require.NoError(t, err)
 		ids, stats := generate(t, d, testPrompt)
-		require.Len(t, ids, 60, p)
-		budgets[p] = stats.PeakResidentBytes
+		require.Len(t, ids, 120, p)
+		if p == PolicyFull {
+			require.Greater(t, stats.PeakResidentBytes, budget.Bytes)
+			continue
+		}
+		require.Equal(t, budget.Bytes, stats.PeakResidentBytes, "policy %s fills ZoomR's resident budget", p)
 	}
-	for _, p := range []Policy{PolicySumR, PolicyStreaming, PolicyH2O} {
-		require.Equal(t, budgets[PolicyZoomR], budgets[p], "policy %s gets the same resident budget as ZoomR", p)
+}
+
+// TestGenerationRangedTwice: ranging one Generation from two goroutines runs it once; the other gets
+// ErrRanged (race-free under -race), and Stats reads after both are done.
+func TestGenerationRangedTwice(t *testing.T) {
+	m := testModel(t, "llama")
+	d, err := New(m, nil, Config{MaxTokens: 12, IgnoreEOS: true, NewSegmenter: scripted()})
+	require.NoError(t, err)
+	g := d.StartIDs(context.Background(), testPrompt)
+	counts := make([]int, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			for _, err := range g.Tokens() {
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				counts[i]++
+			}
+		})
 	}
+	wg.Wait()
+	require.Equal(t, 12, counts[0]+counts[1])
+	require.True(t, (counts[0] == 12) != (counts[1] == 12))
+	ranged := errs[0]
+	if counts[0] == 12 {
+		ranged = errs[1]
+	}
+	require.ErrorIs(t, ranged, ErrRanged)
+	require.NotErrorIs(t, ranged, ErrConfig)
+	require.Equal(t, 12, g.Stats().Tokens)
+	require.Equal(t, StopMaxTokens, g.Stats().StopReason)
 }
 
 // TestParagraphTextsAreDecoded: the paragraph segmenter sees decoded token text, so a SentencePiece

@@ -12,29 +12,33 @@
 //
 // # One decode step
 //
-// For every sampled token t at position p (see DESIGN §3):
+// For every sampled token t at position p (docs/DESIGN.md, "One decode step"):
 //
 //	ev := segmenter.Observe(t)                       thought body / summary / answer; boundaries
-//	if ev.SummaryBegan: cache.BeginSummary()         the body ended; the marker opens its summary
 //	res := model.Step(t, p, cache.Context())         logits, K/V of t, queries q [L,H,D]
-//	cache.Append(p, res.K, res.V)                    window + the open segment in the host store
-//	if ev sealed a thought: cache.Seal()             summary KV into the index, mean key kbar
+//	cache.Append(p, res.K, res.V)                    window + the host store
+//	if ev sealed a thought: sealer.Seal(spans)       the decoder's tracker names the thought's spans;
+//	                                                 its mean key joins the index, its summary the region
 //	if ev.Reselect:                                   (end of a summary; optionally a sentence end)
 //	    scores = q·kbar per layer, query head, thought
 //	    ids := selector.Select(scores, c)            every head votes its top-k; top-c overall
-//	    cache.Zoom(ids)                              copy those thoughts' detail into the zoom slots
+//	    zoomer.Zoom(ids)                             copy those thoughts' detail into the active context
 //	next token = sample(res.Logits)
 //
-// The active context has a fixed capacity (prompt + summary region + c zoom slots + window), so the
-// decode graph is compiled once per prompt-length bucket and never again as the output grows
-// (Stats.GraphBuilds, StepStats.GraphBuilds). The full KV of every thought stays in the host store,
-// so any thought can be zoomed later.
+// What the cache can do is discovered once per generation by type assertion (kvcache.Sealer,
+// kvcache.Zoomer, kvcache.AttentionObserver): policies without thoughts are only appended to.
+//
+// The active context grows in power-of-two buckets up to a fixed budget (prompt + summary region + c
+// zoom slots + window), so the decode graph is compiled once per bucket and never again once the
+// budget is reached however long the output grows (Stats.GraphBuilds, StepStats.GraphBuilds). The
+// full KV of every thought stays in the host store, so any thought can be zoomed later.
 //
 // # Policies and budgets
 //
-// Config.Policy selects the cache: zoomr (default), full, sumr (summaries, no zoom), streaming
-// (StreamingLLM) or h2o (heavy hitters). The bounded baselines get the same number of resident slots
-// as ZoomR would for the same prompt (Config.ResidentBudget), for honest comparisons.
+// Config.Policy names a policy of kvcache's registry: zoomr (default), full, sumr (summaries, no
+// zoom), streaming (StreamingLLM), h2o (heavy hitters), rkv (R-KV), or one registered by the
+// application (kvcache.Register). The bounded baselines get the same number of resident slots as
+// ZoomR would for the same prompt (Config.ResidentBudget), for honest comparisons.
 //
 // # Constraining the output
 //

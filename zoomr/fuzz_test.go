@@ -21,7 +21,7 @@ func FuzzConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, policy, segmenter string, window, sinks, zoom, slot, votes, summaryCap, maxThought int,
 		temp float64, topK int, topP float64, maxTokens int, bf16 bool) {
 		clamp := func(v int) int { return min(v, 64) } // keep runs small; negative values still reach Validate
-		cfg := Config{Policy: Policy(policy), Segmenter: SegmenterKind(segmenter), Window: clamp(window),
+		cfg := Config{Policy: policy, Segmenter: SegmenterKind(segmenter), Window: clamp(window),
 			Sinks: clamp(sinks), Zoom: clamp(zoom), ZoomSlotLen: clamp(slot), Votes: clamp(votes),
 			SummaryCap: clamp(summaryCap), MaxThoughtLen: clamp(maxThought), Temperature: temp, TopK: topK,
 			TopP: topP, MaxTokens: clamp(maxTokens), BFloat16: bf16, IgnoreEOS: true, MaxPromptTokens: 16}

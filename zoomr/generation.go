@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zoomr-go/zoomr/consensus"
@@ -50,9 +52,22 @@ type StepStats struct {
 	ModelSeconds, OverheadSeconds float64
 }
 
+// StopReason says why a generation ended.
+type StopReason string
+
+// Why a generation ended.
+const (
+	StopToken     StopReason = "stop token"  // a stop token (EOS or Config.StopTokens) was sampled
+	StopString    StopReason = "stop string" // the text ended with one of Config.StopStrings
+	StopMaxTokens StopReason = "max tokens"  // Config.MaxTokens were generated
+	StopCancelled StopReason = "cancelled"   // the context was cancelled
+	StopCaller    StopReason = "caller"      // the caller stopped ranging
+	StopError     StopReason = "error"       // an error ended it (yielded as the last element)
+)
+
 // Stats summarises a finished generation.
 type Stats struct {
-	Policy            Policy
+	Policy            string
 	PromptTokens      int
 	Tokens            int     // generated
 	PrefillSeconds    float64 // prompt processing
@@ -69,7 +84,7 @@ type Stats struct {
 	// Agreeabilities lists the agreeability of every re-selection, in order.
 	Agreeabilities []float64
 	GraphBuilds    int64 // graphs compiled during this generation (other concurrent generations may add)
-	StopReason     string
+	StopReason     StopReason
 }
 
 // Generation is one prompt's decoding. Range over Tokens once, then read Stats.
@@ -78,18 +93,28 @@ type Generation struct {
 	ctx    context.Context
 	prompt []int
 	err    error // a setup error, yielded by Tokens
-	stats  Stats
-	used   bool
+	used   atomic.Bool
+
+	mu    sync.Mutex
+	stats Stats // published when Tokens finishes
 }
 
-// Stats returns the generation's statistics (complete once Tokens has finished).
-func (g *Generation) Stats() Stats { return g.stats }
+// Stats returns the generation's statistics (complete once Tokens has finished; zero before).
+func (g *Generation) Stats() Stats {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stats
+}
 
 // session is the mutable state of one generation.
 type session struct {
 	d        *Decoder
 	ctx      context.Context
 	cache    kvcache.Cache
+	sealer   kvcache.Sealer            // nil: the policy does not use thoughts
+	zoomer   kvcache.Zoomer            // nil: no summary index
+	observer kvcache.AttentionObserver // nil: no attention needed
+	thoughts int                       // thoughts sealed so far (the decoder's tracker)
 	seg      summarize.Segmenter
 	sel      consensus.Selector
 	sampler  *sampler
@@ -97,62 +122,71 @@ type session struct {
 	stream   *tokenizer.StreamDecoder
 	tail     []byte // the generated text's last bytes, for stop strings
 	scores   []float32
-	valid    []bool
 	ids      []kvcache.ThoughtID
 	agree    float64
 	selected []int // the zoomed thoughts, from the last re-selection
 	stats    *Stats
 }
 
-// Tokens streams the generated tokens. An error is yielded once, as the last element.
+// Tokens streams the generated tokens. An error is yielded once, as the last element. A Generation
+// runs once: ranging again (from any goroutine) yields ErrRanged.
 func (g *Generation) Tokens() iter.Seq2[Token, error] {
 	return func(yield func(Token, error) bool) {
-		if g.used {
-			yield(Token{}, fmt.Errorf("%w: a Generation's Tokens can be ranged over once", ErrConfig))
+		if !g.used.CompareAndSwap(false, true) {
+			yield(Token{}, ErrRanged)
 			return
 		}
-		g.used = true
+		var stats Stats
+		defer func() {
+			g.mu.Lock()
+			g.stats = stats
+			g.mu.Unlock()
+		}()
 		if g.err != nil {
+			stats.StopReason = StopError
 			yield(Token{}, g.err)
 			return
 		}
-		if err := g.run(yield); err != nil {
+		if err := g.run(&stats, yield); err != nil {
+			if stats.StopReason == "" {
+				stats.StopReason = StopError
+			}
 			yield(Token{}, err)
 		}
 	}
 }
 
-func (g *Generation) run(yield func(Token, error) bool) error {
+func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 	d := g.d
 	if err := d.checkPrompt(g.prompt); err != nil {
 		return err
 	}
-	s, err := d.newSession(g.ctx, len(g.prompt), &g.stats)
+	s, err := d.newSession(g.ctx, len(g.prompt), stats)
 	if err != nil {
 		return err
 	}
 	defer s.cache.Reset() // frees the context buffers
 	buildsAtStart := d.model.GraphBuilds()
-	defer func() { g.stats.GraphBuilds = d.model.GraphBuilds() - buildsAtStart }()
+	defer func() { stats.GraphBuilds = d.model.GraphBuilds() - buildsAtStart }()
 
 	start := time.Now()
 	logits, err := s.prefill(g.prompt)
 	if err != nil {
 		return err
 	}
-	g.stats.PrefillSeconds = since(start)
+	stats.PrefillSeconds = since(start)
 	start = time.Now()
 	defer func() {
-		g.stats.DecodeSeconds = since(start)
-		if g.stats.DecodeSeconds > 0 {
-			g.stats.TokensPerSecond = float64(g.stats.Tokens) / g.stats.DecodeSeconds
+		stats.DecodeSeconds = since(start)
+		if stats.DecodeSeconds > 0 {
+			stats.TokensPerSecond = float64(stats.Tokens) / stats.DecodeSeconds
 		}
 	}()
 	pos := len(g.prompt)
 	var generated []int
 	for i := 0; ; i++ {
 		if err := g.ctx.Err(); err != nil {
-			g.stats.StopReason = "cancelled"
+			stats.StopReason = StopCancelled
 			return err
 		}
 		if err := s.process(generated, logits); err != nil {
@@ -164,14 +198,14 @@ func (g *Generation) run(yield func(Token, error) bool) error {
 		if err != nil {
 			return err
 		}
-		g.stats.Tokens++
+		stats.Tokens++
 		pos++
 		if !yield(tok, nil) {
-			g.stats.StopReason = "caller"
+			stats.StopReason = StopCaller
 			return nil
 		}
 		if stop != "" {
-			g.stats.StopReason = stop
+			stats.StopReason = stop
 			return nil
 		}
 	}
@@ -192,6 +226,9 @@ func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (
 		return nil, fmt.Errorf("%w: selector: %w", ErrConfig, err)
 	}
 	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, sel: sel, sampler: newSampler(d.cfg), stats: stats}
+	s.sealer, _ = cache.(kvcache.Sealer)
+	s.zoomer, _ = cache.(kvcache.Zoomer)
+	s.observer, _ = cache.(kvcache.AttentionObserver)
 	if d.cfg.NewLogitsProcessor != nil {
 		if s.proc = d.cfg.NewLogitsProcessor(); s.proc == nil {
 			return nil, fmt.Errorf("%w: NewLogitsProcessor returned nil", ErrConfig)
@@ -213,7 +250,10 @@ func (s *session) prefill(prompt []int) ([]float32, error) {
 		end := min(start+s.d.cfg.PrefillChunk, len(prompt))
 		var kv *model.KV
 		if s.cache.Len() > 0 {
-			c := s.cache.Context()
+			c, err := s.cache.Context()
+			if err != nil {
+				return nil, err
+			}
 			kv = &model.KV{K: c.K, V: c.V, Mask: c.Mask}
 		}
 		res, err := m.Prefill(s.ctx, prompt[start:end], start, kv, false)
@@ -232,7 +272,7 @@ func (s *session) prefill(prompt []int) ([]float32, error) {
 // step processes the sampled token id at position pos: segments it, runs the model over the cache
 // (unless generation stops here), updates the cache and the zoomed set, and describes the token.
 // On success *logits holds the next distribution.
-func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, string, error) {
+func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, StopReason, error) {
 	d := s.d
 	start := time.Now()
 	modelBefore := s.stats.ModelSeconds
@@ -249,14 +289,14 @@ func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, string
 		}
 		tok.Text = text
 	}
-	stop := ""
+	var stop StopReason
 	switch {
 	case d.stops[id] || (!d.cfg.IgnoreEOS && d.tok != nil && id < d.tok.VocabSize() && d.tok.IsEOG(id)):
-		stop = "stop token"
+		stop = StopToken
 	case d.stopString(&s.tail, tok.Text):
-		stop = "stop string"
+		stop = StopString
 	case last:
-		stop = "max tokens"
+		stop = StopMaxTokens
 	}
 	if stop == "" {
 		if err := s.advance(ev, id, pos, &tok, logits); err != nil {
@@ -269,29 +309,28 @@ func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, string
 	return tok, stop, nil
 }
 
-// advance is the per-step data flow of DESIGN §3: seal/begin-summary bookkeeping, the model step over
-// the active context, append, and re-selection.
+// advance is the per-step data flow (docs/DESIGN.md, "One decode step"): seal a thought that ended
+// before this token, the model step over the active context, append, seal a thought this token
+// ended, and re-select.
 func (s *session) advance(ev summarize.Event, id, pos int, tok *Token, logits *[]float32) error {
 	if ev.Sealed() && ev.Seal.BeforeToken {
-		if err := s.seal(ev, tok); err != nil {
+		if err := s.seal(ev.Seal, pos, tok); err != nil {
 			return err
 		}
 	}
-	if ev.SummaryBegan {
-		if err := s.cache.BeginSummary(); err != nil {
-			return err
-		}
+	c, err := s.cache.Context()
+	if err != nil {
+		return err
 	}
-	c := s.cache.Context()
 	modelStart := time.Now()
 	res, err := s.d.model.Step(s.ctx, id, pos, model.KV{K: c.K, V: c.V, Mask: c.Mask},
-		model.StepOptions{ReturnAttention: s.cache.NeedsAttention()})
+		model.StepOptions{ReturnAttention: s.observer != nil})
 	s.stats.ModelSeconds += since(modelStart)
 	if err != nil {
 		return err
 	}
-	if s.cache.NeedsAttention() {
-		if err := s.cache.ObserveAttention(res.Attn); err != nil {
+	if s.observer != nil {
+		if err := s.observer.ObserveAttention(res.Attn); err != nil {
 			return err
 		}
 	}
@@ -299,7 +338,7 @@ func (s *session) advance(ev summarize.Event, id, pos int, tok *Token, logits *[
 		return err
 	}
 	if ev.Sealed() && !ev.Seal.BeforeToken {
-		if err := s.seal(ev, tok); err != nil {
+		if err := s.seal(ev.Seal, pos+1, tok); err != nil {
 			return err
 		}
 	}
@@ -312,40 +351,50 @@ func (s *session) advance(ev summarize.Event, id, pos int, tok *Token, logits *[
 	return nil
 }
 
-func (s *session) seal(ev summarize.Event, tok *Token) error {
-	var id kvcache.ThoughtID
-	var err error
-	if ev.ThoughtSealed {
-		id, err = s.cache.Seal()
-	} else {
-		id, err = s.cache.SealWithoutSummary(ev.Seal.Tail)
+// seal is the decoder's thought tracker: the segmenter's seal, whose last token is at end-1, becomes
+// the thought's spans (body, then its summary — or, sealed without one, its last Tail body tokens),
+// which a Sealer cache is told.
+func (s *session) seal(sl summarize.Seal, end int, tok *Token) error {
+	sum := sl.SummaryLen
+	if sum == 0 {
+		sum = sl.Tail
 	}
-	if err != nil {
-		return err
+	bodyEnd := end - sum
+	bodyStart := bodyEnd - sl.BodyLen
+	if sl.SummaryLen == 0 {
+		bodyStart += sl.Tail // BodyLen counts the tail
 	}
-	tok.Sealed = int(id)
+	th := kvcache.Thought{ID: kvcache.ThoughtID(s.thoughts), Body: kvcache.Span{Start: bodyStart, End: bodyEnd},
+		Summary: kvcache.Span{Start: bodyEnd, End: end}}
+	if s.sealer != nil {
+		if err := s.sealer.Seal(th); err != nil {
+			return err
+		}
+	}
+	s.thoughts++
+	tok.Sealed = int(th.ID)
 	return nil
 }
 
 // reselect scores every sealed thought's summary with the token's queries, lets the heads vote, and
 // zooms the winners in.
 func (s *session) reselect(q []float32, tok *Token) error {
-	if s.cache.ZoomCapacity() == 0 || s.cache.NumThoughts() == 0 {
+	if s.zoomer == nil || s.zoomer.ZoomCapacity() == 0 || s.thoughts == 0 {
 		return nil
 	}
 	start := time.Now()
 	mc := s.d.model.Config
-	n := s.cache.NumThoughts()
+	n := s.thoughts
 	need := mc.Layers * mc.Heads * n
 	if cap(s.scores) < need {
 		s.scores = make([]float32, need, 2*need)
 	}
 	s.scores = s.scores[:need]
-	if err := s.cache.ScoreSummaries(q, s.scores); err != nil {
+	if err := s.zoomer.ScoreSummaries(q, s.scores); err != nil {
 		return err
 	}
 	sel, err := s.sel.Select(consensus.Scores{Layers: mc.Layers, Heads: mc.Heads, Thoughts: n, Data: s.scores}, nil,
-		min(s.d.cfg.Zoom, s.cache.ZoomCapacity()))
+		min(s.d.cfg.Zoom, s.zoomer.ZoomCapacity()))
 	if err != nil {
 		return err
 	}
@@ -353,7 +402,7 @@ func (s *session) reselect(q []float32, tok *Token) error {
 	for _, t := range sel.IDs {
 		s.ids = append(s.ids, kvcache.ThoughtID(t))
 	}
-	if err := s.cache.Zoom(s.ids); err != nil {
+	if err := s.zoomer.Zoom(s.ids); err != nil {
 		return err
 	}
 	s.agree = sel.Agreeability
@@ -377,6 +426,6 @@ func (s *session) observeMemory() kvcache.Memory {
 func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
 	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes, ActiveTokens: mem.Attended.Total(),
-		Capacity: mem.Capacity, Thoughts: s.cache.NumThoughts(), Selected: s.selected, Agreeability: s.agree,
+		Capacity: mem.Capacity, Thoughts: s.thoughts, Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
 }

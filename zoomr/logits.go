@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/zoomr-go/zoomr/model"
 )
 
 // ErrNoToken is returned when a LogitsProcessor leaves no token that can be sampled.
@@ -28,26 +30,8 @@ func (f LogitsProcessorFunc) Process(generated []int, logits []float32) error {
 }
 
 // AllowOnly sets every logit but those of allowed to -Inf (ids outside logits are ignored): the
-// building block of a grammar.
-func AllowOnly(logits []float32, allowed ...int) {
-	kept := make([]float32, len(allowed))
-	for i, id := range allowed {
-		if id >= 0 && id < len(logits) {
-			kept[i] = logits[id]
-		} else {
-			kept[i] = float32(math.Inf(-1))
-		}
-	}
-	negInf := float32(math.Inf(-1))
-	for i := range logits {
-		logits[i] = negInf
-	}
-	for i, id := range allowed {
-		if id >= 0 && id < len(logits) {
-			logits[id] = kept[i]
-		}
-	}
-}
+// building block of a grammar. It is model.AllowOnly, here for discoverability.
+func AllowOnly(logits []float32, allowed ...int) { model.AllowOnly(logits, allowed...) }
 
 // process runs the generation's logits processor, if any, on the step's logits in place (the model
 // returns a fresh slice per step and only the sampler reads it) and checks that a token is left.

@@ -50,7 +50,7 @@ func budgetPlot(o options, rep *report) error {
 		args = append(args, n, xy)
 	}
 	for _, pr := range rep.Policies {
-		if pr.Name == string(zoomr.PolicyFull) {
+		if pr.Name == zoomr.PolicyFull {
 			args = append(args, "full", plotter.XYs{{X: float64(pr.PeakResidentBytes) / 1024, Y: pr.Accuracy}})
 		}
 	}

@@ -97,7 +97,7 @@ func buildReport(o options, jobs []job, results []taskrun.Result, _ int) *report
 	rep := &report{Model: o.model, Problems: o.n, Config: map[string]int{"window": taskrun.Window, "zoom": taskrun.Zoom,
 		"zoom_slot_len": taskrun.ZoomSlotLen, "summary_cap": taskrun.SummaryCap, "votes": 2}, AnswerGrammar: o.answerGrammar}
 	type key struct {
-		p zoomr.Policy
+		p string
 		w int
 	}
 	groups := map[key][]taskrun.Result{}
@@ -145,7 +145,7 @@ func summarise(name string, rs []taskrun.Result) policyReport {
 		if r.Problem.Kind == task.Note {
 			pr.NDetail++
 		}
-		if r.Stats.StopReason == "stop token" && r.Answer != "" {
+		if r.Stats.StopReason == zoomr.StopToken && r.Answer != "" {
 			finished++
 		}
 		wellFormed.add(r.Problem.Kind, r.Problem.WellFormed(r.Answer))
@@ -284,11 +284,16 @@ func (r *report) write(o options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.jsonPath), 0o755); err != nil {
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(o.jsonPath, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.out, "eval.json"), append(data, '\n'), 0o644); err != nil {
 		return err
+	}
+	if o.asJSON {
+		if _, err := os.Stdout.Write(append(data, '\n')); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(o.out, "eval.md"), []byte(r.markdown()), 0o644)
 }
@@ -298,7 +303,7 @@ func (r *report) markdown() string {
 	var b strings.Builder
 	var full int64
 	for _, p := range r.Policies {
-		if p.Name == string(zoomr.PolicyFull) {
+		if p.Name == zoomr.PolicyFull {
 			full = p.PeakResidentBytes
 		}
 	}
@@ -313,7 +318,7 @@ func (r *report) markdown() string {
 		ratio := "—"
 		if full > 0 && p.PeakResidentBytes > 0 {
 			ratio = fmt.Sprintf("%.1f× less", float64(full)/float64(p.PeakResidentBytes))
-			if p.Name == string(zoomr.PolicyFull) {
+			if p.Name == zoomr.PolicyFull {
 				ratio = "1×"
 			}
 		}

@@ -62,7 +62,7 @@ func run() error {
 	fmt.Printf("prompt: %s\n", p.Prompt())
 	fmt.Printf("(%d steps of %d moves; the question asks for step #%d's %s)\n\n", p.Steps(), p.Walk, p.Target, p.Kind)
 
-	config := func(p zoomr.Policy) (zoomr.Config, error) {
+	config := func(p string) (zoomr.Config, error) {
 		if *grammar {
 			return taskrun.WithAnswerGrammar(taskrun.Config(p, 0, tt), tok, tt.Form)
 		}

@@ -24,7 +24,7 @@ type freeEval struct {
 	dir      string // scratch model directory under the run's output
 	problems []task.Problem
 	task     taskrun.Task
-	policies []zoomr.Policy
+	policies []string
 	log      *csv.Writer
 	logFile  *os.File
 }
@@ -36,7 +36,7 @@ func newFreeEval(f flags, tok *tokenizer.Tokenizer, n int) (*freeEval, error) {
 	if err != nil {
 		return nil, err
 	}
-	fe := &freeEval{task: f.task, dir: filepath.Join(f.out, "free-eval-model"), policies: []zoomr.Policy{zoomr.PolicyFull, zoomr.PolicyZoomR}}
+	fe := &freeEval{task: f.task, dir: filepath.Join(f.out, "free-eval-model"), policies: []string{zoomr.PolicyFull, zoomr.PolicyZoomR}}
 	for range n {
 		fe.problems = append(fe.problems, g.Next())
 	}
@@ -89,7 +89,7 @@ func (fe *freeEval) run(ctx context.Context, m *model.Model, step int) (string, 
 	return summary, fe.log.Error()
 }
 
-func (fe *freeEval) solveAll(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, p zoomr.Policy) (correct, recalled int, err error) {
+func (fe *freeEval) solveAll(ctx context.Context, m *model.Model, tok *tokenizer.Tokenizer, p string) (correct, recalled int, err error) {
 	dec, err := zoomr.New(m, tok, taskrun.Config(p, 0, fe.task))
 	if err != nil {
 		return 0, 0, err

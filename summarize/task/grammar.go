@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/summarize"
-	"github.com/zoomr-go/zoomr/zoomr"
 )
 
 // AnswerGrammar constrains what a decoder may write after the answer marker to the shape of an
@@ -108,9 +108,7 @@ func (g *AnswerGrammar) after(a []int, n int, answer []int) []int {
 // Process sets every logit the schema does not allow after generated to -Inf (see Allowed).
 func (g *AnswerGrammar) Process(generated []int, logits []float32) error {
 	if allowed := g.Allowed(generated); allowed != nil {
-		zoomr.AllowOnly(logits, allowed...)
+		model.AllowOnly(logits, allowed...)
 	}
 	return nil
 }
-
-var _ zoomr.LogitsProcessor = (*AnswerGrammar)(nil)

@@ -1,6 +1,7 @@
 package task
 
 import (
+	"github.com/zoomr-go/zoomr/zoomr"
 	"math"
 	"slices"
 	"strings"
@@ -91,3 +92,6 @@ func values() []string {
 	}
 	return v
 }
+
+// The grammar is a zoomr.LogitsProcessor (checked here: the task package does not import zoomr).
+var _ zoomr.LogitsProcessor = (*AnswerGrammar)(nil)

@@ -1,8 +1,10 @@
 package train
 
 import (
+	"fmt"
 	"math/rand/v2"
 
+	"github.com/zoomr-go/zoomr/kvcache"
 	"github.com/zoomr-go/zoomr/summarize"
 )
 
@@ -31,14 +33,17 @@ type Selection struct {
 	IDs  []int
 }
 
-// View is a ZoomR-like restricted attention pattern: what a decoder with a ZoomR cache lets a token
-// see. Every token attends to the whole prompt, every summary token so far, the Window most recent
-// tokens (itself included) and the bodies of the zoomed thoughts (the
-// last SlotLen tokens of each when SlotLen > 0).
+// View is a ZoomR restricted attention pattern: exactly what a decoder with a ZoomR cache lets a token
+// see, from the one definition of ZoomR's attended set (kvcache.AttendedSpans). Every token attends
+// to itself and to the whole prompt, the summaries of the newest sealed thoughts that fit SummaryCap
+// tokens, the Window tokens before it, and the bodies of the zoomed thoughts (the last SlotLen tokens
+// of each when SlotLen > 0).
 type View struct {
 	Window  int
 	SlotLen int
-	Zoom    []Selection // in order of From
+	// SummaryCap is the summary region's size in tokens (0: kvcache's default).
+	SummaryCap int
+	Zoom       []Selection // in order of From
 }
 
 // ViewConfig is how restricted views are drawn for training.
@@ -73,11 +78,18 @@ type layout struct {
 	body     []span // per thought: its body tokens
 	sealedAt []int  // per thought: index of its last summary token (-1: never sealed)
 	answer   int    // index of the first answer token, -1 if none
+	kinds    []summarize.Kind
+	thought  []int // per token: its thought index (-1: prompt or answer)
+}
+
+// inSummaryOf reports whether token p is a summary token of thought t.
+func (l layout) inSummaryOf(p, t int) bool {
+	return l.kinds[p] == summarize.Summary && l.thought[p] == t
 }
 
 func layoutOf(e *Example) layout {
 	k := e.Thoughts()
-	l := layout{body: make([]span, k), sealedAt: make([]int, k), answer: -1}
+	l := layout{body: make([]span, k), sealedAt: make([]int, k), answer: -1, kinds: e.Kinds, thought: e.Thought}
 	for t := range k {
 		l.body[t] = span{-1, -1}
 		l.sealedAt[t] = -1
@@ -168,30 +180,67 @@ func RouteView(e *Example, window int, ids []int) View {
 	return v
 }
 
+// cacheConfig is the ZoomR cache whose attended set the view is, for an example of n tokens (sizes
+// that make no cache are clamped: a window of at least 1, a summary cap of at least 0).
+func (v View) cacheConfig(n int) kvcache.Config {
+	slot := v.SlotLen
+	if slot <= 0 {
+		slot = n + 1 // the whole body
+	}
+	// The layout only sizes buffers, which a view never allocates.
+	return kvcache.Config{Layout: kvcache.Layout{Layers: 1, KVHeads: 1, HeadDim: 1}, Window: max(1, v.Window),
+		SummaryCap: max(0, v.SummaryCap), ZoomSlots: 1, ZoomSlotLen: slot}
+}
+
+// thoughts are the example's thoughts as the decoder's tracker reports them to the cache: body then
+// summary, in order (a thought never sealed is left out).
+func (l layout) thoughts() []kvcache.Thought {
+	var out []kvcache.Thought
+	for t, end := range l.sealedAt {
+		if end < 0 {
+			break
+		}
+		sumStart := end + 1
+		for sumStart > 0 && l.inSummaryOf(sumStart-1, t) {
+			sumStart--
+		}
+		body := kvcache.Span{Start: sumStart, End: sumStart}
+		if b := l.body[t]; b.from >= 0 {
+			body.Start = b.from
+		}
+		out = append(out, kvcache.Thought{ID: kvcache.ThoughtID(t), Body: body, Summary: kvcache.Span{Start: sumStart, End: end + 1}})
+	}
+	return out
+}
+
 // visible calls see(q) for every token index q that token p attends to under v (sel is the
-// selection in force at p, or nil).
-func (v View) visible(e *Example, l layout, p int, sel *Selection, see func(q int)) {
-	for q := 0; q <= p; q++ {
-		if q < e.PromptLen || e.Kinds[q] == summarize.Summary || q > p-v.Window {
+// selection in force at p, or nil): kvcache.AttendedSpans of the thoughts sealed before p (a thought
+// is sealed once its last summary token is in), and p itself.
+func (v View) visible(e *Example, l layout, thoughts []kvcache.Thought, p int, sel *Selection, see func(q int)) {
+	sealed := 0
+	for sealed < len(thoughts) && thoughts[sealed].Summary.End <= p {
+		sealed++
+	}
+	var zoomed []kvcache.ThoughtID
+	if sel != nil {
+		for _, t := range sel.IDs {
+			if t < sealed {
+				zoomed = append(zoomed, kvcache.ThoughtID(t))
+			}
+		}
+	}
+	cfg := v.cacheConfig(e.Len())
+	cfg.ZoomSlots = max(1, len(zoomed))
+	spans, err := kvcache.AttendedSpans(cfg, e.PromptLen, thoughts[:sealed], zoomed, p)
+	if err != nil { // unreachable: the config is clamped and the ids are sealed thoughts
+		panic(fmt.Sprintf("train: attended spans: %v", err))
+	}
+	for _, s := range spans {
+		for q := s.Start; q < s.End; q++ {
 			see(q)
 		}
 	}
-	if sel == nil {
-		return
-	}
-	for _, t := range sel.IDs {
-		if t >= len(l.body) || l.body[t].from < 0 {
-			continue
-		}
-		b := l.body[t]
-		from := b.from
-		if v.SlotLen > 0 { // a slot keeps the last SlotLen tokens of the body
-			from = max(from, b.to-v.SlotLen)
-		}
-		for q := from; q < min(b.to, p+1); q++ {
-			see(q)
-		}
-	}
+	see(p)
 }
 
 // each calls fn for every token index with the selection in force there.
@@ -213,9 +262,10 @@ func (v View) each(n int, fn func(p int, sel *Selection)) {
 func (v View) Fill(e *Example, T int, dst []float32) {
 	clear(dst)
 	l := layoutOf(e)
+	thoughts := l.thoughts()
 	v.each(e.Len(), func(p int, sel *Selection) {
 		row := dst[p*T : (p+1)*T]
-		v.visible(e, l, p, sel, func(q int) { row[q] = 1 })
+		v.visible(e, l, thoughts, p, sel, func(q int) { row[q] = 1 })
 	})
 	for p := e.Len(); p < T; p++ {
 		dst[p*T+p] = 1

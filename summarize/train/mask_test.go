@@ -50,8 +50,9 @@ func TestCausalMaskPadding(t *testing.T) {
 	require.Equal(t, "1...\n11..\n111.\n...1\n", render(dst, 4))
 }
 
-// TestZoomMaskGrid: window 2, the routed thought zoomed after the routing position, a random set
-// (forced empty here) before.
+// TestZoomMaskGrid: window 2 (the 2 tokens before each one, as a decoder's cache has it), the routed
+// thought zoomed after the routing position, a random set (forced empty here) before. A summary is
+// visible through the summary region once its thought is sealed (after its last token).
 func TestZoomMaskGrid(t *testing.T) {
 	e := gridExample()
 	T := 15
@@ -62,16 +63,16 @@ func TestZoomMaskGrid(t *testing.T) {
 		"11.............", // 1
 		"111............", // 2  body 0: prompt + window
 		"1111...........", // 3
-		"11.11..........", // 4  window of 2 drops position 2
-		"11..11.........", // 5  summary 0 opens
-		"11...11........", // 6
-		"11...111.......", // 7  body 1: summary 0 stays
+		"11111..........", // 4  window of 2: 2 3
+		"11.111.........", // 5  summary 0 opens; window 3 4
+		"11..111........", // 6
+		"11...111.......", // 7  body 1: thought 0 sealed, its summary stays
 		"11...1111......", // 8
-		"11...11.11.....", // 9
-		"11...11..11....", // 10
-		"11...11..111...", // 11 answer
+		"11...11111.....", // 9
+		"11...11.111....", // 10
+		"11...11..111...", // 11 answer: thought 1 sealed
 		"11...11..1111..", // 12 routing position: computed before the zoom
-		"1111111..11.11.", // 13 thought 0's body zoomed in (and window)
+		"1111111..11111.", // 13 thought 0's body zoomed in (and window 11 12)
 		"..............1", // 14 padding
 	}, "\n") + "\n"
 	require.Equal(t, want, render(dst, T))
@@ -84,7 +85,7 @@ func TestZoomMaskSlotLenKeepsTheEnd(t *testing.T) {
 	v := RouteView(e, 1, []int{0})
 	v.SlotLen = 2
 	v.Fill(e, T, dst)
-	require.Equal(t, "11.1111..11..1", render(dst, T)[13*(T+1):14*(T+1)-1], "last 2 body tokens of thought 0")
+	require.Equal(t, "11.1111..11.11", render(dst, T)[13*(T+1):14*(T+1)-1], "last 2 body tokens of thought 0")
 }
 
 // TestRandomSelectionsAlwaysZoomTheRoutedThought: drawn masks zoom only sealed thoughts, at most

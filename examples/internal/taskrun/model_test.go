@@ -24,8 +24,8 @@ func TestCommittedModelWritesTraces(t *testing.T) {
 	stopped, runs := 0, 0
 	for range 3 {
 		p := g.Next()
-		peak := map[zoomr.Policy]int64{}
-		for _, pol := range []zoomr.Policy{zoomr.PolicyFull, zoomr.PolicyZoomR} {
+		peak := map[string]int64{}
+		for _, pol := range []string{zoomr.PolicyFull, zoomr.PolicyZoomR} {
 			dec, err := zoomr.New(m, tok, Config(pol, 0, tt))
 			require.NoError(t, err)
 			r, err := Solve(t.Context(), dec, p, false, nil)
@@ -35,7 +35,7 @@ func TestCommittedModelWritesTraces(t *testing.T) {
 			require.GreaterOrEqual(t, r.Stats.Tokens, 900)
 			require.GreaterOrEqual(t, r.Sealed, 15)
 			runs++
-			if r.Stats.StopReason == "stop token" {
+			if r.Stats.StopReason == zoomr.StopToken {
 				stopped++
 			}
 			want := "QV"
@@ -92,7 +92,7 @@ func TestAnswerGrammarKeepsTheForm(t *testing.T) {
 		restated.Target, err = strconv.Atoi(words[1][1:])
 		require.NoError(t, err)
 		require.True(t, restated.WellFormed(c.Answer), "%q", c.Answer)
-		require.Equal(t, "stop token", c.Stats.StopReason)
+		require.Equal(t, zoomr.StopToken, c.Stats.StopReason)
 		return
 	}
 	t.Fatal("no free-running answer out of form in 30 held-out problems: the test would prove nothing")

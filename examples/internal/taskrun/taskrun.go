@@ -119,7 +119,7 @@ const (
 // a model trained for t (its question form and vote layers). The bounded baselines get ZoomR's
 // resident budget (zoomr.Config.ResidentBudget). Re-selection happens at every seal, at the answer
 // marker and after every tag a restated question ends with (task.ReselectWords).
-func Config(p zoomr.Policy, window int, t Task) zoomr.Config {
+func Config(p string, window int, t Task) zoomr.Config {
 	if window <= 0 {
 		window = Window
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/kvcache"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/summarize/task"
@@ -54,7 +55,7 @@ func TestSolveRunsEveryPolicy(t *testing.T) {
 	g, err := task.NewGenerator(task.Config{MinSteps: 2, MaxSteps: 2, MinWalk: 6, MaxWalk: 6, Form: task.NoteTagForm}, task.HeldOut, 1)
 	require.NoError(t, err)
 	p := g.Next()
-	for _, pol := range zoomr.Policies {
+	for _, pol := range kvcache.PolicyNames() {
 		cfg := Config(pol, 32, Task{Form: task.NoteTagForm, VoteLayers: []int{0}})
 		cfg.MaxTokens = 40
 		dec, err := zoomr.New(m, tok2, cfg)
