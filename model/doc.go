@@ -47,7 +47,7 @@
 // TestHostPrefillMatchesGraph; the llama.cpp goldens run through it). WithGraphStep turns it off;
 // every other backend (XLA on a GPU) always runs the graphs.
 //
-// # Layouts (DESIGN §4)
+// # Layouts (docs/DESIGN.md, Engines)
 //
 // Every product contracts the last axis of both operands, the pure-Go backend's fast path, and values are
 // kept transposed for the same reason. The matrices the decode step multiplies by are stored in a

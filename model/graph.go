@@ -45,7 +45,7 @@ func (b *builder) stored(name string) *Node {
 
 // dot contracts the last axis of lhs with the last axis of rhs, with the first nBatch axes of both as batch
 // axes: lhs [batch..., m..., k] · rhs [batch..., n..., k] -> [batch..., m..., n...]. Contracting on the last
-// axis of both operands is the pure-Go backend's fast layout (DESIGN §4).
+// axis of both operands is the pure-Go backend's fast layout (docs/DESIGN.md, Engines).
 func (b *builder) dot(lhs, rhs *Node, nBatch int) *Node {
 	if b.train {
 		return fastDot(lhs, rhs, nBatch)

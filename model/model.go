@@ -70,7 +70,7 @@ var (
 
 // DefaultBackend returns the process-wide backend: $GOMLX_BACKEND if set (e.g. "xla:cuda" in a build that
 // links XLA), otherwise the pure-Go backend with unlimited parallelism (its default bounded worker pool can
-// deadlock when a graph has many independent matmuls ready at once; DESIGN §4).
+// deadlock when a graph has many independent matmuls ready at once; docs/DESIGN.md, Engines).
 func DefaultBackend() (backends.Backend, error) {
 	defaultBackendOnce.Do(func() {
 		config := os.Getenv(backends.ConfigEnvVar)

@@ -18,7 +18,7 @@ import (
 // TrainLogits builds the training forward pass inside a GoMLX graph (for a trainer's context.Exec over
 // m.Context()): tokens [B, T] int32 at positions 0..T-1, attnMask [B, T, T] float32 (1 where query row may
 // attend key column; the caller makes it causal and may restrict it further, e.g. to ZoomR's active
-// sets) -> logits [B, T, Vocab]. Every matmul uses the fast custom gradient (DESIGN §4) and every op is
+// sets) -> logits [B, T, Vocab]. Every matmul uses the fast custom gradient (docs/DESIGN.md, Engines) and every op is
 // differentiable on the pure-Go backend.
 func (m *Model) TrainLogits(tokens, attnMask *Node) *Node {
 	return m.TrainForward(tokens, attnMask).Logits

@@ -1,6 +1,6 @@
 // Command bench measures decoding speed and memory of the full cache and ZoomR as the context grows.
 //
-//	go run ./examples/bench -lengths 1024,4096,16384,32768 -json bench.json [-llamacpp]
+//	go run ./examples/bench -lengths 1024,4096,16384,32768 -out bench.json [-llamacpp]
 //
 // Length N means the context holds N tokens (prompt + generated) at the end of the measured window.
 // ZoomR generates its way there (its cache state — thoughts, summaries, zooms — only exists if it
@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -63,7 +64,8 @@ type options struct {
 	models, policies []string
 	window, prompt   int
 	fullMax          int // Full is measured only at lengths up to this (0: all)
-	jsonPath         string
+	outPath          string
+	asJSON           bool
 	llamacpp         bool
 	llamaThreads     []int
 	graphStep        bool // run decode steps and prefill as GoMLX graphs (model.WithGraphStep)
@@ -97,7 +99,8 @@ func parseOptions() (*options, error) {
 	flag.IntVar(&o.window, "window-tokens", 64, "tokens per measured window")
 	flag.IntVar(&o.fullMax, "full-max", 0, "measure Full only at lengths up to N (0: all; its prefill grows quadratically)")
 	flag.IntVar(&o.prompt, "prompt-len", 64, "prompt tokens for ZoomR runs")
-	flag.StringVar(&o.jsonPath, "json", "", "write the results as JSON to this file")
+	flag.StringVar(&o.outPath, "out", "", "write the results as JSON to this file")
+	flag.BoolVar(&o.asJSON, "json", false, "print the results as JSON to stdout (the table goes to stderr)")
 	flag.BoolVar(&o.llamacpp, "llamacpp", false, "also run llama.cpp's bench on random512 and print ratios")
 	flag.BoolVar(&o.graphStep, "graph-step", false, "run the model as GoMLX graphs, not the pure-Go backend's host path (to compare the two)")
 	threads := flag.String("llamacpp-threads", "1,2", "llama.cpp thread counts to try (the best is used)")
@@ -156,16 +159,25 @@ func run() error {
 			runs = append(runs, rs...)
 		}
 	}
-	printRuns(runs)
+	table := os.Stdout
+	if o.asJSON {
+		table = os.Stderr
+	}
+	printRuns(table, runs)
 	var llama []LlamaRun
 	if o.llamacpp {
 		if llama, err = runLlama(ctx, o, runs); err != nil {
 			return err
 		}
 	}
-	if o.jsonPath != "" {
-		data, _ := json.MarshalIndent(map[string]any{"runs": runs, "llamacpp": llama}, "", "  ")
-		return os.WriteFile(o.jsonPath, append(data, '\n'), 0o644)
+	data, _ := json.MarshalIndent(map[string]any{"runs": runs, "llamacpp": llama}, "", "  ")
+	if o.asJSON {
+		if _, err := os.Stdout.Write(append(data, '\n')); err != nil {
+			return err
+		}
+	}
+	if o.outPath != "" {
+		return os.WriteFile(o.outPath, append(data, '\n'), 0o644)
 	}
 	return nil
 }
@@ -337,8 +349,8 @@ func vocabOf(d *zoomr.Decoder) int {
 	return d.Model().Config.VocabSize
 }
 
-func printRuns(runs []Run) {
-	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+func printRuns(out io.Writer, runs []Run) {
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "model\tpolicy\tlength\ttokens/s\tpeak resident KV\tpeak host KV\tselection+bookkeeping\tgraph builds\t")
 	for _, r := range runs {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%.1f\t%.1f MiB\t%.1f MiB\t%.1f%%\t%d\t\n", r.Model, r.Policy, r.Length, r.TokensPerSecond,
@@ -354,7 +366,7 @@ func printRuns(runs []Run) {
 			continue
 		}
 		if f, ok := byKey[fmt.Sprintf("%s/full/%d", r.Model, r.Length)]; ok {
-			fmt.Printf("%s length %d: ZoomR/Full tokens/s %.2fx, Full/ZoomR resident KV %.1fx\n", r.Model, r.Length,
+			fmt.Fprintf(out, "%s length %d: ZoomR/Full tokens/s %.2fx, Full/ZoomR resident KV %.1fx\n", r.Model, r.Length,
 				r.TokensPerSecond/f.TokensPerSecond, float64(f.PeakResidentBytes)/float64(r.PeakResidentBytes))
 		}
 	}

@@ -42,12 +42,13 @@ func main() {
 }
 
 type options struct {
-	model, out, jsonPath string
-	n, sweepN, workers   int
-	seed                 uint64
-	answerGrammar        bool
-	policies             []string
-	windows              []int
+	model, out         string
+	asJSON             bool
+	n, sweepN, workers int
+	seed               uint64
+	answerGrammar      bool
+	policies           []string
+	windows            []int
 }
 
 func parse() (options, error) {
@@ -55,10 +56,10 @@ func parse() (options, error) {
 	var policies, windows string
 	flag.StringVar(&o.model, "model", taskrun.DefaultModel, "model directory")
 	flag.IntVar(&o.n, "n", 200, "held-out problems per policy")
-	flag.StringVar(&o.jsonPath, "json", "", "JSON report path (default OUT/eval.json)")
-	flag.StringVar(&o.out, "out", "out/eval", "directory for the report, the table and the plots")
+	flag.BoolVar(&o.asJSON, "json", false, "also print the JSON report to stdout")
+	flag.StringVar(&o.out, "out", "out/eval", "directory for the report (eval.json, eval.md), the answers and the plots")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the held-out problems")
-	flag.StringVar(&policies, "policies", "full,zoomr,sumr,streaming,h2o", "policies to compare")
+	flag.StringVar(&policies, "policies", "full,zoomr,sumr,streaming,h2o,rkv", "policies to compare (kvcache.PolicyNames)")
 	flag.StringVar(&windows, "sweep", "64,256", "extra window sizes for the accuracy-vs-budget plot (the main run uses taskrun.Window, 128)")
 	flag.IntVar(&o.sweepN, "sweep-n", 50, "problems per point of the budget sweep (0: no sweep)")
 	flag.IntVar(&o.workers, "workers", 2, "generations decoded concurrently")
@@ -76,9 +77,6 @@ func parse() (options, error) {
 			return o, fmt.Errorf("-sweep %q: want window sizes", windows)
 		}
 		o.windows = append(o.windows, v)
-	}
-	if o.jsonPath == "" {
-		o.jsonPath = filepath.Join(o.out, "eval.json")
 	}
 	if o.n < 1 || o.workers < 1 {
 		return o, fmt.Errorf("-n %d and -workers %d must be >= 1", o.n, o.workers)

@@ -284,11 +284,16 @@ func (r *report) write(o options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.jsonPath), 0o755); err != nil {
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(o.jsonPath, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.out, "eval.json"), append(data, '\n'), 0o644); err != nil {
 		return err
+	}
+	if o.asJSON {
+		if _, err := os.Stdout.Write(append(data, '\n')); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(o.out, "eval.md"), []byte(r.markdown()), 0o644)
 }

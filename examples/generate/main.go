@@ -14,21 +14,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/zoomr-go/zoomr/examples/internal/cli"
+	"github.com/zoomr-go/zoomr/kvcache"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/zoomr"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "generate:", err)
-		os.Exit(1)
-	}
+	cli.Main("generate", func(ctx context.Context, args []string, stdout io.Writer) error {
+		return run(ctx, args, stdout)
+	})
 }
 
 type flags struct {
@@ -54,20 +54,20 @@ func parseFlags(args []string) (*flags, error) {
 	flag.Uint64Var(&f.seed, "seed", 0, "sampling seed")
 	flag.BoolVar(&f.asJSON, "json", false, "print JSON")
 	flag.BoolVar(&f.events, "events", false, "mark sealed thoughts and zooms in the printed text")
-	flag.StringVar(&f.cache, "cache", "zoomr", "KV cache policy: full|zoomr|sumr|streaming|h2o")
+	flag.StringVar(&f.cache, "cache", "zoomr", "KV cache policy: "+strings.Join(kvcache.PolicyNames(), "|"))
 	flag.IntVar(&f.window, "window", 0, "recent-token window (default 256)")
 	flag.IntVar(&f.sinks, "sinks", 0, "keep only the first N prompt tokens resident (0: the whole prompt)")
 	flag.IntVar(&f.zoom, "zoom", 0, "thoughts zoomed in at once, c (default 2)")
 	flag.IntVar(&f.votes, "votes", 0, "thoughts each head votes for, k (default 2)")
 	flag.IntVar(&f.summaryCap, "summary-cap", 0, "summary region capacity in tokens (default 1024)")
-	flag.StringVar(&f.segmenter, "segmenter", "summary", "thought segmenter: summary (tuned models) | paragraph (any model)")
+	flag.StringVar(&f.segmenter, "segmenter", "auto", "thought segmenter: auto (summary markers if the vocabulary has them, else paragraphs) | summary | paragraph")
 	flag.BoolVar(&f.bf16, "bf16", false, "store the KV cache in bfloat16")
 	flag.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at the end-of-sequence token")
 	flag.IntVar(&f.maxThought, "max-thought", 0, "split thoughts longer than this many tokens (default 512)")
 	return f, flag.Parse(args)
 }
 
-func run(args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	f, err := parseFlags(args)
 	if err != nil {
 		return err
@@ -84,8 +84,6 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	m, err := model.Load(ctx, f.modelDir)
 	if err != nil {
 		return err

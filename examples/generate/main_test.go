@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/kvcache"
 	"github.com/zoomr-go/zoomr/model"
 )
 
@@ -24,7 +26,7 @@ func TestCLICoveringZoomREqualsFull(t *testing.T) {
 				var out bytes.Buffer
 				args := []string{"-model", dir, "-prompt-ids", "1,2,3,4,5,6,7", "-max-tokens", "256", "-greedy", "-json",
 					"-ignore-eos", "-segmenter", "paragraph", "-max-thought", "20", "-window", "512", "-cache", cache}
-				require.NoError(t, run(args, &out))
+				require.NoError(t, run(t.Context(), args, &out))
 				var res struct {
 					PromptIDs []int          `json:"prompt_ids"`
 					Tokens    []int          `json:"tokens"`
@@ -48,12 +50,29 @@ func TestCLICoveringZoomREqualsFull(t *testing.T) {
 
 func TestCLIErrors(t *testing.T) {
 	var out bytes.Buffer
-	require.ErrorContains(t, run([]string{"-prompt", "x"}, &out), "-model")
+	ctx := t.Context()
+	require.ErrorIs(t, run(ctx, []string{"-h"}, &out), flag.ErrHelp) // cli.Main exits 0 on it
+	require.ErrorContains(t, run(ctx, []string{"-prompt", "x"}, &out), "-model")
 	dir := t.TempDir()
 	_, err := model.WriteRandom(dir, model.RandomSpec{Seed: 5})
 	require.NoError(t, err)
-	require.ErrorContains(t, run([]string{"-model", dir, "-prompt", "hello"}, &out), "tokenizer")
-	require.ErrorContains(t, run([]string{"-model", dir, "-prompt-ids", "1,x"}, &out), "bad token id")
-	require.ErrorContains(t, run([]string{"-model", dir, "-prompt-ids", "1,2"}, &out), "summary")
-	require.ErrorContains(t, run([]string{"-model", dir, "-prompt-ids", "1,2", "-segmenter", "paragraph", "-cache", "lru"}, &out), "Policy")
+	require.ErrorContains(t, run(ctx, []string{"-model", dir, "-prompt", "hello"}, &out), "tokenizer")
+	require.ErrorContains(t, run(ctx, []string{"-model", dir, "-prompt-ids", "1,x"}, &out), "bad token id")
+	require.ErrorContains(t, run(ctx, []string{"-model", dir, "-prompt-ids", "1,2", "-segmenter", "summary"}, &out), "summary")
+	require.ErrorContains(t, run(ctx, []string{"-model", dir, "-prompt-ids", "1,2", "-cache", "lru"}, &out), "Policy")
+}
+
+// TestCLIDefaultsWithoutTokenizer: a model without a tokenizer or summary markers runs from prompt ids
+// with default flags under every registered policy.
+func TestCLIDefaultsWithoutTokenizer(t *testing.T) {
+	dir := t.TempDir()
+	_, err := model.WriteRandom(dir, model.RandomSpec{Seed: 5})
+	require.NoError(t, err)
+	for _, p := range kvcache.PolicyNames() {
+		var out bytes.Buffer
+		require.NoError(t, run(t.Context(), []string{"-model", dir, "-prompt-ids", "1,2,3", "-max-tokens", "40", "-ignore-eos", "-json", "-cache", p}, &out), p)
+		var res struct{ Tokens []int }
+		require.NoError(t, json.Unmarshal(out.Bytes(), &res))
+		require.Len(t, res.Tokens, 40, p)
+	}
 }

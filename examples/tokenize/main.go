@@ -12,6 +12,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,14 +22,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/zoomr-go/zoomr/examples/internal/cli"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "tokenize:", err)
-		os.Exit(1)
-	}
+	cli.Main("tokenize", func(_ context.Context, args []string, stdout io.Writer) error {
+		return run(args, os.Stdin, stdout, os.Stderr)
+	})
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {

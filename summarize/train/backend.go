@@ -9,7 +9,7 @@ import (
 )
 
 // NewBackend returns a pure-Go backend for training: unlimited parallelism (the default bounded
-// worker pool can deadlock on graphs with many independent matmuls) and without the
+// worker pool can deadlock on graphs with many independent matmuls; docs/DESIGN.md, Engines) and without the
 // decode-oriented small-matmul setting. Use it for the model passed to New, separate from the
 // inference backend (model.DefaultBackend), and load that model with model.WithTrainingLayout().
 func NewBackend() (b backends.Backend, err error) {

@@ -10,7 +10,7 @@
 //	         so far + a window + the bodies of the zoomed thoughts, with the zoomed set changing at
 //	         every seal, at the answer, and at the routing position where it holds the right thought)
 //	forward  model.TrainForward(tokens, masks) -> logits, per-layer Q and K (the fast matmul gradient
-//	         of the model package)
+//	         of the model package, docs/DESIGN.md, Engines)
 //	loss     weighted cross-entropy of the generated tokens (prompt tokens weigh 0)
 //	       + RouteWeight × routing loss: at the routing position (the re-selection token of the
 //	         restated question), every layer's and head's softmax over the sealed thoughts' scores
