@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/zoomr-go/zoomr/model"
@@ -103,10 +104,10 @@ func massOf(logits []float32, pick []bool) float64 {
 }
 
 // printAnswerForm prints the table of answerForm.
-func printAnswerForm(cells map[formKey]*formCell) {
-	fmt.Printf("answer form at the restated question (teacher-forced, %d-%d steps): mean P(note's form)\n",
+func printAnswerForm(w io.Writer, cells map[formKey]*formCell) {
+	fmt.Fprintf(w, "answer form at the restated question (teacher-forced, %d-%d steps): mean P(note's form)\n",
 		task.DefaultMinSteps, task.DefaultMaxSteps)
-	fmt.Println("  question  target        n   as asked   QN/QV swapped   answer word right (a note's tag fed in)")
+	fmt.Fprintln(w, "  question  target        n   as asked   QN/QV swapped   answer word right (a note's tag fed in)")
 	for _, kind := range []task.Kind{task.Note, task.Value} {
 		for _, near := range []bool{true, false} {
 			c := cells[formKey{kind, near}]
@@ -117,7 +118,7 @@ func printAnswerForm(cells map[formKey]*formCell) {
 			if near {
 				where = fmt.Sprintf("0-%d back", nearTarget)
 			}
-			fmt.Printf("  %-8s  %-10s %4d   %8.2f   %13.2f   %5.2f\n", kind, where, c.n,
+			fmt.Fprintf(w, "  %-8s  %-10s %4d   %8.2f   %13.2f   %5.2f\n", kind, where, c.n,
 				c.asAsked/float64(c.n), c.swapped/float64(c.n), float64(c.right)/float64(c.n))
 		}
 	}

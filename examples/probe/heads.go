@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -155,13 +156,13 @@ func softmaxAt(scores []float64, i int) float64 {
 }
 
 // printHeads prints the table of probeHeads.
-func printHeads(r *headRoles, c *model.Config) {
-	fmt.Printf("heads on %d far note questions (teacher-forced): attention on the note's digit from its predictor; route top-1 at the restated tag\n", r.N)
-	fmt.Println("  head   copy   route")
+func printHeads(w io.Writer, r *headRoles, c *model.Config) {
+	fmt.Fprintf(w, "heads on %d far note questions (teacher-forced): attention on the note's digit from its predictor; route top-1 at the restated tag\n", r.N)
+	fmt.Fprintln(w, "  head   copy   route")
 	for l := range c.Layers {
 		for h := range c.Heads {
 			i := l*c.Heads + h
-			fmt.Printf("  %d.%d   %5.3f   %4.2f\n", l, h, r.Copy[i], r.Route[i])
+			fmt.Fprintf(w, "  %d.%d   %5.3f   %4.2f\n", l, h, r.Copy[i], r.Route[i])
 		}
 	}
 }

@@ -18,14 +18,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"unicode"
 
+	"github.com/zoomr-go/zoomr/examples/internal/cli"
 	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
@@ -33,34 +31,24 @@ import (
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
 
-func main() { os.Exit(mainCode(os.Args[1:], os.Stderr)) }
+func main() { cli.Main("probe", run) }
 
-// mainCode runs the command and returns its exit status: 0 after -h, 2 for bad flags, 1 for a
-// failed run.
-func mainCode(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := cli.NewFlags("probe")
 	dir := fs.String("model", "testdata/zoomr-tiny", "model directory (trained on the synthetic task)")
 	n := fs.Int("n", 16, "held-out problems per length")
 	seed := fs.Uint64("seed", 7, "seed of the held-out problems")
-	switch err := fs.Parse(args); {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		return 2 // the flag set has printed the error and the usage
-	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "probe: unexpected arguments %q\n", fs.Args())
-		return 2
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	if err := run(*dir, *n, *seed); err != nil {
-		fmt.Fprintln(stderr, "probe:", err)
-		return 1
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	return 0
+	return probe(ctx, stdout, *dir, *n, *seed)
 }
 
-func run(dir string, n int, seed uint64) error {
-	ctx := context.Background()
+// probe prints the four tables of the model in dir.
+func probe(ctx context.Context, w io.Writer, dir string, n int, seed uint64) error {
 	m, err := model.Load(ctx, dir, model.WithTrainingLayout())
 	if err != nil {
 		return err
@@ -78,7 +66,7 @@ func run(dir string, n int, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("held-out answer accuracy by length (teacher-forced):")
+	fmt.Fprintln(w, "held-out answer accuracy by length (teacher-forced):")
 	for _, steps := range []int{3, 6, 10, 18} {
 		examples, err := heldOut(src, task.Config{MinSteps: steps, MaxSteps: steps, MinWalk: 24, MaxWalk: 24, Form: form}, n, seed)
 		if err != nil {
@@ -92,7 +80,7 @@ func run(dir string, n int, seed uint64) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  %2d steps (%4d tokens): %s\n", steps, examples[0].Len(), r.Summary())
+		fmt.Fprintf(w, "  %2d steps (%4d tokens): %s\n", steps, examples[0].Len(), r.Summary())
 	}
 	examples, err := heldOut(src, task.Config{MinSteps: 6, MaxSteps: 6, MinWalk: 24, MaxWalk: 24, Form: form}, n/2, seed)
 	if err != nil {
@@ -102,7 +90,7 @@ func run(dir string, n int, seed uint64) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("wrong next-token predictions by transition (6-step problems, teacher-forced):")
+	fmt.Fprintln(w, "wrong next-token predictions by transition (6-step problems, teacher-forced):")
 	keys := make([]string, 0, len(total))
 	for k := range total {
 		keys = append(keys, k)
@@ -112,23 +100,23 @@ func run(dir string, n int, seed uint64) error {
 	})
 	for _, k := range keys {
 		if errs[k] > 0 {
-			fmt.Printf("  %-8s %5d / %5d wrong\n", k, errs[k], total[k])
+			fmt.Fprintf(w, "  %-8s %5d / %5d wrong\n", k, errs[k], total[k])
 		}
 	}
 	if form == task.NoteTagForm {
-		fmt.Println("answer form: not probed (a note-tag model's question names the note's tag)")
+		fmt.Fprintln(w, "answer form: not probed (a note-tag model's question names the note's tag)")
 	} else {
 		cells, err := answerForm(ctx, m, tok, src, form, n*4, seed)
 		if err != nil {
 			return err
 		}
-		printAnswerForm(cells)
+		printAnswerForm(w, cells)
 	}
 	roles, err := probeHeads(m, src, form, n, seed)
 	if err != nil {
 		return err
 	}
-	printHeads(roles, m.Config)
+	printHeads(w, roles, m.Config)
 	return nil
 }
 

@@ -1,28 +1,40 @@
 package main
 
 import (
+	"flag"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/summarize/task"
 )
 
-// TestExitCodes: -h prints the usage and exits 0; an unknown flag or a stray argument exits 2
-// without loading a model.
-func TestExitCodes(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		code int
-		says string
-	}{
-		{[]string{"-h"}, 0, "-model"},
-		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
-		{[]string{"-n", "x"}, 2, "invalid value"},
-		{[]string{"stray"}, 2, "unexpected arguments"},
-		{[]string{"-model", "no/such/dir"}, 1, "probe:"},
-	} {
-		var stderr strings.Builder
-		require.Equal(t, c.code, mainCode(c.args, &stderr), "%v", c.args)
-		require.Contains(t, stderr.String(), c.says, "%v", c.args)
-	}
+// TestCLI: -h is flag.ErrHelp (cli.Main exits 0 on it), bad flags, stray arguments and a directory
+// without a model are errors, and none of them prints to stdout.
+func TestCLI(t *testing.T) {
+	var out strings.Builder
+	ctx := t.Context()
+	require.ErrorIs(t, run(ctx, []string{"-h"}, &out), flag.ErrHelp)
+	require.ErrorContains(t, run(ctx, []string{"-no-such-flag"}, &out), "not defined")
+	require.ErrorContains(t, run(ctx, []string{"-n", "x"}, &out), "invalid value")
+	require.ErrorContains(t, run(ctx, []string{"stray"}, &out), "unexpected arguments")
+	require.Error(t, run(ctx, []string{"-model", t.TempDir()}, &out), "no model there")
+	require.Empty(t, out.String())
+}
+
+// TestTablesGoToTheWriter: the answer-form and heads tables print one row per cell and per head to
+// the writer they are given.
+func TestTablesGoToTheWriter(t *testing.T) {
+	var out strings.Builder
+	printAnswerForm(&out, map[formKey]*formCell{
+		{task.Note, true}:   {asAsked: 2, swapped: 0, n: 2, right: 2},
+		{task.Value, false}: {asAsked: 0.4, swapped: 0.4, n: 2, right: 1},
+	})
+	require.Contains(t, out.String(), "note      0-2 back      2       1.00            0.00    1.00")
+	require.Contains(t, out.String(), "value     3+ back       2       0.20            0.20    0.50")
+	out.Reset()
+	printHeads(&out, &headRoles{Copy: []float64{0.5, 0.25}, Route: []float64{1, 0}, N: 3}, &model.Config{Layers: 1, Heads: 2})
+	require.Contains(t, out.String(), "heads on 3 far note questions")
+	require.Contains(t, out.String(), "0.1   0.250   0.00")
 }

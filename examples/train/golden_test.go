@@ -89,7 +89,7 @@ func TestTrainingDataMatchesTheGolden(t *testing.T) {
 // digests batches at the start, middle and end of its run, and four held-out examples.
 func digestTrainingData(t *testing.T, args []string) trainingDataDigest {
 	t.Helper()
-	f, err := parseFlags(args, io.Discard)
+	f, err := parseFlags(args)
 	require.NoError(t, err)
 	require.NoError(t, resolveTask(&f))
 	f.evalEvery = 0 // no model here: the held-out examples are digested below

@@ -29,41 +29,22 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/zoomr-go/zoomr/examples/internal/cli"
 	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
 	"github.com/zoomr-go/zoomr/summarize/task"
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
 
-func main() { os.Exit(mainCode(os.Args[1:], os.Stderr)) }
-
-// mainCode runs the command and returns its exit status: 0 after -h, 2 for bad flags, 1 for a
-// failed run.
-func mainCode(args []string, stderr io.Writer) int {
-	f, err := parseFlags(args, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		return 2 // the flag set has printed the error and the usage
-	}
-	if err := run(f); err != nil {
-		fmt.Fprintln(stderr, "train:", err)
-		return 1
-	}
-	return 0
-}
+func main() { cli.Main("train", run) }
 
 type flags struct {
 	out, init, data, split, curric string
@@ -90,11 +71,10 @@ type flags struct {
 	task                           taskrun.Task // -question-form and -vote-layers, resolved
 }
 
-// parseFlags parses the command line; usage and errors go to stderr (flag.ErrHelp after -h).
-func parseFlags(args []string, stderr io.Writer) (flags, error) {
+// parseFlags parses the command line (flag.ErrHelp after -h).
+func parseFlags(args []string) (flags, error) {
 	var f flags
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlags("train")
 	fs.StringVar(&f.out, "out", "out/zoomr-tiny", "output directory (model, checkpoint, logs)")
 	fs.StringVar(&f.init, "init", "", "fine-tune this Hugging Face model directory instead of training from scratch")
 	fs.StringVar(&f.data, "data", "", "train on these JSONL records instead of the synthetic task")
@@ -139,24 +119,25 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 		return flags{}, err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "train: unexpected arguments %q\n", fs.Args())
 		return flags{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return f, nil
 }
 
-func run(f flags) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	f, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
 	if err := resolveTask(&f); err != nil {
 		return err
 	}
 	if f.dump > 0 {
-		return dump(f)
+		return dump(f, stdout)
 	}
 	// Training graphs allocate large short-lived buffers: collect less often (memory is plentiful,
 	// CPU is not).
 	debug.SetGCPercent(400)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 
 	b, err := train.NewBackend()
 	if err != nil {
@@ -291,7 +272,7 @@ func resolveTask(f *flags) error {
 	return f.task.Validate()
 }
 
-func dump(f flags) error {
+func dump(f flags, stdout io.Writer) error {
 	split := task.HeldOut
 	switch f.split {
 	case "heldout":
@@ -304,5 +285,5 @@ func dump(f flags) error {
 	if err != nil {
 		return err
 	}
-	return g.WriteJSONL(os.Stdout, f.dump)
+	return g.WriteJSONL(stdout, f.dump)
 }

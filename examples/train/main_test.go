@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"flag"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
+	"github.com/zoomr-go/zoomr/summarize"
 	"github.com/zoomr-go/zoomr/summarize/task"
 )
 
@@ -35,22 +38,24 @@ func TestResolveTask(t *testing.T) {
 	require.Equal(t, taskrun.Task{}, f.task, "no -init, no flags: the defaults")
 }
 
-// TestExitCodes: -h prints the usage and exits 0; an unknown flag or a stray argument exits 2
-// without training.
-func TestExitCodes(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		code int
-		says string
-	}{
-		{[]string{"-h"}, 0, "-lookup-weight"},
-		{[]string{"-help"}, 0, "-answer-weight"},
-		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
-		{[]string{"-steps", "x"}, 2, "invalid value"},
-		{[]string{"stray"}, 2, "unexpected arguments"},
-	} {
-		var stderr strings.Builder
-		require.Equal(t, c.code, mainCode(c.args, &stderr), "%v", c.args)
-		require.Contains(t, stderr.String(), c.says, "%v", c.args)
+// TestCLI: -h is flag.ErrHelp (cli.Main exits 0 on it), bad flags and stray arguments are errors
+// that train nothing, and -dump writes problems as JSONL to stdout.
+func TestCLI(t *testing.T) {
+	var out strings.Builder
+	ctx := t.Context()
+	require.ErrorIs(t, run(ctx, []string{"-h"}, &out), flag.ErrHelp)
+	require.ErrorContains(t, run(ctx, []string{"-no-such-flag"}, &out), "not defined")
+	require.ErrorContains(t, run(ctx, []string{"-steps", "x"}, &out), "invalid value")
+	require.ErrorContains(t, run(ctx, []string{"stray"}, &out), "unexpected arguments")
+	require.ErrorContains(t, run(ctx, []string{"-dump", "1", "-split", "dev"}, &out), "-split")
+	require.Empty(t, out.String())
+
+	require.NoError(t, run(ctx, []string{"-dump", "3", "-seed", "4"}, &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 3)
+	for _, l := range lines {
+		var rec summarize.Record
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), l)
+		require.NoError(t, rec.Validate())
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -95,7 +94,7 @@ func TestEmphasisPrecedence(t *testing.T) {
 // appended after the answer; their fed-in words stay at 0 and EOS at the answer's kind weight.
 func TestEmphasisReachesTheExtraQuestions(t *testing.T) {
 	f, err := parseFlags([]string{"-answer-form-weight", "9", "-answer-weight", "7", "-extra-questions", "6",
-		"-restricted", "-1", "-eval-every", "0"}, io.Discard)
+		"-restricted", "-1", "-eval-every", "0"})
 	require.NoError(t, err)
 	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
 	require.NoError(t, err)
@@ -140,7 +139,7 @@ func TestEmphasisReachesTheExtraQuestions(t *testing.T) {
 // a command line.
 func weightedExample(t *testing.T, cfg task.Config, seed uint64, args ...string) (*tokenizer.Tokenizer, *train.TaskSource, task.Problem, *train.Example) {
 	t.Helper()
-	f, err := parseFlags(append(args, "-eval-every", "0"), io.Discard)
+	f, err := parseFlags(append(args, "-eval-every", "0"))
 	require.NoError(t, err)
 	require.NoError(t, resolveTask(&f))
 	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
