@@ -12,7 +12,7 @@
 // the ends of two zoomed thoughts and a 128-token window. The answer is constrained to the question
 // form's schema (restated question, answer word, EOS), as an application that knows its answer
 // format would constrain it; -answer-grammar=false shows the model's free answer, which for a step
-// far back often takes a value's form (testdata/zoomr-tiny/README.md).
+// far back often takes a value's form (docs/training-history.md).
 package main
 
 import (

@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite testdata/training-data.golden.j
 const trainingDataGolden = "testdata/training-data.golden.json"
 
 // trainingDataCases are command lines whose training data the golden pins: the defaults, the
-// bundled model's phases (testdata/zoomr-tiny/README.md), the experiments' question forms, and every
+// bundled model's phases (testdata/zoomr-tiny/README.md), the tried question forms, and every
 // emphasis at once with distinct weights (so that which one wins where they meet is pinned too).
 var trainingDataCases = []struct {
 	name string
