@@ -30,8 +30,9 @@ type Stage struct {
 const DefaultAnswerWeight = 5
 
 // TokenWeight gives token t of e its loss weight; w is its weight by kind (TaskSource.Weights: 0 for
-// the prompt, and for the words of an extra question that are fed in rather than predicted). It
-// sees e's ids, kinds, thought indices and routing; e.Weight is not final while it runs.
+// the prompt, and for the words of an extra question that are fed in rather than predicted). It is
+// asked for every token but the first (nothing predicts token 0). It sees e's ids, kinds, thought
+// indices and routing; e.Weight is not final while it runs.
 type TokenWeight func(e *Example, t int, w float32) float32
 
 // TaskSource draws training problems of the synthetic task (package task), following a curriculum.
