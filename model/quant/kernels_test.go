@@ -1,0 +1,204 @@
+package quant
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// kernelTypes are the weight types with product kernels.
+var kernelTypes = []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K}
+
+// usePortable makes the package run its portable kernels until the test ends.
+func usePortable(t *testing.T) {
+	t.Helper()
+	saved := kernels
+	kernels = portableKernels
+	t.Cleanup(func() { kernels = saved })
+}
+
+// ggmlLayout writes a split-format activation row back into ggml's blocks, to compare with ggml's.
+func ggmlLayout(kind actKind, a activation) []byte {
+	var out []byte
+	switch kind {
+	case actQ8_0, actQ8_1:
+		for ib, d := range a.d {
+			out = binary.LittleEndian.AppendUint16(out, float32ToFP16(d))
+			if kind == actQ8_1 {
+				out = binary.LittleEndian.AppendUint16(out, float32ToFP16(a.s[ib]))
+			}
+			for _, q := range a.q[32*ib : 32*ib+32] {
+				out = append(out, uint8(q))
+			}
+		}
+	case actQ8_K:
+		for ib, d := range a.d {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(d))
+			for _, q := range a.q[qkK*ib : qkK*ib+qkK] {
+				out = append(out, uint8(q))
+			}
+			for _, s := range a.bsums[16*ib : 16*ib+16] {
+				out = binary.LittleEndian.AppendUint16(out, uint16(s))
+			}
+		}
+	}
+	return out
+}
+
+// TestActivationMatchesGGML: the activation quantizers give the bytes of ggml's x86 AVX2 ones.
+func TestActivationMatchesGGML(t *testing.T) {
+	g := loadGolden(t)
+	rows := append(floatsLE(hexBytes(t, g.Input)), floatsLE(hexBytes(t, g.Activation))...)
+	for name, kind := range map[string]actKind{"q8_0": actQ8_0, "q8_1": actQ8_1, "q8_K": actQ8_K} {
+		t.Run(name, func(t *testing.T) {
+			var b actBatch
+			b.quantize(kind, rows, g.Rows+1, g.Cols)
+			want := hexBytes(t, g.ActivationQuantized[name])
+			var got []byte
+			for j := range g.Rows + 1 {
+				got = append(got, ggmlLayout(kind, b.row(j))...)
+			}
+			require.Equal(t, len(want), len(got))
+			rb := len(want) / (g.Rows + 1)
+			for j := range g.Rows + 1 {
+				require.Equal(t, want[j*rb:(j+1)*rb], got[j*rb:(j+1)*rb], "row %d", j)
+			}
+		})
+	}
+}
+
+// exactDot is Σ w·x in float64 over the dequantized weights and the activation as the kernel sees
+// it (rounded to the activation format), with Σ|w·x|, the scale of the rounding errors.
+func exactDot(t *testing.T, w Matrix, r int, x []float32) (dot, mag float64) {
+	t.Helper()
+	wr := make([]float32, w.Cols)
+	require.NoError(t, DequantizeRow(w, r, wr))
+	var b actBatch
+	b.quantize(activationKind(w.Type), x, 1, w.Cols)
+	a := b.row(0)
+	xr := dequantizedActivation(b.kind, a, x)
+	rowBytes, err := w.Type.RowBytes(w.Cols)
+	require.NoError(t, err)
+	row := w.Data[r*rowBytes : (r+1)*rowBytes]
+	for i := range wr {
+		p := float64(wr[i]) * float64(xr[i])
+		if b.kind == actQ8_1 { // the kernel sees m·s, s the half-rounded d·Σq, not Σ m·x
+			ib := i / 32
+			m := float64(getFP16(row[ib*w.Type.BlockBytes()+2:]))
+			p -= m * float64(xr[i])
+			if i%32 == 0 {
+				p += m * float64(a.s[ib])
+			}
+		}
+		dot += p
+		mag += math.Abs(p)
+	}
+	return dot, mag
+}
+
+func dequantizedActivation(kind actKind, a activation, x []float32) []float32 {
+	switch kind {
+	case actF32:
+		return x
+	case actF16, actBF16:
+		return a.f
+	}
+	out := make([]float32, len(a.q))
+	bl := kind.blockLen()
+	for i, q := range a.q {
+		out[i] = float32(q) * a.d[i/bl]
+	}
+	return out
+}
+
+// TestDotMatchesGGML: our products of ggml's quantized rows with the activation equal ggml's AVX2
+// vec_dot results up to float32 rounding of the accumulation (the integer block sums are exact, so
+// the only difference is the order of float32 additions: bounded by 1e-6·Σ|w·x|).
+func TestDotMatchesGGML(t *testing.T) {
+	g := loadGolden(t)
+	input := floatsLE(hexBytes(t, g.Input))
+	act := floatsLE(hexBytes(t, g.Activation))
+	for _, portable := range []bool{false, true} {
+		for name, want := range g.Dot {
+			typ, err := ParseType(name)
+			require.NoError(t, err)
+			t.Run(name+map[bool]string{false: "", true: "/portable"}[portable], func(t *testing.T) {
+				if portable {
+					usePortable(t)
+				}
+				data, err := Quantize(typ, input, g.Cols)
+				require.NoError(t, err)
+				w := Matrix{Type: typ, Rows: g.Rows, Cols: g.Cols, Data: data}
+				y := make([]float32, g.Rows)
+				require.NoError(t, MatVec(y, w, act))
+				for r := range g.Rows {
+					exact, mag := exactDot(t, w, r, act)
+					require.InDelta(t, want[r], y[r], 1e-6*mag+1e-30, "row %d: ggml %g, ours %g", r, want[r], y[r])
+					require.InDelta(t, exact, float64(y[r]), 1e-6*mag+1e-30, "row %d: exact %g, ours %g", r, exact, y[r])
+				}
+			})
+		}
+	}
+}
+
+func randomMatrix(t testing.TB, typ Type, rows, cols int, rng *rand.Rand) Matrix {
+	x := make([]float32, rows*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64()) * 0.05
+	}
+	data, err := Quantize(typ, x, cols)
+	require.NoError(t, err)
+	return Matrix{Type: typ, Rows: rows, Cols: cols, Data: data}
+}
+
+func randomRows(n int, rng *rand.Rand) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
+}
+
+// TestMatMulEqualsMatVec: a product of n rows equals n products of one row bit for bit, for every
+// type and for runners of 1 and 3 threads (the kernels and their order of work are the same).
+func TestMatMulEqualsMatVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const rows, cols, n = 600, 512, 5
+	one, three := NewRunner(1), NewRunner(3)
+	for _, typ := range kernelTypes {
+		t.Run(typ.String(), func(t *testing.T) {
+			w := randomMatrix(t, typ, rows, cols, rng)
+			x := randomRows(n*cols, rng)
+			y1 := make([]float32, n*rows)
+			require.NoError(t, one.MatMul(y1, w, x, n))
+			y3 := make([]float32, n*rows)
+			require.NoError(t, three.MatMul(y3, w, x, n))
+			require.Equal(t, y1, y3)
+			yv := make([]float32, rows)
+			for j := range n {
+				require.NoError(t, one.MatVec(yv, w, x[j*cols:(j+1)*cols]))
+				require.Equal(t, y1[j*rows:(j+1)*rows], yv, "row %d", j)
+			}
+			for r := range rows {
+				exact, mag := exactDot(t, w, r, x[:cols])
+				require.InDelta(t, exact, float64(y1[r]), 1e-6*mag)
+			}
+		})
+	}
+}
+
+func TestMatMulErrors(t *testing.T) {
+	w := Matrix{Type: Q8_0, Rows: 2, Cols: 32, Data: make([]byte, 68)}
+	require.ErrorIs(t, MatVec(make([]float32, 2), w, make([]float32, 31)), ErrShape)
+	require.ErrorIs(t, MatVec(make([]float32, 3), w, make([]float32, 32)), ErrShape)
+	require.ErrorIs(t, MatMul(make([]float32, 4), w, make([]float32, 64), 0), ErrShape)
+	bad := w
+	bad.Data = bad.Data[:67]
+	require.ErrorIs(t, MatVec(make([]float32, 2), bad, make([]float32, 32)), ErrShape)
+	q8k := Matrix{Type: Q8_K, Rows: 1, Cols: 256, Data: make([]byte, 292)}
+	require.ErrorIs(t, MatVec(make([]float32, 1), q8k, make([]float32, 256)), ErrType)
+	require.NoError(t, MatVec(make([]float32, 2), w, make([]float32, 32)))
+}
