@@ -2,6 +2,7 @@ package quant
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -15,9 +16,9 @@ var kernelTypes = []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q6_
 // usePortable makes the package run its portable kernels until the test ends.
 func usePortable(t *testing.T) {
 	t.Helper()
-	saved := kernels
-	kernels = portableKernels
-	t.Cleanup(func() { kernels = saved })
+	saved, savedAsm := kernels, asmEnabled
+	kernels, asmEnabled = portableKernels, false
+	t.Cleanup(func() { kernels, asmEnabled = saved, savedAsm })
 }
 
 // ggmlLayout writes a split-format activation row back into ggml's blocks, to compare with ggml's.
@@ -115,8 +116,9 @@ func dequantizedActivation(kind actKind, a activation, x []float32) []float32 {
 }
 
 // TestDotMatchesGGML: our products of ggml's quantized rows with the activation equal ggml's AVX2
-// vec_dot results up to float32 rounding of the accumulation (the integer block sums are exact, so
-// the only difference is the order of float32 additions: bounded by 1e-6·Σ|w·x|).
+// vec_dot results: bit for bit with the assembly kernels (same operations in the same order), and
+// up to float32 rounding of the accumulation with the portable ones (the integer block sums are
+// exact; only the order of float32 additions differs: bounded by 1e-6·Σ|w·x|).
 func TestDotMatchesGGML(t *testing.T) {
 	g := loadGolden(t)
 	input := floatsLE(hexBytes(t, g.Input))
@@ -134,6 +136,9 @@ func TestDotMatchesGGML(t *testing.T) {
 				w := Matrix{Type: typ, Rows: g.Rows, Cols: g.Cols, Data: data}
 				y := make([]float32, g.Rows)
 				require.NoError(t, MatVec(y, w, act))
+				if asmEnabled {
+					require.Equal(t, want, y, "assembly kernels differ from ggml's")
+				}
 				for r := range g.Rows {
 					exact, mag := exactDot(t, w, r, act)
 					require.InDelta(t, want[r], y[r], 1e-6*mag+1e-30, "row %d: ggml %g, ours %g", r, want[r], y[r])
@@ -201,4 +206,105 @@ func TestMatMulErrors(t *testing.T) {
 	q8k := Matrix{Type: Q8_K, Rows: 1, Cols: 256, Data: make([]byte, 292)}
 	require.ErrorIs(t, MatVec(make([]float32, 1), q8k, make([]float32, 256)), ErrType)
 	require.NoError(t, MatVec(make([]float32, 2), w, make([]float32, 32)))
+}
+
+// exactCaseMatrix makes weights and an activation row whose products are exact in float32 in any
+// order of summation: unit scales, zero minimums, integer activations with 127 in every block (so
+// the activation scale is exactly 1), small k-quant sub-scales. Any difference between two
+// kernels on it is a difference in the integer arithmetic, not in rounding.
+func exactCaseMatrix(t *testing.T, typ Type, rows, cols int, rng *rand.Rand) (Matrix, []float32) {
+	rowBytes := mustRowBytes(t, typ, cols)
+	data := make([]byte, rows*rowBytes)
+	for i := range data {
+		data[i] = uint8(rng.Uint32())
+	}
+	one := float32ToFP16(1)
+	put := func(b []byte, h uint16) { binary.LittleEndian.PutUint16(b, h) }
+	bb := typ.BlockBytes()
+	for off := 0; off < len(data); off += bb {
+		b := data[off : off+bb]
+		switch typ {
+		case F32:
+			binary.LittleEndian.PutUint32(b, math.Float32bits(float32(rng.IntN(17)-8)))
+		case F16:
+			put(b, float32ToFP16(float32(rng.IntN(17)-8)))
+		case BF16:
+			put(b, float32ToBF16(float32(rng.IntN(17)-8)))
+		case Q4_0, Q5_0, Q8_0:
+			put(b, one)
+		case Q4_1, Q5_1:
+			put(b, one)
+			put(b[2:], 0)
+		case Q4_K:
+			put(b, one)
+			put(b[2:], one)
+			for j := 4; j < 16; j++ { // 6-bit scales and mins of 0..3
+				b[j] &= 0x33
+			}
+		case Q6_K:
+			put(b[208:], one)
+			for j := 192; j < 208; j++ {
+				b[j] = uint8(int8(rng.IntN(5) - 2))
+			}
+		}
+	}
+	x := make([]float32, cols)
+	for i := range x {
+		x[i] = float32(rng.IntN(255) - 127)
+		if typ.BlockSize() > 1 && i%32 == 7 {
+			x[i] = 127
+		}
+		if typ.BlockSize() == 1 {
+			x[i] = float32(rng.IntN(17) - 8)
+		}
+	}
+	return Matrix{Type: typ, Rows: rows, Cols: cols, Data: data}, x
+}
+
+// TestAsmMatchesPortable: the assembly kernels equal the portable ones exactly where the sums are
+// exact (so the integer arithmetic is the same), and within float32 accumulation error on random
+// data, for row counts that exercise the two-row loops and their one-row tails and float rows
+// with leftovers past the last 32 values.
+func TestAsmMatchesPortable(t *testing.T) {
+	if !asmEnabled {
+		t.Skipf("no assembly kernels here (kernels: %s)", KernelName())
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, typ := range kernelTypes {
+		for _, rows := range []int{1, 2, 7} {
+			cols := 512
+			if typ.BlockSize() == 1 {
+				cols = 512 + 13
+			}
+			t.Run(fmt.Sprintf("%v/rows=%d", typ, rows), func(t *testing.T) {
+				w, x := exactCaseMatrix(t, typ, rows, cols, rng)
+				asm := make([]float32, rows)
+				require.NoError(t, NewRunner(1).MatVec(asm, w, x))
+				portable := make([]float32, rows)
+				usePortable(t)
+				require.NoError(t, NewRunner(1).MatVec(portable, w, x))
+				require.Equal(t, portable, asm, "exact case")
+
+				kernels, asmEnabled = asmKernelsInstalled()
+				w = randomMatrix(t, typ, rows, cols, rng)
+				x = randomRows(cols, rng)
+				require.NoError(t, NewRunner(1).MatVec(asm, w, x))
+				usePortable(t)
+				require.NoError(t, NewRunner(1).MatVec(portable, w, x))
+				for r := range rows {
+					_, mag := exactDot(t, w, r, x)
+					require.InDelta(t, portable[r], asm[r], 1e-6*mag, "random case, row %d", r)
+				}
+			})
+		}
+	}
+}
+
+// asmKernelsInstalled is the kernel table with the assembly kernels in it.
+func asmKernelsInstalled() (map[Type]rowsKernel, bool) {
+	saved, savedAsm := kernels, asmEnabled
+	useAsm()
+	k, a := kernels, asmEnabled
+	kernels, asmEnabled = saved, savedAsm
+	return k, a
 }
