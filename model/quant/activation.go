@@ -65,6 +65,7 @@ type actBatch struct {
 	d     []float32
 	s     []float32
 	bsums []int16
+	rows  []activation // views of the n rows, made once per quantize so kernels get stable pointers
 }
 
 func grow[T any](s []T, n int) []T {
@@ -85,6 +86,14 @@ func (k actKind) blockLen() int {
 // quantize fills the batch with the n rows of x ([n, cols]) in format kind. For actF32 it keeps a
 // reference to x instead of copying.
 func (b *actBatch) quantize(kind actKind, x []float32, n, cols int) {
+	b.fill(kind, x, n, cols)
+	b.rows = grow(b.rows, n)
+	for j := range n {
+		b.rows[j] = b.row(j)
+	}
+}
+
+func (b *actBatch) fill(kind actKind, x []float32, n, cols int) {
 	b.kind, b.n, b.cols = kind, n, cols
 	switch kind {
 	case actF32:
@@ -92,12 +101,19 @@ func (b *actBatch) quantize(kind actKind, x []float32, n, cols int) {
 		return
 	case actF16, actBF16:
 		b.f = grow(b.f, n*cols)
-		round := roundFP16
+		fast, round := actAsm.roundF16, roundFP16
 		if kind == actBF16 {
-			round = roundBF16
+			fast, round = actAsm.roundBF16, roundBF16
 		}
-		for i, v := range x[:n*cols] {
-			b.f[i] = round(v)
+		done := 0
+		if asmEnabled && fast != nil {
+			done = n * cols / 8 * 8
+			if done > 0 {
+				fast(b.f[:done], x[:done])
+			}
+		}
+		for i := done; i < n*cols; i++ {
+			b.f[i] = round(x[i])
 		}
 		return
 	}
@@ -107,11 +123,19 @@ func (b *actBatch) quantize(kind actKind, x []float32, n, cols int) {
 	switch kind {
 	case actQ8_0, actQ8_1:
 		b.s = grow(b.s, nb)
+		if asmEnabled && actAsm.q8 != nil {
+			actAsm.q8(x[:n*cols], b.q, b.d, b.s)
+			return
+		}
 		for i := range nb {
 			quantizeActQ8(b.q[32*i:32*i+32], &b.d[i], &b.s[i], x[32*i:32*i+32])
 		}
 	case actQ8_K:
 		b.bsums = grow(b.bsums, n*cols/16)
+		if asmEnabled && actAsm.q8K != nil {
+			actAsm.q8K(x[:n*cols], b.q, b.d, b.bsums)
+			return
+		}
 		for i := range nb {
 			quantizeActQ8K(b.q[qkK*i:qkK*(i+1)], &b.d[i], b.bsums[16*i:16*i+16], x[qkK*i:qkK*(i+1)])
 		}
@@ -132,6 +156,14 @@ func (b *actBatch) row(j int) activation {
 	}
 	nb := c / 32
 	return activation{q: b.q[j*c : (j+1)*c], d: b.d[j*nb : (j+1)*nb], s: b.s[j*nb : (j+1)*nb]}
+}
+
+// actAsm holds the assembly activation quantizers where there are some (activation_amd64.go);
+// they produce exactly what the Go ones below do, faster.
+var actAsm struct {
+	q8                  func(x []float32, q []int8, d, s []float32)
+	q8K                 func(x []float32, q []int8, d []float32, bsums []int16)
+	roundF16, roundBF16 func(dst, src []float32)
 }
 
 func roundBF16(f float32) float32 { return bf16ToFloat32(float32ToBF16(f)) }

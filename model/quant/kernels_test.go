@@ -49,12 +49,21 @@ func ggmlLayout(kind actKind, a activation) []byte {
 	return out
 }
 
-// TestActivationMatchesGGML: the activation quantizers give the bytes of ggml's x86 AVX2 ones.
+// TestActivationMatchesGGML: the activation quantizers, assembly and Go, give the bytes of ggml's
+// x86 AVX2 ones.
 func TestActivationMatchesGGML(t *testing.T) {
 	g := loadGolden(t)
 	rows := append(floatsLE(hexBytes(t, g.Input)), floatsLE(hexBytes(t, g.Activation))...)
-	for name, kind := range map[string]actKind{"q8_0": actQ8_0, "q8_1": actQ8_1, "q8_K": actQ8_K} {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		kind  actKind
+		useGo bool
+	}{{"q8_0", actQ8_0, false}, {"q8_1", actQ8_1, false}, {"q8_K", actQ8_K, false}, {"q8_0", actQ8_0, true}, {"q8_1", actQ8_1, true}, {"q8_K", actQ8_K, true}} {
+		name, kind := c.name, c.kind
+		t.Run(fmt.Sprintf("%s/go=%v", name, c.useGo), func(t *testing.T) {
+			if c.useGo {
+				usePortable(t)
+			}
 			var b actBatch
 			b.quantize(kind, rows, g.Rows+1, g.Cols)
 			want := hexBytes(t, g.ActivationQuantized[name])
@@ -307,4 +316,40 @@ func asmKernelsInstalled() (map[Type]rowsKernel, bool) {
 	k, a := kernels, asmEnabled
 	kernels, asmEnabled = saved, savedAsm
 	return k, a
+}
+
+// TestActivationAsmMatchesGo: the assembly activation quantizers equal the Go ones bit for bit,
+// on random rows with blocks of zeros, exact rounding ties, subnormals, huge values and a repeated
+// extreme of both signs (the reference keeps the first).
+func TestActivationAsmMatchesGo(t *testing.T) {
+	if !asmEnabled {
+		t.Skipf("no assembly here (kernels: %s)", KernelName())
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	const n, cols = 3, 1024
+	x := randomRows(n*cols, rng)
+	for i := range 32 {
+		x[64+i] = 0                      // a zero Q8_0 block
+		x[256+i] = float32(i-16) / 2     // ties at .5 after scaling by 127/8·...: exact halves
+		x[512+i] = float32(i) * 1e-39    // subnormals
+		x[1024+i] = float32(i-16) * 1e30 // huge
+	}
+	x[2048+5], x[2048+9] = -7, 7      // equal magnitudes of both signs: the first wins
+	clear(x[2*cols+256 : 2*cols+512]) // a zero Q8_K block
+	x[cols-1] = 126.5
+	for _, kind := range []actKind{actF16, actBF16, actQ8_0, actQ8_1, actQ8_K} {
+		t.Run(fmt.Sprint(kind), func(t *testing.T) {
+			var asm, goq actBatch
+			asm.quantize(kind, x, n, cols)
+			usePortable(t)
+			goq.quantize(kind, x, n, cols)
+			require.Equal(t, goq.f, asm.f)
+			require.Equal(t, goq.q, asm.q)
+			require.Equal(t, goq.d, asm.d)
+			if kind != actQ8_K {
+				require.Equal(t, goq.s, asm.s)
+			}
+			require.Equal(t, goq.bsums, asm.bsums)
+		})
+	}
 }
