@@ -26,7 +26,7 @@ var benchTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K}
 
 // benchMatrix quantizes 64 random rows and repeats them: the kernels' speed does not depend on the
 // values, and quantizing 136M values for the LM head would take longer than the benchmark.
-func benchMatrix(b *testing.B, typ Type, rows, cols int) Matrix {
+func benchMatrix(b testing.TB, typ Type, rows, cols int) Matrix {
 	rng := rand.New(rand.NewPCG(5, 6))
 	seed := randomMatrix(b, typ, 64, cols, rng)
 	data := make([]byte, rows*len(seed.Data)/64)

@@ -46,8 +46,13 @@ type job struct {
 }
 
 const (
-	chunkBytes    = 64 << 10  // weight bytes per chunk: small enough to balance two busy cores
-	tileBytes     = 8 << 10   // weight bytes per tile in MatMul: stays in L1 across the n rows
+	// chunkBytes is the weight bytes per chunk: small enough to balance two busy cores, large
+	// enough that the two rows the kernels read at once (one from each half of the chunk, see
+	// kernels_amd64.s) are in different pages, which the prefetchers need to stream both.
+	chunkBytes = 256 << 10
+	// tileBytes is the weight bytes per tile when n > 1: a tile is read from memory once and
+	// from cache for the other n-1 activation rows.
+	tileBytes     = 32 << 10
 	parallelBytes = 256 << 10 // below this a product runs on the caller alone
 	spinFor       = 100 * time.Microsecond
 	idleExit      = time.Second
@@ -114,6 +119,9 @@ func (r *Runner) MatMul(y []float32, w Matrix, x []float32, n int) error {
 	j.kernel, j.w, j.rowBytes, j.batch, j.y, j.n = kernel, w, rowBytes, &r.batch, y, n
 	j.tile = max(1, tileBytes/rowBytes)
 	j.chunk = max(j.tile, chunkBytes/rowBytes/j.tile*j.tile)
+	if n == 1 {
+		j.tile = j.chunk
+	}
 	j.chunks = (w.Rows + j.chunk - 1) / j.chunk
 	j.next.Store(0)
 	if r.threads == 1 || len(w.Data) < parallelBytes || j.chunks == 1 {
@@ -144,8 +152,7 @@ func (j *job) runChunk(c int) {
 		t1 := min(r1, t0+j.tile)
 		w := j.w.Data[t0*rb : t1*rb]
 		for i := range j.n {
-			a := j.batch.row(i)
-			j.kernel(j.y[i*rows+t0:i*rows+t1], w, rb, &a)
+			j.kernel(j.y[i*rows+t0:i*rows+t1], w, rb, &j.batch.rows[i])
 		}
 	}
 }
