@@ -141,6 +141,19 @@ DATA k6shuf<>+112(SB)/8, $0x0e0e0e0e0e0e0e0e
 DATA k6shuf<>+120(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL k6shuf<>(SB), RODATA|NOPTR, $128
 
+// Q4_K utmp in vector lanes: shift lane 3 by 4; masks m6/m4 and m3 per lane.
+DATA k4shift<>+0(SB)/8, $0x0000000000000000
+DATA k4shift<>+8(SB)/8, $0x0000000400000000
+GLOBL k4shift<>(SB), RODATA|NOPTR, $16
+
+DATA k4mask64<>+0(SB)/8, $0x0f0f0f0f3f3f3f3f
+DATA k4mask64<>+8(SB)/8, $0x0f0f0f0f3f3f3f3f
+GLOBL k4mask64<>(SB), RODATA|NOPTR, $16
+
+DATA k4mask3<>+0(SB)/8, $0x0303030300000000
+DATA k4mask3<>+8(SB)/8, $0x0303030300000000
+GLOBL k4mask3<>(SB), RODATA|NOPTR, $16
+
 // hsum_float_8: the sum of ya's 8 lanes into lane 0 of xt (xa, ya's low half, is clobbered).
 #define HSUM8(ya, xa, xt) \
 	VEXTRACTF128 $1, ya, xt; \
@@ -373,13 +386,13 @@ done: \
 	VZEROUPPER; \
 	RET
 
-// Q4_K: one 64-value chunk j of a super-block: low nibbles of the 32 bytes at qo(SI) times the
+// Q4_K: one 64-value chunk of the super-block at p: low nibbles of the 32 bytes at qo(p) times the
 // activation quants at ao(DI), high nibbles times those at ah(DI), each pair sum scaled by its
 // sub-block's 6-bit scale (int16 words broadcast by the k4shuf rows sl and sh from Y7); added to Y9.
-#define Q4K_CHUNK(sl, sh, qo, ao, ah) \
+#define Q4K_CHUNK(p, sl, sh, qo, ao, ah) \
 	VPSHUFB    k4shuf<>+sl(SB), Y7, Y10; \
 	VPSHUFB    k4shuf<>+sh(SB), Y7, Y11; \
-	VMOVDQU    qo(SI), Y12; \
+	VMOVDQU    qo(p), Y12; \
 	VPSRLW     $4, Y12, Y13; \
 	VPAND      Y15, Y12, Y12; \
 	VPAND      Y15, Y13, Y13; \
@@ -390,13 +403,64 @@ done: \
 	VPADDD     Y13, Y12, Y12; \
 	VPADDD     Y12, Y9, Y9
 
-// Q6_K: one 128-value half of a super-block: ql bytes at lo(SI) and lo+32(SI), high bits at
-// hi(SI), activation quants at ao..ao+96(DI), int8 scales in X14 picked by k6shuf rows s0..s3.
+// Q4K_SHARED: what a Q4_K super-block product needs from the activation alone: Y4 = d_x in all
+// lanes, X5 = the eight sums of 32 quants (hadd of the Q8_K sums of 16).
+#define Q4K_SHARED \
+	VBROADCASTSS (DX), Y4; \
+	VMOVDQU      (R8), Y5; \
+	VEXTRACTI128 $1, Y5, X10; \
+	VPHADDW      X10, X5, X5
+
+// Q4K_ROW: one super-block of the row at p into acc (8 lanes) and accm (the mins, 4 lanes), as
+// ggml_vec_dot_q4_K_q8_K. The utmp shuffle of the 12 scale bytes into 8 scales and 8 mins is done
+// in vector lanes: X7 = [u0&m6, (u2&m4)|((u0>>6)&m3)<<4, u1&m6, ((u2>>4)&m4)|((u1>>6)&m3)<<4].
+#define Q4K_ROW(p, acc, accm) \
+	VMOVQ        4(p), X7; \
+	VPINSRD      $2, 12(p), X7, X7; \
+	VPSHUFD      $0x98, X7, X8; \
+	VPSHUFD      $0x50, X7, X9; \
+	VPSRLVD      k4shift<>(SB), X8, X8; \
+	VPAND        k4mask64<>(SB), X8, X8; \
+	VPSRLD       $6, X9, X9; \
+	VPAND        k4mask3<>(SB), X9, X9; \
+	VPSLLD       $4, X9, X9; \
+	VPOR         X9, X8, X7; \
+	VPMOVZXBW    X7, Y7; \
+	VEXTRACTI128 $1, Y7, X8; \
+	VPMADDWD     X5, X8, X8; \
+	VCVTDQ2PS    X8, X8; \
+	VPBROADCASTW (p), X2; \
+	VCVTPH2PS    X2, Y2; \
+	VMULPS       Y2, Y4, Y2; \
+	VPBROADCASTW 2(p), X3; \
+	VCVTPH2PS    X3, X3; \
+	VMULPS       X3, X4, X3; \
+	VFNMADD231PS X8, X3, accm; \
+	VINSERTI128  $1, X7, Y7, Y7; \
+	VPXOR        Y9, Y9, Y9; \
+	Q4K_CHUNK(p, 0, 32, 16, 0, 32); \
+	Q4K_CHUNK(p, 64, 96, 48, 64, 96); \
+	Q4K_CHUNK(p, 128, 160, 80, 128, 160); \
+	Q4K_CHUNK(p, 192, 224, 112, 192, 224); \
+	VCVTDQ2PS    Y9, Y9; \
+	VFMADD231PS  Y9, Y2, acc
+
+// Q4K_FINISH: *s = hsum_float_8(acc) + (the 4 mins lanes summed as ggml does), into lane 0 of xt.
+#define Q4K_FINISH(acc, xacc, accm, xt, xu) \
+	VMOVHLPS  accm, accm, xu; \
+	VADDPS    xu, accm, accm; \
+	VMOVSHDUP accm, xu; \
+	VADDSS    xu, accm, accm; \
+	HSUM8(acc, xacc, xt); \
+	VADDSS    accm, xt, xt
+
+// Q6_K: one 128-value half of the super-block at p: ql bytes at lo(p) and lo2(p), high bits at
+// hi(p), activation quants at a0..a3(DI), int8 scales in X14 picked by k6shuf rows s0..s3.
 // Quants are 0..63 here; the -32 comes off once per super-block through the Q8_K sums.
-#define Q6K_HALF(lo, lo2, hi, a0, a1, a2, a3, s0, s1, s2, s3) \
-	VMOVDQU    lo(SI), Y3; \
-	VMOVDQU    lo2(SI), Y4; \
-	VMOVDQU    hi(SI), Y5; \
+#define Q6K_HALF(p, lo, lo2, hi, a0, a1, a2, a3, s0, s1, s2, s3) \
+	VMOVDQU    lo(p), Y3; \
+	VMOVDQU    lo2(p), Y4; \
+	VMOVDQU    hi(p), Y5; \
 	VPAND      m3<>(SB), Y5, Y6; \
 	VPSLLW     $4, Y6, Y6; \
 	VPAND      m12<>(SB), Y5, Y7; \
@@ -435,114 +499,271 @@ done: \
 	VPADDD     Y9, Y8, Y8; \
 	VPADDD     Y8, Y1, Y1
 
-// The float kernels: func(w *byte, rowBytes, rows int, x *float32, n int, y *float32). LOAD(off, r)
-// widens 8 weights at off(SI) to float32s in r; STEP is the weight bytes per 32 values. The main
-// loop runs ggml's GGML_F32/F16 AVX pattern, four 8-lane FMA accumulators over 32 values; REDUCE
-// folds them into lane 0 of X0; the n%32 leftovers are added one by one by TAIL.
-#define LOAD_F32(off, r) VMOVUPS off(SI), r
-#define LOAD_F16(off, r) VCVTPH2PS off(SI), r
-#define LOAD_BF16(off, r) VPMOVZXWD off(SI), r; VPSLLD $16, r, r
+#define Q6K_SHARED VBROADCASTSS (DX), Y12
+
+// Q6K_ROW: one super-block of the row at p into acc, as ggml_vec_dot_q6_K_q8_K (Y12 = d_x).
+#define Q6K_ROW(p, acc, accm) \
+	VPBROADCASTW 208(p), X2; \
+	VCVTPH2PS    X2, Y2; \
+	VMULPS       Y2, Y12, Y2; \
+	VMOVDQU      192(p), X14; \
+	VPMOVSXBW    X14, Y13; \
+	VPMADDWD     (R8), Y13, Y13; \
+	VPSLLD       $5, Y13, Y13; \
+	VPXOR        Y1, Y1, Y1; \
+	Q6K_HALF(p, 0, 32, 128, 0, 32, 64, 96, 0, 16, 32, 48); \
+	Q6K_HALF(p, 64, 96, 160, 128, 160, 192, 224, 64, 80, 96, 112); \
+	VPSUBD       Y13, Y1, Y1; \
+	VCVTDQ2PS    Y1, Y1; \
+	VFMADD231PS  Y1, Y2, acc
+
+#define Q6K_FINISH(acc, xacc, accm, xt, xu) HSUM8(acc, xacc, xt)
+
+// The two-row driver for Q8_K-activation kernels: func(w *byte, rowBytes, rows int, xq *int8,
+// xd *float32, bsums *int16, nb int, y *float32). Rows i and i+rows/2 are multiplied together
+// (two far-apart streams, see ROWS_Q8_0), super-block by super-block, sharing the activation's
+// per-block values; an odd last row runs alone. Row a accumulates in Y0/X1, row b in ACCB/ACCMB.
+#define ROWS_Q8_K(BSIZE, SHARED, ROW, FINISH, ACCB, XACCB, ACCMB) \
+	MOVQ    w+0(FP), R12; \
+	MOVQ    rowBytes+8(FP), R10; \
+	MOVQ    rows+16(FP), R11; \
+	MOVQ    y+56(FP), R9; \
+	SHRQ    $1, R11; \
+	MOVQ    R11, R14; \
+	IMULQ   R10, R14; \
+	LEAQ    (R11*4), R13; \
+pair: \
+	TESTQ   R11, R11; \
+	JZ      single; \
+	MOVQ    R12, SI; \
+	MOVQ    xq+24(FP), DI; \
+	MOVQ    xd+32(FP), DX; \
+	MOVQ    bsums+40(FP), R8; \
+	MOVQ    nb+48(FP), CX; \
+	VXORPS  Y0, Y0, Y0; \
+	VXORPS  Y1, Y1, Y1; \
+	VXORPS  ACCB, ACCB, ACCB; \
+	VXORPS  ACCMB, ACCMB, ACCMB; \
+pairblock: \
+	LEAQ    (SI)(R14*1), BX; \
+	SHARED; \
+	ROW(SI, Y0, X1); \
+	ROW(BX, ACCB, ACCMB); \
+	ADDQ    $BSIZE, SI; \
+	ADDQ    $256, DI; \
+	ADDQ    $4, DX; \
+	ADDQ    $32, R8; \
+	DECQ    CX; \
+	JNZ     pairblock; \
+	FINISH(Y0, X0, X1, X3, X2); \
+	VMOVSS  X3, (R9); \
+	FINISH(ACCB, XACCB, ACCMB, X3, X2); \
+	VMOVSS  X3, (R9)(R13*1); \
+	ADDQ    $4, R9; \
+	ADDQ    R10, R12; \
+	DECQ    R11; \
+	JMP     pair; \
+single: \
+	MOVQ    rows+16(FP), AX; \
+	TESTQ   $1, AX; \
+	JZ      done; \
+	LEAQ    (R12)(R14*1), SI; \
+	ADDQ    R13, R9; \
+	MOVQ    xq+24(FP), DI; \
+	MOVQ    xd+32(FP), DX; \
+	MOVQ    bsums+40(FP), R8; \
+	MOVQ    nb+48(FP), CX; \
+	VXORPS  Y0, Y0, Y0; \
+	VXORPS  Y1, Y1, Y1; \
+singleblock: \
+	SHARED; \
+	ROW(SI, Y0, X1); \
+	ADDQ    $BSIZE, SI; \
+	ADDQ    $256, DI; \
+	ADDQ    $4, DX; \
+	ADDQ    $32, R8; \
+	DECQ    CX; \
+	JNZ     singleblock; \
+	FINISH(Y0, X0, X1, X3, X2); \
+	VMOVSS  X3, (R9); \
+done: \
+	VZEROUPPER; \
+	RET
+
+// The float kernels: func(w *byte, rowBytes, rows int, x *float32, n int, y *float32), rows i and
+// i+rows/2 together (row a at SI into Y0-Y3, row b at BX into Y8-Y11). LOAD(p, off, r) widens 8
+// weights at off(p) to float32s in r; STEP is the weight bytes per 32 values. The main loop runs
+// ggml's GGML_F32/F16 AVX pattern, four 8-lane FMA accumulators over 32 values; REDUCE folds them
+// into lane 0 (X0 / X8); the n%32 leftovers are added one by one by TAIL.
+#define LOAD_F32(p, off, r) VMOVUPS off(p), r
+#define LOAD_F16(p, off, r) VCVTPH2PS off(p), r
+#define LOAD_BF16(p, off, r) VPMOVZXWD off(p), r; VPSLLD $16, r, r
 
 // GGML_F32x8_REDUCE: (x0+x2) + (x1+x3), then the halves, then two horizontal adds.
-#define REDUCE_HADD \
-	VADDPS       Y2, Y0, Y0; \
-	VADDPS       Y3, Y1, Y1; \
-	VADDPS       Y1, Y0, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS       X1, X0, X0; \
-	VHADDPS      X0, X0, X0; \
-	VHADDPS      X0, X0, X0
+#define REDUCE_HADD(y0, y1, y2, y3, x0, x1) \
+	VADDPS       y2, y0, y0; \
+	VADDPS       y3, y1, y1; \
+	VADDPS       y1, y0, y0; \
+	VEXTRACTF128 $1, y0, x1; \
+	VADDPS       x1, x0, x0; \
+	VHADDPS      x0, x0, x0; \
+	VHADDPS      x0, x0, x0
 
 // ggml_vec_dot_bf16's AVX2 reduction: (c1+c3) + (c2+c4), then hsum_float_8.
-#define REDUCE_BF16 \
-	VADDPS Y2, Y0, Y0; \
-	VADDPS Y3, Y1, Y1; \
-	VADDPS Y1, Y0, Y0; \
-	HSUM8(Y0, X0, X1); \
-	VMOVAPS X1, X0
+#define REDUCE_BF16(y0, y1, y2, y3, x0, x1) \
+	VADDPS  y2, y0, y0; \
+	VADDPS  y3, y1, y1; \
+	VADDPS  y1, y0, y0; \
+	HSUM8(y0, x0, x1); \
+	VMOVAPS x1, x0
 
-#define ROWS_FLOAT(LOAD, STEP, WSIZE, REDUCE, TAIL) \
+// Leftovers of the row at p into lane 0 of acc: F32 accumulates in float32 (sumf += x*y),
+// F16/BF16 in float64 (ggml_float). CX counts them down; BX is not touched here.
+#define TAIL_F32(p, acc) \
+	VMOVSS      (p), X4; \
+	VFMADD231SS (DI), X4, acc; \
+	ADDQ        $4, p; \
+	ADDQ        $4, DI; \
+	DECQ        CX; \
+	JNZ         -5(PC)
+
+#define TAIL_F16(p, acc) \
+	VCVTSS2SD acc, acc, acc; \
+	MOVWLZX   (p), AX; \
+	VMOVD     AX, X4; \
+	VCVTPH2PS X4, X4; \
+	VMULSS    (DI), X4, X4; \
+	VCVTSS2SD X4, X4, X4; \
+	VADDSD    X4, acc, acc; \
+	ADDQ      $2, p; \
+	ADDQ      $4, DI; \
+	DECQ      CX; \
+	JNZ       -9(PC); \
+	VCVTSD2SS acc, acc, acc
+
+#define TAIL_BF16(p, acc) \
+	VCVTSS2SD acc, acc, acc; \
+	MOVWLZX   (p), AX; \
+	SHLL      $16, AX; \
+	VMOVD     AX, X4; \
+	VMULSS    (DI), X4, X4; \
+	VCVTSS2SD X4, X4, X4; \
+	VADDSD    X4, acc, acc; \
+	ADDQ      $2, p; \
+	ADDQ      $4, DI; \
+	DECQ      CX; \
+	JNZ       -9(PC); \
+	VCVTSD2SS acc, acc, acc
+
+#define ROWS_FLOAT(LOAD, STEP, REDUCE, TAIL) \
 	MOVQ    w+0(FP), R12; \
 	MOVQ    rowBytes+8(FP), R10; \
 	MOVQ    rows+16(FP), R11; \
 	MOVQ    y+40(FP), R9; \
-row: \
+	SHRQ    $1, R11; \
+	MOVQ    R11, R14; \
+	IMULQ   R10, R14; \
+	LEAQ    (R11*4), R13; \
+pair: \
+	TESTQ   R11, R11; \
+	JZ      single; \
 	MOVQ    R12, SI; \
-	MOVQ    x+24(FP), BX; \
+	LEAQ    (R12)(R14*1), BX; \
+	MOVQ    x+24(FP), DI; \
+	MOVQ    n+32(FP), CX; \
+	VXORPS  Y0, Y0, Y0; \
+	VXORPS  Y1, Y1, Y1; \
+	VXORPS  Y2, Y2, Y2; \
+	VXORPS  Y3, Y3, Y3; \
+	VXORPS  Y8, Y8, Y8; \
+	VXORPS  Y9, Y9, Y9; \
+	VXORPS  Y10, Y10, Y10; \
+	VXORPS  Y11, Y11, Y11; \
+	CMPQ    CX, $32; \
+	JLT     pairreduce; \
+pairloop: \
+	VMOVUPS 0(DI), Y12; \
+	VMOVUPS 32(DI), Y13; \
+	VMOVUPS 64(DI), Y14; \
+	VMOVUPS 96(DI), Y15; \
+	LOAD(SI, 0, Y4); \
+	VFMADD231PS Y12, Y4, Y0; \
+	LOAD(SI, STEP/4, Y5); \
+	VFMADD231PS Y13, Y5, Y1; \
+	LOAD(SI, STEP/2, Y6); \
+	VFMADD231PS Y14, Y6, Y2; \
+	LOAD(SI, 3*STEP/4, Y7); \
+	VFMADD231PS Y15, Y7, Y3; \
+	LOAD(BX, 0, Y4); \
+	VFMADD231PS Y12, Y4, Y8; \
+	LOAD(BX, STEP/4, Y5); \
+	VFMADD231PS Y13, Y5, Y9; \
+	LOAD(BX, STEP/2, Y6); \
+	VFMADD231PS Y14, Y6, Y10; \
+	LOAD(BX, 3*STEP/4, Y7); \
+	VFMADD231PS Y15, Y7, Y11; \
+	ADDQ    $STEP, SI; \
+	ADDQ    $STEP, BX; \
+	ADDQ    $128, DI; \
+	SUBQ    $32, CX; \
+	CMPQ    CX, $32; \
+	JGE     pairloop; \
+pairreduce: \
+	REDUCE(Y0, Y1, Y2, Y3, X0, X1); \
+	REDUCE(Y8, Y9, Y10, Y11, X8, X9); \
+	TESTQ   CX, CX; \
+	JZ      pairstore; \
+	MOVQ    CX, R8; \
+	MOVQ    DI, DX; \
+	TAIL(SI, X0); \
+	MOVQ    R8, CX; \
+	MOVQ    DX, DI; \
+	TAIL(BX, X8); \
+pairstore: \
+	VMOVSS  X0, (R9); \
+	VMOVSS  X8, (R9)(R13*1); \
+	ADDQ    $4, R9; \
+	ADDQ    R10, R12; \
+	DECQ    R11; \
+	JMP     pair; \
+single: \
+	MOVQ    rows+16(FP), AX; \
+	TESTQ   $1, AX; \
+	JZ      done; \
+	LEAQ    (R12)(R14*1), SI; \
+	ADDQ    R13, R9; \
+	MOVQ    x+24(FP), DI; \
 	MOVQ    n+32(FP), CX; \
 	VXORPS  Y0, Y0, Y0; \
 	VXORPS  Y1, Y1, Y1; \
 	VXORPS  Y2, Y2, Y2; \
 	VXORPS  Y3, Y3, Y3; \
 	CMPQ    CX, $32; \
-	JLT     reduce; \
-loop32: \
-	LOAD(0, Y4); \
-	VFMADD231PS 0(BX), Y4, Y0; \
-	LOAD(STEP/4, Y5); \
-	VFMADD231PS 32(BX), Y5, Y1; \
-	LOAD(STEP/2, Y6); \
-	VFMADD231PS 64(BX), Y6, Y2; \
-	LOAD(3*STEP/4, Y7); \
-	VFMADD231PS 96(BX), Y7, Y3; \
+	JLT     singlereduce; \
+singleloop: \
+	LOAD(SI, 0, Y4); \
+	VFMADD231PS 0(DI), Y4, Y0; \
+	LOAD(SI, STEP/4, Y5); \
+	VFMADD231PS 32(DI), Y5, Y1; \
+	LOAD(SI, STEP/2, Y6); \
+	VFMADD231PS 64(DI), Y6, Y2; \
+	LOAD(SI, 3*STEP/4, Y7); \
+	VFMADD231PS 96(DI), Y7, Y3; \
 	ADDQ    $STEP, SI; \
-	ADDQ    $128, BX; \
+	ADDQ    $128, DI; \
 	SUBQ    $32, CX; \
 	CMPQ    CX, $32; \
-	JGE     loop32; \
-reduce: \
-	REDUCE; \
+	JGE     singleloop; \
+singlereduce: \
+	REDUCE(Y0, Y1, Y2, Y3, X0, X1); \
 	TESTQ   CX, CX; \
-	JZ      store; \
-	TAIL; \
-store: \
+	JZ      singlestore; \
+	TAIL(SI, X0); \
+singlestore: \
 	VMOVSS  X0, (R9); \
-	ADDQ    $4, R9; \
-	ADDQ    R10, R12; \
-	DECQ    R11; \
-	JNZ     row; \
+done: \
 	VZEROUPPER; \
 	RET
-
-// Leftovers: F32 accumulates in float32 (sumf += x*y); F16/BF16 in float64 (ggml_float).
-#define TAIL_F32 \
-tail: \
-	VMOVSS      (SI), X2; \
-	VFMADD231SS (BX), X2, X0; \
-	ADDQ        $4, SI; \
-	ADDQ        $4, BX; \
-	DECQ        CX; \
-	JNZ         tail
-
-#define TAIL_F16 \
-	VCVTSS2SD X0, X0, X0; \
-tail: \
-	MOVWLZX   (SI), AX; \
-	VMOVD     AX, X2; \
-	VCVTPH2PS X2, X2; \
-	VMULSS    (BX), X2, X2; \
-	VCVTSS2SD X2, X2, X2; \
-	VADDSD    X2, X0, X0; \
-	ADDQ      $2, SI; \
-	ADDQ      $4, BX; \
-	DECQ      CX; \
-	JNZ       tail; \
-	VCVTSD2SS X0, X0, X0
-
-#define TAIL_BF16 \
-	VCVTSS2SD X0, X0, X0; \
-tail: \
-	MOVWLZX   (SI), AX; \
-	SHLL      $16, AX; \
-	VMOVD     AX, X2; \
-	VMULSS    (BX), X2, X2; \
-	VCVTSS2SD X2, X2, X2; \
-	VADDSD    X2, X0, X0; \
-	ADDQ      $2, SI; \
-	ADDQ      $4, BX; \
-	DECQ      CX; \
-	JNZ       tail; \
-	VCVTSD2SS X0, X0, X0
 
 // func dotQ8_0AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, nb int, y *float32)
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-56
@@ -586,153 +807,25 @@ TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-64
 // mins (utmp), Σ_j sc_j·(q4·q8)_j accumulates in int32 lanes, and the mins' share
 // dmin·Σ_j m_j·(q8 sum)_j comes from the Q8_K sums into a separate 4-lane accumulator.
 TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $0-64
-	MOVQ    w+0(FP), R12
-	MOVQ    rowBytes+8(FP), R10
-	MOVQ    rows+16(FP), R11
-	MOVQ    y+56(FP), R9
 	VMOVDQU nib<>(SB), Y15
-
-row:
-	MOVQ   R12, SI
-	MOVQ   xq+24(FP), DI
-	MOVQ   xd+32(FP), DX
-	MOVQ   bsums+40(FP), R8
-	MOVQ   nb+48(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS X1, X1, X1
-
-block:
-	// utmp: X7 = [sc0..7 | m0..7] as bytes, then widened to 16 words in Y7.
-	MOVL    4(SI), AX
-	MOVL    8(SI), BX
-	MOVL    12(SI), R13
-	MOVL    AX, R14
-	SHRL    $6, R14
-	ANDL    $0x03030303, R14
-	SHLL    $4, R14
-	ANDL    $0x3f3f3f3f, AX
-	VMOVD   AX, X7
-	MOVL    R13, AX
-	ANDL    $0x0f0f0f0f, AX
-	ORL     R14, AX
-	VPINSRD $1, AX, X7, X7
-	MOVL    BX, AX
-	ANDL    $0x3f3f3f3f, AX
-	VPINSRD $2, AX, X7, X7
-	SHRL    $6, BX
-	ANDL    $0x03030303, BX
-	SHLL    $4, BX
-	SHRL    $4, R13
-	ANDL    $0x0f0f0f0f, R13
-	ORL     BX, R13
-	VPINSRD $3, R13, X7, X7
-	VPMOVZXBW X7, Y7
-
-	// mins: acc_m -= (d_x·dmin)·Σ_j m_j·(bsums_2j + bsums_2j+1)
-	VEXTRACTI128 $1, Y7, X8
-	VMOVDQU      (R8), Y5
-	VEXTRACTI128 $1, Y5, X6
-	VPHADDW      X6, X5, X5
-	VPMADDWD     X5, X8, X8
-	VCVTDQ2PS    X8, X8
-	VBROADCASTSS (DX), Y4
-	VPBROADCASTW (SI), X2
-	VCVTPH2PS    X2, Y2
-	VMULPS       Y2, Y4, Y2
-	VPBROADCASTW 2(SI), X3
-	VCVTPH2PS    X3, X3
-	VMULPS       X3, X4, X3
-	VFNMADD231PS X8, X3, X1
-
-	VINSERTI128 $1, X7, Y7, Y7
-	VPXOR       Y9, Y9, Y9
-	Q4K_CHUNK(0, 32, 16, 0, 32)
-	Q4K_CHUNK(64, 96, 48, 64, 96)
-	Q4K_CHUNK(128, 160, 80, 128, 160)
-	Q4K_CHUNK(192, 224, 112, 192, 224)
-	VCVTDQ2PS   Y9, Y9
-	VFMADD231PS Y9, Y2, Y0
-
-	ADDQ $144, SI
-	ADDQ $256, DI
-	ADDQ $4, DX
-	ADDQ $32, R8
-	DECQ CX
-	JNZ  block
-
-	VMOVHLPS  X1, X1, X2
-	VADDPS    X2, X1, X1
-	VMOVSHDUP X1, X2
-	VADDSS    X2, X1, X1
-	HSUM8(Y0, X0, X3)
-	VADDSS    X1, X3, X3
-	VMOVSS    X3, (R9)
-	ADDQ      $4, R9
-	ADDQ      R10, R12
-	DECQ      R11
-	JNZ       row
-	VZEROUPPER
-	RET
+	ROWS_Q8_K(144, Q4K_SHARED, Q4K_ROW, Q4K_FINISH, Y14, X14, X6)
 
 // func dotQ6_KAVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *int16, nb int, y *float32)
 //
 // ggml_vec_dot_q6_K_q8_K: 6-bit quants rebuilt from ql and qh, multiplied with maddubs as
 // unsigned 0..63, scaled per 16 by the int8 scales; 32·Σ sc·bsums is subtracted once per block.
 TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-64
-	MOVQ    w+0(FP), R12
-	MOVQ    rowBytes+8(FP), R10
-	MOVQ    rows+16(FP), R11
-	MOVQ    y+56(FP), R9
 	VMOVDQU nib<>(SB), Y15
-
-row:
-	MOVQ   R12, SI
-	MOVQ   xq+24(FP), DI
-	MOVQ   xd+32(FP), DX
-	MOVQ   bsums+40(FP), R8
-	MOVQ   nb+48(FP), CX
-	VXORPS Y0, Y0, Y0
-
-block:
-	VBROADCASTSS (DX), Y4
-	VPBROADCASTW 208(SI), X2
-	VCVTPH2PS    X2, Y2
-	VMULPS       Y2, Y4, Y2
-	VMOVDQU      192(SI), X14
-	VPMOVSXBW    X14, Y13
-	VPMADDWD     (R8), Y13, Y13
-	VPSLLD       $5, Y13, Y13
-	VPXOR        Y1, Y1, Y1
-	Q6K_HALF(0, 32, 128, 0, 32, 64, 96, 0, 16, 32, 48)
-	Q6K_HALF(64, 96, 160, 128, 160, 192, 224, 64, 80, 96, 112)
-	VPSUBD       Y13, Y1, Y1
-	VCVTDQ2PS    Y1, Y1
-	VFMADD231PS  Y1, Y2, Y0
-
-	ADDQ $210, SI
-	ADDQ $256, DI
-	ADDQ $4, DX
-	ADDQ $32, R8
-	DECQ CX
-	JNZ  block
-
-	HSUM8(Y0, X0, X3)
-	VMOVSS X3, (R9)
-	ADDQ   $4, R9
-	ADDQ   R10, R12
-	DECQ   R11
-	JNZ    row
-	VZEROUPPER
-	RET
+	ROWS_Q8_K(210, Q6K_SHARED, Q6K_ROW, Q6K_FINISH, Y11, X11, X11)
 
 // func dotF32AVX2(w *byte, rowBytes, rows int, x *float32, n int, y *float32)
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-48
-	ROWS_FLOAT(LOAD_F32, 128, 4, REDUCE_HADD, TAIL_F32)
+	ROWS_FLOAT(LOAD_F32, 128, REDUCE_HADD, TAIL_F32)
 
 // func dotF16AVX2(w *byte, rowBytes, rows int, x *float32, n int, y *float32)
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-48
-	ROWS_FLOAT(LOAD_F16, 64, 2, REDUCE_HADD, TAIL_F16)
+	ROWS_FLOAT(LOAD_F16, 64, REDUCE_HADD, TAIL_F16)
 
 // func dotBF16AVX2(w *byte, rowBytes, rows int, x *float32, n int, y *float32)
 TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-48
-	ROWS_FLOAT(LOAD_BF16, 64, 2, REDUCE_BF16, TAIL_BF16)
+	ROWS_FLOAT(LOAD_BF16, 64, REDUCE_BF16, TAIL_BF16)

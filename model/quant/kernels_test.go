@@ -353,3 +353,14 @@ func TestActivationAsmMatchesGo(t *testing.T) {
 		})
 	}
 }
+
+func TestF32Matrix(t *testing.T) {
+	data := []float32{1, 2, 3, 4, 5, 6}
+	w, err := F32Matrix(data, 2, 3)
+	require.NoError(t, err)
+	y := make([]float32, 2)
+	require.NoError(t, MatVec(y, w, []float32{1, 0, -1}))
+	require.Equal(t, []float32{-2, -2}, y)
+	_, err = F32Matrix(data, 4, 2)
+	require.ErrorIs(t, err, ErrShape)
+}
