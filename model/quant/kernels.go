@@ -5,6 +5,13 @@ package quant
 // them out).
 var kernels = portableKernels
 
+// kernels4 maps weight types to kernels that take four activation rows at once (MatMul); types
+// without one run the one-row kernel per activation row.
+var kernels4 = map[Type]rowsKernel4{}
+
+// rowsKernel4 computes y[j·yRows + r] = (row r of w) · (activation row i+j) for r < rows, j < 4.
+type rowsKernel4 func(y []float32, yRows int, w []byte, rowBytes, rows int, b *actBatch, i int)
+
 // asmEnabled reports whether kernels holds the assembly kernels.
 var asmEnabled bool
 
@@ -19,7 +26,7 @@ func useAsm() {
 	for t, f := range asmKernels {
 		k[t] = f
 	}
-	kernels, asmEnabled = k, len(asmKernels) > 0
+	kernels, kernels4, asmEnabled = k, asmKernels4, len(asmKernels) > 0
 }
 
 // KernelName says which kernels products run on: "avx2" or "portable".

@@ -37,6 +37,15 @@ func dotF16AVX2(w *byte, rowBytes, rows int, x *float32, n int, y *float32)
 //go:noescape
 func dotBF16AVX2(w *byte, rowBytes, rows int, x *float32, n int, y *float32)
 
+//go:noescape
+func dotQ8_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)
+
+//go:noescape
+func dotQ4_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)
+
+//go:noescape
+func dotQ5_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)
+
 func cpuidF16C() bool
 
 func init() {
@@ -76,4 +85,19 @@ var asmKernels = map[Type]rowsKernel{
 	Q5_1: func(y []float32, w []byte, rb int, a *activation) {
 		dotQ5_1AVX2(&w[0], rb, len(y), &a.q[0], &a.d[0], &a.s[0], len(a.d), &y[0])
 	},
+}
+
+// asmKernels4 multiply a tile by four activation rows at once (MatMul), decoding each weight block
+// once; their per-row results equal the one-row kernels' bit for bit.
+var asmKernels4 = map[Type]rowsKernel4{
+	Q8_0: x4(dotQ8_0x4AVX2),
+	Q4_0: x4(dotQ4_0x4AVX2),
+	Q5_0: x4(dotQ5_0x4AVX2),
+}
+
+func x4(f func(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)) rowsKernel4 {
+	return func(y []float32, yRows int, w []byte, rowBytes, rows int, b *actBatch, i int) {
+		c, nb := b.cols, b.cols/32
+		f(&w[0], rowBytes, rows, &b.q[i*c], c, &b.d[i*nb], 4*nb, nb, &y[0], 4*yRows)
+	}
 }

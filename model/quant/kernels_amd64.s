@@ -765,6 +765,90 @@ done: \
 	VZEROUPPER; \
 	RET
 
+// Four activation rows at once, for MatMul: each weight block is decoded once (DECODE leaves the
+// signed quants in Y4) and multiplied with the blocks of four activation rows, whose products
+// accumulate in Y0-Y3 with exactly the per-row operations of the one-row kernels above, so MatMul
+// equals MatVec bit for bit. func(w *byte, rowBytes, rows int, xq *int8, xqStride int,
+// xd *float32, xdStride int, nb int, y *float32, yStride int): activation row j's quants at
+// xq+j·xqStride, its scales at xd+j·xdStride (bytes), its outputs at y+j·yStride.
+#define DECODE_Q8_0(p) \
+	VMOVDQU 2(p), Y4
+
+#define DECODE_Q4_0(p) \
+	NIBBLES(2(p), Y4, X4, X7); \
+	VPSUBB Y11, Y4, Y4
+
+#define DECODE_Q5_0(p) \
+	NIBBLES(6(p), Y4, X4, X7); \
+	VPBROADCASTD 2(p), Y8; \
+	VPSHUFB      Y10, Y8, Y8; \
+	VPOR         Y13, Y8, Y8; \
+	VPCMPEQB     Y14, Y8, Y8; \
+	VPANDN       Y11, Y8, Y8; \
+	VPOR         Y8, Y4, Y4
+
+// ACT4(q, d, acc): acc += (d_w·d_x)·Σ w·x for the activation block with quants at q, scale at d.
+#define ACT4(q, d, acc) \
+	VMOVDQU      q, Y8; \
+	VPSIGNB      Y4, Y8, Y9; \
+	VPMADDUBSW   Y9, Y5, Y9; \
+	VPMADDWD     Y15, Y9, Y9; \
+	VCVTDQ2PS    Y9, Y9; \
+	VBROADCASTSS d, Y8; \
+	VMULPS       Y8, Y6, Y8; \
+	VFMADD231PS  Y9, Y8, acc
+
+#define ROWS_X4(BSIZE, DECODE) \
+	MOVQ    w+0(FP), R12; \
+	MOVQ    rowBytes+8(FP), R10; \
+	MOVQ    rows+16(FP), R11; \
+	MOVQ    y+64(FP), R9; \
+	MOVQ    xqStride+32(FP), R13; \
+	MOVQ    xdStride+48(FP), AX; \
+row: \
+	MOVQ    R12, SI; \
+	MOVQ    xq+24(FP), BX; \
+	LEAQ    (BX)(R13*2), R8; \
+	MOVQ    xd+40(FP), DX; \
+	LEAQ    (DX)(AX*2), R14; \
+	MOVQ    nb+56(FP), CX; \
+	VXORPS  Y0, Y0, Y0; \
+	VXORPS  Y1, Y1, Y1; \
+	VXORPS  Y2, Y2, Y2; \
+	VXORPS  Y3, Y3, Y3; \
+block: \
+	DECODE(SI); \
+	VPSIGNB      Y4, Y4, Y5; \
+	VPBROADCASTW (SI), X6; \
+	VCVTPH2PS    X6, Y6; \
+	ACT4((BX), (DX), Y0); \
+	ACT4((BX)(R13*1), (DX)(AX*1), Y1); \
+	ACT4((R8), (R14), Y2); \
+	ACT4((R8)(R13*1), (R14)(AX*1), Y3); \
+	ADDQ    $BSIZE, SI; \
+	ADDQ    $32, BX; \
+	ADDQ    $32, R8; \
+	ADDQ    $4, DX; \
+	ADDQ    $4, R14; \
+	DECQ    CX; \
+	JNZ     block; \
+	MOVQ    yStride+72(FP), DI; \
+	HSUM8(Y0, X0, X9); \
+	VMOVSS  X9, (R9); \
+	HSUM8(Y1, X1, X9); \
+	VMOVSS  X9, (R9)(DI*1); \
+	HSUM8(Y2, X2, X9); \
+	VMOVSS  X9, (R9)(DI*2); \
+	LEAQ    (DI)(DI*2), DI; \
+	HSUM8(Y3, X3, X9); \
+	VMOVSS  X9, (R9)(DI*1); \
+	ADDQ    $4, R9; \
+	ADDQ    R10, R12; \
+	DECQ    R11; \
+	JNZ     row; \
+	VZEROUPPER; \
+	RET
+
 // func dotQ8_0AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, nb int, y *float32)
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-56
 	VMOVDQU ones16<>(SB), Y15
@@ -829,3 +913,25 @@ TEXT ·dotF16AVX2(SB), NOSPLIT, $0-48
 // func dotBF16AVX2(w *byte, rowBytes, rows int, x *float32, n int, y *float32)
 TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-48
 	ROWS_FLOAT(LOAD_BF16, 64, REDUCE_BF16, TAIL_BF16)
+
+// func dotQ8_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)
+TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-80
+	VMOVDQU ones16<>(SB), Y15
+	ROWS_X4(34, DECODE_Q8_0)
+
+// func dotQ4_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)
+TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-80
+	VMOVDQU ones16<>(SB), Y15
+	VMOVDQU nib<>(SB), Y12
+	VMOVDQU eights<>(SB), Y11
+	ROWS_X4(18, DECODE_Q4_0)
+
+// func dotQ5_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)
+TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-80
+	VMOVDQU ones16<>(SB), Y15
+	VMOVDQU nib<>(SB), Y12
+	VMOVDQU highnib<>(SB), Y11
+	VMOVDQU bitshuf<>(SB), Y10
+	VMOVDQU bitmask<>(SB), Y13
+	VMOVDQU allones<>(SB), Y14
+	ROWS_X4(22, DECODE_Q5_0)

@@ -3,4 +3,7 @@
 package quant
 
 // No assembly kernels on this platform (or with the purego tag): the portable ones run.
-var asmKernels = map[Type]rowsKernel{}
+var (
+	asmKernels  = map[Type]rowsKernel{}
+	asmKernels4 = map[Type]rowsKernel4{}
+)

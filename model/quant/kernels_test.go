@@ -16,9 +16,9 @@ var kernelTypes = []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q6_
 // usePortable makes the package run its portable kernels until the test ends.
 func usePortable(t *testing.T) {
 	t.Helper()
-	saved, savedAsm := kernels, asmEnabled
-	kernels, asmEnabled = portableKernels, false
-	t.Cleanup(func() { kernels, asmEnabled = saved, savedAsm })
+	saved, saved4, savedAsm := kernels, kernels4, asmEnabled
+	kernels, kernels4, asmEnabled = portableKernels, map[Type]rowsKernel4{}, false
+	t.Cleanup(func() { kernels, kernels4, asmEnabled = saved, saved4, savedAsm })
 }
 
 // ggmlLayout writes a split-format activation row back into ggml's blocks, to compare with ggml's.
@@ -180,7 +180,7 @@ func randomRows(n int, rng *rand.Rand) []float32 {
 // type and for runners of 1 and 3 threads (the kernels and their order of work are the same).
 func TestMatMulEqualsMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	const rows, cols, n = 600, 512, 5
+	const rows, cols, n = 600, 512, 9
 	one, three := NewRunner(1), NewRunner(3)
 	for _, typ := range kernelTypes {
 		t.Run(typ.String(), func(t *testing.T) {
@@ -294,7 +294,7 @@ func TestAsmMatchesPortable(t *testing.T) {
 				require.NoError(t, NewRunner(1).MatVec(portable, w, x))
 				require.Equal(t, portable, asm, "exact case")
 
-				kernels, asmEnabled = asmKernelsInstalled()
+				kernels, kernels4, asmEnabled = asmKernelsInstalled()
 				w = randomMatrix(t, typ, rows, cols, rng)
 				x = randomRows(cols, rng)
 				require.NoError(t, NewRunner(1).MatVec(asm, w, x))
@@ -309,13 +309,13 @@ func TestAsmMatchesPortable(t *testing.T) {
 	}
 }
 
-// asmKernelsInstalled is the kernel table with the assembly kernels in it.
-func asmKernelsInstalled() (map[Type]rowsKernel, bool) {
-	saved, savedAsm := kernels, asmEnabled
+// asmKernelsInstalled is the kernel tables with the assembly kernels in them.
+func asmKernelsInstalled() (map[Type]rowsKernel, map[Type]rowsKernel4, bool) {
+	saved, saved4, savedAsm := kernels, kernels4, asmEnabled
 	useAsm()
-	k, a := kernels, asmEnabled
-	kernels, asmEnabled = saved, savedAsm
-	return k, a
+	k, k4, a := kernels, kernels4, asmEnabled
+	kernels, kernels4, asmEnabled = saved, saved4, savedAsm
+	return k, k4, a
 }
 
 // TestActivationAsmMatchesGo: the assembly activation quantizers equal the Go ones bit for bit,

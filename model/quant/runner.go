@@ -34,6 +34,7 @@ type Runner struct {
 // job is one product split into chunks of weight rows; participants claim chunks from next.
 type job struct {
 	kernel   rowsKernel
+	kernel4  rowsKernel4 // nil: kernel per activation row
 	w        Matrix
 	rowBytes int
 	batch    *actBatch
@@ -117,6 +118,7 @@ func (r *Runner) MatMul(y []float32, w Matrix, x []float32, n int) error {
 	r.batch.quantize(activationKind(w.Type), x, n, w.Cols)
 	j := &r.job
 	j.kernel, j.w, j.rowBytes, j.batch, j.y, j.n = kernel, w, rowBytes, &r.batch, y, n
+	j.kernel4 = kernels4[w.Type]
 	j.tile = max(1, tileBytes/rowBytes)
 	j.chunk = max(j.tile, chunkBytes/rowBytes/j.tile*j.tile)
 	if n == 1 {
@@ -151,7 +153,13 @@ func (j *job) runChunk(c int) {
 	for t0 := c * j.chunk; t0 < r1; t0 += j.tile {
 		t1 := min(r1, t0+j.tile)
 		w := j.w.Data[t0*rb : t1*rb]
-		for i := range j.n {
+		i := 0
+		if j.kernel4 != nil {
+			for ; i+4 <= j.n; i += 4 {
+				j.kernel4(j.y[i*rows+t0:(i+3)*rows+t1], rows, w, rb, t1-t0, j.batch, i)
+			}
+		}
+		for ; i < j.n; i++ {
 			j.kernel(j.y[i*rows+t0:i*rows+t1], w, rb, &j.batch.rows[i])
 		}
 	}
