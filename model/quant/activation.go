@@ -66,6 +66,12 @@ type actBatch struct {
 	s     []float32
 	bsums []int16
 	rows  []activation // views of the n rows, made once per quantize so kernels get stable pointers
+
+	// Q8_K rows regrouped by four for the four-row k-quant kernels (interleave4): for each group
+	// and super-block, the four rows' quants [4][256], scales [4] and sums [4][16].
+	q4x  []int8
+	d4x  []float32
+	bs4x []int16
 }
 
 func grow[T any](s []T, n int) []T {
@@ -220,4 +226,24 @@ func quantizeActQ8K(q []int8, dOut *float32, bsums []int16, x []float32) {
 		bsums[j] = int16(sum)
 	}
 	*dOut = 1 / iscale
+}
+
+// interleave4 regroups the first n/4·4 Q8_K rows by four, super-block by super-block, so the
+// four-row k-quant kernels reach the four rows' data from one pointer each.
+func (b *actBatch) interleave4() {
+	groups, nb := b.n/4, b.cols/qkK
+	b.q4x = grow(b.q4x, groups*4*b.cols)
+	b.d4x = grow(b.d4x, groups*4*nb)
+	b.bs4x = grow(b.bs4x, groups*4*b.cols/16)
+	for g := range groups {
+		for ib := range nb {
+			for j := range 4 {
+				r := b.rows[4*g+j]
+				dst := (g*nb+ib)*4 + j
+				copy(b.q4x[dst*qkK:(dst+1)*qkK], r.q[ib*qkK:(ib+1)*qkK])
+				b.d4x[dst] = r.d[ib]
+				copy(b.bs4x[dst*16:(dst+1)*16], r.bsums[ib*16:(ib+1)*16])
+			}
+		}
+	}
 }

@@ -46,6 +46,12 @@ func dotQ4_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *floa
 //go:noescape
 func dotQ5_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)
 
+//go:noescape
+func dotQ4_Kx4AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *int16, nb int, y *float32, yStride int)
+
+//go:noescape
+func dotQ6_Kx4AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *int16, nb int, y *float32, yStride int)
+
 func cpuidF16C() bool
 
 func init() {
@@ -93,6 +99,17 @@ var asmKernels4 = map[Type]rowsKernel4{
 	Q8_0: x4(dotQ8_0x4AVX2),
 	Q4_0: x4(dotQ4_0x4AVX2),
 	Q5_0: x4(dotQ5_0x4AVX2),
+	Q4_K: kx4(dotQ4_Kx4AVX2),
+	Q6_K: kx4(dotQ6_Kx4AVX2),
+}
+
+// kx4 wraps a four-row k-quant kernel: it reads the batch's interleaved groups (interleave4).
+func kx4(f func(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *int16, nb int, y *float32, yStride int)) rowsKernel4 {
+	return func(y []float32, yRows int, w []byte, rowBytes, rows int, b *actBatch, i int) {
+		nb := b.cols / qkK
+		g := i / 4
+		f(&w[0], rowBytes, rows, &b.q4x[g*4*b.cols], &b.d4x[g*4*nb], &b.bs4x[g*4*b.cols/16], nb, &y[0], 4*yRows)
+	}
 }
 
 func x4(f func(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)) rowsKernel4 {

@@ -849,6 +849,231 @@ block: \
 	VZEROUPPER; \
 	RET
 
+// Four activation rows at once for the k-quants (MatMul). The four rows' Q8_K data come
+// interleaved per super-block (actBatch.interleave4: quants [4][256], scales [4], sums [4][16]),
+// so one pointer each reaches all four. Sums of the four rows live in Y9-Y12 during a super-block;
+// their float accumulators, and Q4_K's mins accumulators, in the frame: acc_j at 32j(SP), accm_j
+// at 128+16j(SP). The per-row operations are the one-row kernels', so results are bit-equal.
+// func(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *int16, nb int, y *float32,
+// yStride int)
+#define KX4_ACC(sumi, j) \
+	VCVTDQ2PS    sumi, sumi; \
+	VBROADCASTSS (4*j)(DX), Y4; \
+	VMULPS       Y2, Y4, Y4; \
+	VMOVUPS      (32*j)(SP), Y5; \
+	VFMADD231PS  sumi, Y4, Y5; \
+	VMOVUPS      Y5, (32*j)(SP)
+
+// Q4_K mins of activation row j: accm_j -= (d_x·dmin)·Σ_k m_k·(sum of the 32 quants of sub-block k).
+#define Q4KX4_MINS(j) \
+	VMOVDQU      (32*j)(R8), Y5; \
+	VEXTRACTI128 $1, Y5, X6; \
+	VPHADDW      X6, X5, X5; \
+	VPMADDWD     X5, X8, X5; \
+	VCVTDQ2PS    X5, X5; \
+	VBROADCASTSS (4*j)(DX), X4; \
+	VMULPS       X3, X4, X4; \
+	VMOVUPS      (128+16*j)(SP), X6; \
+	VFNMADD231PS X5, X4, X6; \
+	VMOVUPS      X6, (128+16*j)(SP)
+
+#define Q4KX4_ACT(sumi, ao, ah) \
+	VPMADDUBSW ao(DI), Y0, Y4; \
+	VPMADDWD   Y13, Y4, Y4; \
+	VPMADDUBSW ah(DI), Y1, Y5; \
+	VPMADDWD   Y14, Y5, Y5; \
+	VPADDD     Y5, Y4, Y4; \
+	VPADDD     Y4, sumi, sumi
+
+#define Q4KX4_CHUNK(sl, sh, qo, ao, ah) \
+	VPSHUFB    k4shuf<>+sl(SB), Y7, Y13; \
+	VPSHUFB    k4shuf<>+sh(SB), Y7, Y14; \
+	VMOVDQU    qo(SI), Y0; \
+	VPSRLW     $4, Y0, Y1; \
+	VPAND      Y15, Y0, Y0; \
+	VPAND      Y15, Y1, Y1; \
+	Q4KX4_ACT(Y9, ao, ah); \
+	Q4KX4_ACT(Y10, ao+256, ah+256); \
+	Q4KX4_ACT(Y11, ao+512, ah+512); \
+	Q4KX4_ACT(Y12, ao+768, ah+768)
+
+// Q6_K: decode one half's quants into Y6-Y9 and its four scale vectors into Y10-Y13 (X14 holds
+// the super-block's int8 scales), then add their products with the four rows into Y0-Y3.
+#define Q6KX4_ACT(sumi, a0, a1, a2, a3) \
+	VPMADDUBSW a0(DI), Y6, Y4; \
+	VPMADDWD   Y10, Y4, Y4; \
+	VPMADDUBSW a1(DI), Y7, Y5; \
+	VPMADDWD   Y11, Y5, Y5; \
+	VPADDD     Y5, Y4, Y4; \
+	VPADDD     Y4, sumi, sumi; \
+	VPMADDUBSW a2(DI), Y8, Y4; \
+	VPMADDWD   Y12, Y4, Y4; \
+	VPMADDUBSW a3(DI), Y9, Y5; \
+	VPMADDWD   Y13, Y5, Y5; \
+	VPADDD     Y5, Y4, Y4; \
+	VPADDD     Y4, sumi, sumi
+
+#define Q6KX4_HALF(lo, lo2, hi, a0, s0, s1, s2, s3) \
+	VMOVDQU    lo(SI), Y4; \
+	VMOVDQU    lo2(SI), Y5; \
+	VMOVDQU    hi(SI), Y10; \
+	VPAND      m3<>(SB), Y10, Y6; \
+	VPSLLW     $4, Y6, Y6; \
+	VPAND      m12<>(SB), Y10, Y7; \
+	VPSLLW     $2, Y7, Y7; \
+	VPAND      m48<>(SB), Y10, Y8; \
+	VPAND      m192<>(SB), Y10, Y9; \
+	VPSRLW     $2, Y9, Y9; \
+	VPAND      Y15, Y4, Y10; \
+	VPOR       Y10, Y6, Y6; \
+	VPAND      Y15, Y5, Y10; \
+	VPOR       Y10, Y7, Y7; \
+	VPSRLW     $4, Y4, Y4; \
+	VPAND      Y15, Y4, Y4; \
+	VPOR       Y4, Y8, Y8; \
+	VPSRLW     $4, Y5, Y5; \
+	VPAND      Y15, Y5, Y5; \
+	VPOR       Y5, Y9, Y9; \
+	VPSHUFB    k6shuf<>+s0(SB), X14, X10; \
+	VPMOVSXBW  X10, Y10; \
+	VPSHUFB    k6shuf<>+s1(SB), X14, X11; \
+	VPMOVSXBW  X11, Y11; \
+	VPSHUFB    k6shuf<>+s2(SB), X14, X12; \
+	VPMOVSXBW  X12, Y12; \
+	VPSHUFB    k6shuf<>+s3(SB), X14, X13; \
+	VPMOVSXBW  X13, Y13; \
+	Q6KX4_ACT(Y0, a0, a0+32, a0+64, a0+96); \
+	Q6KX4_ACT(Y1, a0+256, a0+288, a0+320, a0+352); \
+	Q6KX4_ACT(Y2, a0+512, a0+544, a0+576, a0+608); \
+	Q6KX4_ACT(Y3, a0+768, a0+800, a0+832, a0+864)
+
+// Q6_K sums start at -32·Σ sc·bsums (ggml subtracts q8sclsub at the end; integers, same result).
+#define Q6KX4_INIT(sumi, j) \
+	VPMADDWD (32*j)(R8), Y13, Y4; \
+	VPSLLD   $5, Y4, Y4; \
+	VPXOR    sumi, sumi, sumi; \
+	VPSUBD   Y4, sumi, sumi
+
+#define Q6KX4_ACC(sumi, j) \
+	VCVTDQ2PS    sumi, sumi; \
+	VBROADCASTSS (4*j)(DX), Y4; \
+	VMULPS       Y2, Y4, Y4; \
+	VMOVUPS      (32*j)(SP), Y5; \
+	VFMADD231PS  sumi, Y4, Y5; \
+	VMOVUPS      Y5, (32*j)(SP)
+
+// The row loop of the k-quant x4 kernels: zero the frame accumulators, run BLOCK per super-block,
+// then FINISH(j, xt) leaves row j's result in lane 0 of xt.
+#define ROWS_KX4(BSIZE, BLOCK, FINISH) \
+	MOVQ    w+0(FP), R12; \
+	MOVQ    rowBytes+8(FP), R10; \
+	MOVQ    rows+16(FP), R11; \
+	MOVQ    y+56(FP), R9; \
+	MOVQ    yStride+64(FP), R13; \
+	LEAQ    (R13)(R13*2), R14; \
+row: \
+	MOVQ    R12, SI; \
+	MOVQ    xq+24(FP), DI; \
+	MOVQ    xd+32(FP), DX; \
+	MOVQ    bsums+40(FP), R8; \
+	MOVQ    nb+48(FP), CX; \
+	VXORPS  Y0, Y0, Y0; \
+	VMOVUPS Y0, 0(SP); \
+	VMOVUPS Y0, 32(SP); \
+	VMOVUPS Y0, 64(SP); \
+	VMOVUPS Y0, 96(SP); \
+	VMOVUPS Y0, 128(SP); \
+	VMOVUPS Y0, 160(SP); \
+block: \
+	BLOCK; \
+	ADDQ    $BSIZE, SI; \
+	ADDQ    $1024, DI; \
+	ADDQ    $16, DX; \
+	ADDQ    $128, R8; \
+	DECQ    CX; \
+	JNZ     block; \
+	FINISH(0, X0); \
+	VMOVSS  X0, (R9); \
+	FINISH(1, X0); \
+	VMOVSS  X0, (R9)(R13*1); \
+	FINISH(2, X0); \
+	VMOVSS  X0, (R9)(R13*2); \
+	FINISH(3, X0); \
+	VMOVSS  X0, (R9)(R14*1); \
+	ADDQ    $4, R9; \
+	ADDQ    R10, R12; \
+	DECQ    R11; \
+	JNZ     row; \
+	VZEROUPPER; \
+	RET
+
+#define Q4KX4_BLOCK \
+	VMOVQ        4(SI), X7; \
+	VPINSRD      $2, 12(SI), X7, X7; \
+	VPSHUFD      $0x98, X7, X8; \
+	VPSHUFD      $0x50, X7, X9; \
+	VPSRLVD      k4shift<>(SB), X8, X8; \
+	VPAND        k4mask64<>(SB), X8, X8; \
+	VPSRLD       $6, X9, X9; \
+	VPAND        k4mask3<>(SB), X9, X9; \
+	VPSLLD       $4, X9, X9; \
+	VPOR         X9, X8, X7; \
+	VPMOVZXBW    X7, Y7; \
+	VEXTRACTI128 $1, Y7, X8; \
+	VPBROADCASTW (SI), X2; \
+	VCVTPH2PS    X2, Y2; \
+	VPBROADCASTW 2(SI), X3; \
+	VCVTPH2PS    X3, X3; \
+	Q4KX4_MINS(0); \
+	Q4KX4_MINS(1); \
+	Q4KX4_MINS(2); \
+	Q4KX4_MINS(3); \
+	VINSERTI128  $1, X7, Y7, Y7; \
+	VPXOR        Y9, Y9, Y9; \
+	VPXOR        Y10, Y10, Y10; \
+	VPXOR        Y11, Y11, Y11; \
+	VPXOR        Y12, Y12, Y12; \
+	Q4KX4_CHUNK(0, 32, 16, 0, 32); \
+	Q4KX4_CHUNK(64, 96, 48, 64, 96); \
+	Q4KX4_CHUNK(128, 160, 80, 128, 160); \
+	Q4KX4_CHUNK(192, 224, 112, 192, 224); \
+	KX4_ACC(Y9, 0); \
+	KX4_ACC(Y10, 1); \
+	KX4_ACC(Y11, 2); \
+	KX4_ACC(Y12, 3)
+
+#define Q4KX4_FINISH(j, xt) \
+	VMOVUPS   (128+16*j)(SP), X1; \
+	VMOVHLPS  X1, X1, X2; \
+	VADDPS    X2, X1, X1; \
+	VMOVSHDUP X1, X2; \
+	VADDSS    X2, X1, X1; \
+	VMOVUPS   (32*j)(SP), Y3; \
+	HSUM8(Y3, X3, xt); \
+	VADDSS    X1, xt, xt
+
+#define Q6KX4_BLOCK \
+	VMOVDQU      192(SI), X14; \
+	VPMOVSXBW    X14, Y13; \
+	Q6KX4_INIT(Y0, 0); \
+	Q6KX4_INIT(Y1, 1); \
+	Q6KX4_INIT(Y2, 2); \
+	Q6KX4_INIT(Y3, 3); \
+	Q6KX4_HALF(0, 32, 128, 0, 0, 16, 32, 48); \
+	Q6KX4_HALF(64, 96, 160, 128, 64, 80, 96, 112); \
+	VPBROADCASTW 208(SI), X6; \
+	VCVTPH2PS    X6, Y6; \
+	VMOVAPS      Y2, Y7; \
+	VMOVAPS      Y6, Y2; \
+	KX4_ACC(Y0, 0); \
+	KX4_ACC(Y1, 1); \
+	KX4_ACC(Y7, 2); \
+	KX4_ACC(Y3, 3)
+
+#define Q6KX4_FINISH(j, xt) \
+	VMOVUPS (32*j)(SP), Y3; \
+	HSUM8(Y3, X3, xt)
+
 // func dotQ8_0AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, nb int, y *float32)
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-56
 	VMOVDQU ones16<>(SB), Y15
@@ -935,3 +1160,13 @@ TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-80
 	VMOVDQU bitmask<>(SB), Y13
 	VMOVDQU allones<>(SB), Y14
 	ROWS_X4(22, DECODE_Q5_0)
+
+// func dotQ4_Kx4AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *int16, nb int, y *float32, yStride int)
+TEXT ·dotQ4_Kx4AVX2(SB), NOSPLIT, $192-72
+	VMOVDQU nib<>(SB), Y15
+	ROWS_KX4(144, Q4KX4_BLOCK, Q4KX4_FINISH)
+
+// func dotQ6_Kx4AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *int16, nb int, y *float32, yStride int)
+TEXT ·dotQ6_Kx4AVX2(SB), NOSPLIT, $192-72
+	VMOVDQU nib<>(SB), Y15
+	ROWS_KX4(210, Q6KX4_BLOCK, Q6KX4_FINISH)

@@ -119,6 +119,9 @@ func (r *Runner) MatMul(y []float32, w Matrix, x []float32, n int) error {
 	j := &r.job
 	j.kernel, j.w, j.rowBytes, j.batch, j.y, j.n = kernel, w, rowBytes, &r.batch, y, n
 	j.kernel4 = kernels4[w.Type]
+	if j.kernel4 != nil && n >= 4 && r.batch.kind == actQ8_K {
+		r.batch.interleave4()
+	}
 	j.tile = max(1, tileBytes/rowBytes)
 	j.chunk = max(j.tile, chunkBytes/rowBytes/j.tile*j.tile)
 	if n == 1 {
