@@ -13,29 +13,46 @@ import (
 // in float32, and it stays finite so sums never produce NaN.
 const maskedScore = -1e9
 
-// builder assembles the decoder graph. The same layer code serves decoding, prefill and training; train
-// switches matmuls to the fast custom-gradient form (see fastDot) and keeps every op differentiable.
+// builder assembles the decoder graph. Every graph forward — the decode step, the prefill chunk and
+// the training pass — is forward() over the same block(); they differ only in the attention they
+// plug in. train switches matmuls to the fast custom-gradient form (see fastDot) and keeps every op
+// differentiable.
 type builder struct {
 	m     *Model
 	g     *Graph
 	train bool
 }
 
-// w returns the graph node of weight `name` (HF tensor name) in its Hugging Face shape. A matrix stored
-// in the blocked decode layout is transposed back (a copy: fine for prefill and training, never used
-// by the decode step).
-func (b *builder) w(name string) *Node {
-	node := b.stored(name)
-	if node.Rank() == 4 {
-		dims := node.Shape().Dimensions // [k/B, P, n/P, B]
-		node = Reshape(TransposeAllAxes(node, 1, 2, 0, 3), dims[1]*dims[2], dims[0]*dims[3])
+// attention is one variant of a block's attention: it gets layer l's post-RoPE queries q
+// [lead..., H, D] and the new keys and values k, v [lead..., KVH, D] (lead: the token axes, e.g. [T] or
+// [B, T]) and returns the attention output [lead..., H*D].
+type attention func(l int, q, k, v *Node) *Node
+
+// forward embeds tokens [lead...] at positions [T] (the last lead axis) and runs every decoder block
+// with the given attention: the hidden states [lead..., d] before the final norm.
+func (b *builder) forward(tokens, positions *Node, attend attention) *Node {
+	cos, sin := b.ropeTables(positions)
+	x := b.embed(tokens)
+	for l := range b.m.Config.Layers {
+		x = b.block(l, x, cos, sin, attend)
 	}
-	return node
+	return x
 }
 
-// stored returns weight `name` as stored: [k/B, P, n/P, B] in the blocked decode layout, else its HF
-// shape.
-func (b *builder) stored(name string) *Node {
+// block is decoder layer l on x [lead..., d]:
+//
+//	x ─ RMSNorm ─ q,k,v projections (+bias: qwen2) ─ q/k RMSNorm (qwen3) ─ RoPE ─ attention ─ o_proj ─ + x
+//	  ─ RMSNorm ─ SwiGLU ─ + x
+func (b *builder) block(l int, x, cos, sin *Node, attend attention) *Node {
+	c, p := b.m.Config, layerPrefix(l)
+	h := b.rmsNorm(x, b.w(p+".input_layernorm.weight"))
+	q, k, v := b.qkv(h, p, cos, sin)
+	x = Add(x, b.linear(attend(l, q, k, v), p+".self_attn.o_proj", c.HasOBias()))
+	return Add(x, b.mlp(b.rmsNorm(x, b.w(p+".post_attention_layernorm.weight")), p))
+}
+
+// w returns the graph node of weight `name` (HF tensor name, HF shape).
+func (b *builder) w(name string) *Node {
 	v, ok := b.m.vars[name]
 	if !ok {
 		panic(fmt.Errorf("%w: weight %q not loaded", ErrWeightMismatch, name))
@@ -61,61 +78,9 @@ func dotLast(lhs, rhs *Node, nBatch int) *Node {
 	return DotGeneral(lhs, []int{lhs.Rank() - 1}, batch, rhs, []int{rhs.Rank() - 1}, batch)
 }
 
-// smallKernelLimit is the pure-Go backend's threshold (rows×cols of one matmul) above which it switches to
-// a blocked kernel that re-packs both operands on every call.
-const smallKernelLimit = 16 * 1024
-
-// maxBlockedRows is the most rows (tokens) for which products use the blocked decode layout; longer
-// prefills use the Hugging Face layout (see project).
-const maxBlockedRows = 8
-
-// project is x [rows..., k] times weight `name` [n, k] -> [rows..., n].
-//
-// For decoding (few rows) the weight is stored blocked, [k/B, P, n/P, B] (see blockLayout): the product
-// is k/B·P independent [rows, B]·[n/P, B] products along two batch axes, summed over the k/B blocks.
-// Each part streams its weight rows contiguously, stays within the backend's small-matrix kernel, and
-// the parts run in parallel: on the pure-Go backend this is ~3x faster than one [rows, k]·[n, k]
-// product, whose kernel walks 64 rows at a stride of k. The sum differs only in float32 rounding order.
-func (b *builder) project(x *Node, name string) *Node {
-	w := b.stored(name)
-	rows := rowsOf(x)
-	if w.Rank() != 4 || rows > maxBlockedRows {
-		return dotLast(x, b.w(name), 0)
-	}
-	dims := w.Shape().Dimensions
-	nb, p, part, blk := dims[0], dims[1], dims[2], dims[3]
-	lead := x.Shape().Dimensions[:x.Rank()-1]
-	xb := Reshape(x, rows, nb, 1, blk)
-	if rows > 1 {
-		xb = TransposeAllAxes(xb, 1, 2, 0, 3) // [k/B, 1, rows, B]
-	} else {
-		xb = Reshape(xb, nb, 1, 1, blk)
-	}
-	xb = BroadcastToDims(xb, nb, p, rows, blk)
-	y := ReduceSum(dotLast(xb, w, 2), 0) // [P, rows, n/P]
-	if rows > 1 {
-		y = TransposeAllAxes(y, 1, 0, 2)
-	}
-	return Reshape(y, append(append([]int{}, lead...), p*part)...)
-}
-
-// rowsOf is the product of all but the last axis.
-func rowsOf(x *Node) int {
-	r := 1
-	for _, d := range x.Shape().Dimensions[:x.Rank()-1] {
-		r *= d
-	}
-	return r
-}
-
 // linear applies HF weight `prefix.weight` [out, in] (and `prefix.bias` [out] if present) to x [..., in].
 func (b *builder) linear(x *Node, prefix string, bias bool) *Node {
-	var y *Node
-	if b.train {
-		y = fastDot(x, b.w(prefix+".weight"), 0)
-	} else {
-		y = b.project(x, prefix+".weight")
-	}
+	y := b.dot(x, b.w(prefix+".weight"), 0)
 	if bias {
 		y = Add(y, toRank(b.w(prefix+".bias"), y.Rank()))
 	}
@@ -199,18 +164,7 @@ func (b *builder) mlp(x *Node, p string) *Node {
 
 // embed looks token ids [...] up in the embedding table -> [..., d].
 func (b *builder) embed(tokens *Node) *Node {
-	w := b.stored("model.embed_tokens.weight")
-	if w.Rank() == 4 {
-		// Blocked [d/B, P, V/P, B] (tied embeddings): gather the slices (c, id / (V/P), id % (V/P)) for
-		// every block c, in place.
-		nb, part := w.Shape().Dimensions[0], w.Shape().Dimensions[2]
-		dims := append(append([]int{}, tokens.Shape().Dimensions...), nb)
-		ids := BroadcastToDims(ExpandAxes(tokens, -1), dims...)
-		blocks := Iota(b.g, shapes.Make(tokens.DType(), dims...), len(dims)-1)
-		rows := Gather(w, Stack([]*Node{blocks, DivScalar(ids, part), ModScalar(ids, part)}, -1)) // [..., d/B, B]
-		return Reshape(rows, append(append([]int{}, tokens.Shape().Dimensions...), -1)...)
-	}
-	return Gather(w, ExpandAxes(tokens, -1))
+	return Gather(b.w("model.embed_tokens.weight"), ExpandAxes(tokens, -1))
 }
 
 // lmHead applies the final norm and the output projection: x [..., d] -> logits [..., vocab].
@@ -220,10 +174,7 @@ func (b *builder) lmHead(x *Node) *Node {
 	if b.m.Config.TieEmbeddings {
 		name = "model.embed_tokens.weight"
 	}
-	if b.train {
-		return fastDot(x, b.w(name), 0)
-	}
-	return b.project(x, name)
+	return b.dot(x, b.w(name), 0)
 }
 
 func layerPrefix(i int) string { return fmt.Sprintf("model.layers.%d", i) }
@@ -236,40 +187,37 @@ func maskBias(mask *Node) *Node {
 // attnScale is 1/sqrt(head_dim).
 func (b *builder) attnScale() float64 { return 1 / math.Sqrt(float64(b.m.Config.HeadDim)) }
 
+// stepOutputs selects what a decode-step graph returns besides the logits and the new K/V.
+type stepOutputs struct {
+	attn bool // attention probabilities over the context [L, H, C]
+}
+
 // stepGraph is one decode step for a single token at position pos over a caller-supplied context.
 //
 //	token [1] int32, pos [1] int32, mask [C] float32, ctxK[l] [KVH, C, D], ctxVT[l] [KVH, D, C]
-//	-> logits [V], newK [L, KVH, D], newV [L, KVH, D], q [L, H, D], and (if withAttn) attn [L, H, C]
-func (b *builder) stepGraph(token, pos, mask *Node, ctxK, ctxVT []*Node, withAttn bool) []*Node {
+//	-> logits [V], newK [L, KVH, D], newV [L, KVH, D], q [L, H, D], and (with attn) attn [L, H, C]
+func (b *builder) stepGraph(token, pos, mask *Node, ctxK, ctxVT []*Node, outs stepOutputs) []*Node {
 	c := b.m.Config
-	cos, sin := b.ropeTables(pos) // [1, D]
-	bias := maskBias(mask)        // [C]
-	x := b.embed(token)           // [1, d]
+	bias := maskBias(mask) // [C]
 	var ks, vs, qs, attns []*Node
-	for l := range c.Layers {
-		p := layerPrefix(l)
-		h := b.rmsNorm(x, b.w(p+".input_layernorm.weight"))
-		q, k, v := b.qkv(h, p, cos, sin) // [1, H, D], [1, KVH, D], [1, KVH, D]
-		q = Reshape(q, c.KVHeads, c.GroupSize(), c.HeadDim)
+	x := b.forward(token, pos, func(l int, q, k, v *Node) *Node {
+		q = Reshape(q, c.KVHeads, c.GroupSize(), c.HeadDim) // [KVH, G, D]
 		k = Reshape(k, c.KVHeads, 1, c.HeadDim)
 		v = Reshape(v, c.KVHeads, 1, c.HeadDim)
 		o, attn := b.attendStep(q, k, v, ctxK[l], ctxVT[l], bias)
 		ks, vs, qs = append(ks, k), append(vs, v), append(qs, q)
-		if withAttn {
+		if outs.attn {
 			attns = append(attns, Reshape(attn, c.Heads, -1))
 		}
-		o = b.linear(Reshape(o, 1, c.Heads*c.HeadDim), p+".self_attn.o_proj", c.HasOBias())
-		x = Add(x, o)
-		x = Add(x, b.mlp(b.rmsNorm(x, b.w(p+".post_attention_layernorm.weight")), p))
-	}
-	logits := Reshape(b.lmHead(x), c.VocabSize)
+		return Reshape(o, 1, c.Heads*c.HeadDim)
+	})
 	out := []*Node{
-		logits,
+		Reshape(b.lmHead(x), c.VocabSize),
 		Reshape(Stack(ks, 0), c.Layers, c.KVHeads, c.HeadDim),
 		Reshape(Stack(vs, 0), c.Layers, c.KVHeads, c.HeadDim),
 		Reshape(Stack(qs, 0), c.Layers, c.Heads, c.HeadDim),
 	}
-	if withAttn {
+	if outs.attn {
 		out = append(out, Stack(attns, 0))
 	}
 	return out
@@ -283,8 +231,8 @@ func (b *builder) attendStep(q, k, v, ctxK, ctxVT, bias *Node) (o, attn *Node) {
 	scale := b.attnScale()
 	ctxK = ConvertDType(ctxK, dtypes.Float32)
 	ctxVT = ConvertDType(ctxVT, dtypes.Float32)
-	sCtx := Add(MulScalar(scoresSplit(q, ctxK), scale), toRank(bias, 3)) // [KVH, G, C]
-	sSelf := MulScalar(ReduceAndKeep(Mul(q, k), ReduceSum, -1), scale)   // [KVH, G, 1]
+	sCtx := Add(MulScalar(dotLast(q, ctxK, 1), scale), toRank(bias, 3)) // [KVH, G, C]
+	sSelf := MulScalar(ReduceAndKeep(Mul(q, k), ReduceSum, -1), scale)  // [KVH, G, 1]
 	m := Max(ReduceAndKeep(sCtx, ReduceMax, -1), sSelf)
 	eCtx := Exp(Sub(sCtx, m))
 	eSelf := Exp(Sub(sSelf, m))
@@ -292,31 +240,6 @@ func (b *builder) attendStep(q, k, v, ctxK, ctxVT, bias *Node) (o, attn *Node) {
 	o = Add(dotLast(eCtx, ctxVT, 1), Mul(eSelf, v))         // [KVH, G, D]
 	o = Div(o, denom)
 	return o, Div(eCtx, denom)
-}
-
-// scoresSplit is dotLast(q [KVH, G, D], k [KVH, C, D], 1) -> [KVH, G, C], with the context axis split in
-// parts when G×C would leave the pure-Go backend's small-matrix kernel (long full caches).
-func scoresSplit(q, k *Node) *Node {
-	dims := k.Shape().Dimensions
-	kvh, c, d := dims[0], dims[1], dims[2]
-	g := q.Shape().Dimensions[1]
-	if g*c <= smallKernelLimit {
-		return dotLast(q, k, 1)
-	}
-	p := 1
-	for cand := 2; cand <= c; cand++ {
-		if c%cand == 0 && g*(c/cand) <= smallKernelLimit {
-			p = cand
-			break
-		}
-	}
-	if p == 1 {
-		return dotLast(q, k, 1)
-	}
-	kp := Reshape(k, kvh*p, c/p, d)
-	qp := Reshape(BroadcastToDims(Reshape(q, kvh, 1, g, d), kvh, p, g, d), kvh*p, g, d)
-	s := Reshape(dotLast(qp, kp, 1), kvh, p, g, c/p)
-	return Reshape(TransposeAllAxes(s, 0, 2, 1, 3), kvh, g, c)
 }
 
 // chunkGraph runs n (padded to T) tokens at consecutive positions, causally, optionally over a context.
@@ -327,18 +250,13 @@ func scoresSplit(q, k *Node) *Node {
 func (b *builder) chunkGraph(tokens, positions, mask *Node, ctxK, ctxVT []*Node, lastIdx *Node, allLogits bool) []*Node {
 	c := b.m.Config
 	T := tokens.Shape().Dimensions[0]
-	cos, sin := b.ropeTables(positions)
 	causal := causalBias(b.g, T) // [T, T]
 	var ctxBias *Node
 	if mask != nil {
 		ctxBias = maskBias(mask)
 	}
-	x := b.embed(tokens) // [T, d]
 	var ks, vs []*Node
-	for l := range c.Layers {
-		p := layerPrefix(l)
-		h := b.rmsNorm(x, b.w(p+".input_layernorm.weight"))
-		q, k, v := b.qkv(h, p, cos, sin)                                                       // [T, H, D], [T, KVH, D], [T, KVH, D]
+	x := b.forward(tokens, positions, func(l int, q, k, v *Node) *Node {
 		qg := TransposeAllAxes(Reshape(q, T, c.KVHeads, c.GroupSize(), c.HeadDim), 1, 2, 0, 3) // [KVH, G, T, D]
 		kt := TransposeAllAxes(k, 1, 0, 2)                                                     // [KVH, T, D]
 		vt := TransposeAllAxes(v, 1, 2, 0)                                                     // [KVH, D, T]
@@ -347,11 +265,9 @@ func (b *builder) chunkGraph(tokens, positions, mask *Node, ctxK, ctxVT []*Node,
 			cK, cV = ctxK[l], ctxVT[l]
 		}
 		o := b.attendChunk(ExpandAxes(qg, 0), ExpandAxes(kt, 0), ExpandAxes(vt, 0), causal, cK, cV, ctxBias)
-		o = Reshape(TransposeAllAxes(Reshape(o, c.KVHeads, c.GroupSize(), T, c.HeadDim), 2, 0, 1, 3), T, c.Heads*c.HeadDim)
 		ks, vs = append(ks, kt), append(vs, TransposeAllAxes(v, 1, 0, 2))
-		x = Add(x, b.linear(o, p+".self_attn.o_proj", c.HasOBias()))
-		x = Add(x, b.mlp(b.rmsNorm(x, b.w(p+".post_attention_layernorm.weight")), p))
-	}
+		return Reshape(TransposeAllAxes(Reshape(o, c.KVHeads, c.GroupSize(), T, c.HeadDim), 2, 0, 1, 3), T, c.Heads*c.HeadDim)
+	})
 	if !allLogits {
 		x = Gather(x, ExpandAxes(lastIdx, -1)) // [1, d]
 	}
@@ -391,4 +307,27 @@ func (b *builder) attendChunk(q, k, vt, bias, ctxK, ctxVT, ctxBias *Node) *Node 
 		o = Add(o, dotLast(eCtx, ctxVT, 2))
 	}
 	return Div(o, denom)
+}
+
+// trainForward is the training pass: tokens [B, T] at positions 0..T-1, attnMask [B, T, T] (1 where query
+// row may attend key column) -> TrainOutputs (logits [B, T, V], per-layer Q [B, H, T, D] and K
+// [B, KVH, T, D]).
+func (b *builder) trainForward(tokens, attnMask *Node) TrainOutputs {
+	c := b.m.Config
+	dims := tokens.Shape().Dimensions
+	B, T := dims[0], dims[1]
+	positions := Iota(b.g, shapes.Make(dtypes.Int32, T), 0)
+	bias := ExpandAxes(maskBias(attnMask), 1, 2) // [B, 1, 1, T, T]
+	var out TrainOutputs
+	x := b.forward(tokens, positions, func(l int, q, k, v *Node) *Node {
+		qg := TransposeAllAxes(Reshape(q, B, T, c.KVHeads, c.GroupSize(), c.HeadDim), 0, 2, 3, 1, 4) // [B, KVH, G, T, D]
+		kt := TransposeAllAxes(k, 0, 2, 1, 3)                                                        // [B, KVH, T, D]
+		vt := TransposeAllAxes(v, 0, 2, 3, 1)                                                        // [B, KVH, D, T]
+		out.Q = append(out.Q, Reshape(qg, B, c.Heads, T, c.HeadDim))
+		out.K = append(out.K, kt)
+		o := b.attendChunk(qg, kt, vt, bias, nil, nil, nil) // [B, KVH, G, T, D]
+		return Reshape(TransposeAllAxes(o, 0, 3, 1, 2, 4), B, T, c.Heads*c.HeadDim)
+	})
+	out.Logits = b.lmHead(x)
+	return out
 }

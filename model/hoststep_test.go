@@ -7,8 +7,10 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/stretchr/testify/require"
@@ -40,8 +42,8 @@ func randomContext(c *Config, C int, seed uint64) KV {
 	return kv
 }
 
-// loadHostAndGraph loads one random model twice: with the host path (the pure-Go backend's default)
-// and with graphs only.
+// loadHostAndGraph loads one random model twice: on the host engine (the pure-Go backend's default)
+// and on the graph engine.
 func loadHostAndGraph(t *testing.T, spec RandomSpec) (host, graph *Model) {
 	t.Helper()
 	dir := t.TempDir()
@@ -49,9 +51,10 @@ func loadHostAndGraph(t *testing.T, spec RandomSpec) (host, graph *Model) {
 	require.NoError(t, err)
 	host, err = Load(context.Background(), dir)
 	require.NoError(t, err)
-	require.NotNil(t, host.host, "the pure-Go backend runs the host path by default")
-	graph, err = Load(context.Background(), dir, WithGraphStep())
+	require.Equal(t, EngineHost, host.Engine(), "the pure-Go backend runs the host engine by default")
+	graph, err = Load(context.Background(), dir, WithEngine(EngineGraph))
 	require.NoError(t, err)
+	require.Equal(t, EngineGraph, graph.Engine())
 	require.Nil(t, graph.host)
 	return host, graph
 }
@@ -114,22 +117,34 @@ func TestHostStepMatchesGraph(t *testing.T) {
 	}
 }
 
-// TestHostStepBFloat16FallsBack: a bfloat16 context runs through the graph, which reads it natively.
-func TestHostStepBFloat16FallsBack(t *testing.T) {
+// TestHostStepBFloat16: a bfloat16 context is read by the host engine (converted per layer) as the
+// graph reads it natively.
+func TestHostStepBFloat16(t *testing.T) {
 	ctx := context.Background()
-	m := writeAndLoad(t, RandomSpec{Seed: 25})
-	c := m.Config
-	kv := KV{Mask: tensors.FromShape(shapes.Make(dtypes.Float32, 8))}
-	tensors.MustMutableFlatData(kv.Mask, func(x []float32) { x[0] = 1 })
-	for range c.Layers {
-		kv.K = append(kv.K, tensors.FromShape(shapes.Make(dtypes.BFloat16, c.KVHeads, 8, c.HeadDim)))
-		kv.V = append(kv.V, tensors.FromShape(shapes.Make(dtypes.BFloat16, c.KVHeads, c.HeadDim, 8)))
+	host, graph := loadHostAndGraph(t, RandomSpec{Seed: 25})
+	c := host.Config
+	f32 := randomContext(c, 40, 9)
+	kv := KV{Mask: f32.Mask}
+	for l := range c.Layers {
+		kv.K = append(kv.K, toBF16Tensor(f32.K[l]))
+		kv.V = append(kv.V, toBF16Tensor(f32.V[l]))
 	}
-	require.False(t, m.useHostPath(&kv))
-	res, err := m.Step(ctx, 3, 8, kv, StepOptions{})
+	want, err := graph.Step(ctx, 3, 40, kv, StepOptions{ReturnAttention: true})
 	require.NoError(t, err)
-	require.Len(t, res.Logits, c.VocabSize)
-	require.EqualValues(t, 1, m.GraphBuilds())
+	got, err := host.Step(ctx, 3, 40, kv, StepOptions{ReturnAttention: true})
+	require.NoError(t, err)
+	require.Less(t, maxAbsDiff(t, "logits", got.Logits, want.Logits), 2e-5)
+	require.Less(t, maxAbsDiff(t, "attn", got.Attn, want.Attn), 2e-5)
+	require.Zero(t, host.GraphBuilds())
+}
+
+func toBF16Tensor(t *tensors.Tensor) *tensors.Tensor {
+	vals := tensors.MustCopyFlatData[float32](t)
+	out := make([]bfloat16.BFloat16, len(vals))
+	for i, v := range vals {
+		out[i] = bfloat16.FromFloat32(v)
+	}
+	return tensors.FromFlatDataAndDimensions(out, t.Shape().Dimensions...)
 }
 
 // TestHostPrefillMatchesGraph: host and graph prefill agree on every token's logits and the chunk's
@@ -175,11 +190,10 @@ func TestHostPrefillMatchesGraph(t *testing.T) {
 	}
 }
 
-// TestHostWeightsShareVariableBuffers: on the pure-Go backend the host path reads the graph
-// variables' buffers in place, so a loaded model holds its weights once: building it grows the heap
-// by far less than the weights' size, both paths read the same memory, and the graph step still runs
-// on it (the bfloat16 fallback).
-func TestHostWeightsShareVariableBuffers(t *testing.T) {
+// TestHostWeightsAreHeldOnce: the host engine reads the weights a model is built from in place, so a
+// loaded model holds them once: building it grows the heap by far less than the weights' size, and
+// the engine's matrices are the tensors' own memory.
+func TestHostWeightsAreHeldOnce(t *testing.T) {
 	spec := RandomSpec{Hidden: 256, Layers: 4, Intermediate: 1024, VocabSize: 1024, Seed: 27}
 	data, err := json.Marshal(spec.Config())
 	require.NoError(t, err)
@@ -195,32 +209,27 @@ func TestHostWeightsShareVariableBuffers(t *testing.T) {
 	m, err := New(cfg, weights)
 	require.NoError(t, err)
 	grown := int64(heapAlloc()) - int64(before)
-	require.NotNil(t, m.host)
+	require.Equal(t, EngineHost, m.Engine())
+	require.EqualValues(t, weightBytes, m.WeightBytes())
 	t.Logf("weights %.1f MiB, heap grew %.1f MiB building the model", float64(weightBytes)/(1<<20), float64(grown)/(1<<20))
-	require.Less(t, grown, int64(weightBytes/4), "the host path must not copy the weights")
+	require.Less(t, grown, int64(weightBytes/4), "the host engine must not copy the weights")
 
-	same := func(name string, host []float32) {
-		tensors.MustConstFlatData(m.Variable(name).MustValue(), func(v []float32) {
-			require.Same(t, &v[0], &host[0], name)
+	same := func(name string, data []byte) {
+		tensors.MustConstFlatData(weights[name], func(v []float32) {
+			require.Equal(t, unsafe.Pointer(&v[0]), unsafe.Pointer(&data[0]), name)
 		})
 	}
-	same("model.embed_tokens.weight", m.host.embed.data)
-	same("model.norm.weight", m.host.norm)
-	same("model.layers.3.mlp.down_proj.weight", m.host.layers[3].down.data)
+	same("model.embed_tokens.weight", m.host.embed.Data)
+	same("model.layers.3.mlp.down_proj.weight", m.host.layers[3].down.Data)
 
+	graph, err := New(cfg, weights, WithEngine(EngineGraph))
+	require.NoError(t, err)
 	kv := randomContext(cfg, 16, 5)
 	hostRes, err := m.Step(context.Background(), 3, 16, kv, StepOptions{})
 	require.NoError(t, err)
-	host := m.host
-	m.host = nil // the graph step, over the same variables
-	graphRes, err := m.Step(context.Background(), 3, 16, kv, StepOptions{})
-	m.host = host
+	graphRes, err := graph.Step(context.Background(), 3, 16, kv, StepOptions{})
 	require.NoError(t, err)
-	require.EqualValues(t, 1, m.GraphBuilds())
 	require.Less(t, maxAbsDiff(t, "logits", hostRes.Logits, graphRes.Logits), 1e-4)
-	again, err := m.Step(context.Background(), 3, 16, kv, StepOptions{})
-	require.NoError(t, err)
-	require.Equal(t, hostRes.Logits, again.Logits, "the graph run left the shared weights as they were")
 	runtime.KeepAlive(weights)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,46 +15,77 @@ import (
 	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
 )
 
-// Model is a loaded Llama-family decoder: its config, its weights (as variables of a GoMLX context) and
-// the compiled graphs that run it. It is safe for concurrent use; it keeps no per-sequence state — the
-// caller owns the KV cache and passes the attention context to every call.
+// Model is a loaded Llama-family decoder: its config, its weights and the engine that runs it. It is
+// safe for concurrent use; it keeps no per-sequence state — the caller owns the KV cache and passes
+// the attention context to every call.
 type Model struct {
 	Config *Config
 
+	engine  Engine
 	backend backends.Backend
-	ctx     *mlctx.Context
-	vars    map[string]*mlctx.Variable // by HF tensor name; matrices may be stored blocked, see blockLayout
 	// hfShapes are the Hugging Face shapes of every weight (what the checkpoint and Save use).
 	hfShapes map[string][]int
-	blocked  bool // matrices stored in the blocked decode layout
-	// host holds the weights of the host path (hoststep.go), nil when steps and prefill run as graphs.
-	host     *hostWeights
-	hostPool sync.Pool // *hostPass of decode steps
 	invFreq  []float32 // [HeadDim/2] RoPE inverse frequencies (scaling applied)
 
-	mu     sync.Mutex
-	execs  map[string]*mlctx.Exec // by graph kind
-	shapes map[string]bool        // graph kind + input shapes already compiled
-	builds atomic.Int64
+	// The host engine: the weights as stored, and views of them.
+	stored storedWeights
+	host   *hostWeights
+
+	// The graph engine: the weights as float32 variables of a GoMLX context.
+	ctx  *mlctx.Context
+	vars map[string]*mlctx.Variable
+
+	mu       sync.Mutex
+	execs    map[string]*mlctx.Exec // by graph kind
+	shapes   map[string]bool        // graph kind + input shapes already compiled
+	builds   atomic.Int64
+	transfer atomic.Int64 // host<->device bytes moved by graph runs (TransferBytes)
 }
 
-// Option configures Load.
+// Engine is how a model runs.
+type Engine int
+
+const (
+	// EngineAuto picks the host engine on the pure-Go backend and the graph engine on any other.
+	EngineAuto Engine = iota
+	// EngineHost runs steps and prefill as Go code with vectorised kernels over the weights as stored
+	// (F32, F16, BF16, quantized GGUF blocks): the fast path on a CPU without XLA. It needs no backend.
+	EngineHost
+	// EngineGraph runs GoMLX graphs on the model's backend (XLA on a CPU or GPU, or the pure-Go
+	// backend); the weights are widened to float32 variables at load. Training needs it.
+	EngineGraph
+)
+
+func (e Engine) String() string {
+	switch e {
+	case EngineHost:
+		return "host"
+	case EngineGraph:
+		return "graph"
+	}
+	return "auto"
+}
+
+// Option configures Load and New.
 type Option func(*loadOptions)
 
 type loadOptions struct {
 	backend        backends.Backend
+	engine         Engine
 	trainingLayout bool
-	graphStep      bool
 }
 
-// WithTrainingLayout keeps every weight in its Hugging Face layout: what a trainer wants (no transposes
-// in the training graph). Decoding still works, ~3x slower on the pure-Go backend.
+// WithEngine chooses the engine (default EngineAuto).
+func WithEngine(e Engine) Option { return func(o *loadOptions) { o.engine = e } }
+
+// WithTrainingLayout prepares the model for a trainer: the graph engine, whose weights are the
+// variables of Context().
 func WithTrainingLayout() Option { return func(o *loadOptions) { o.trainingLayout = true } }
 
-// WithGraphStep runs decode steps and prefill as GoMLX graphs on every backend. By default the
-// pure-Go backend runs them as Go code with BLAS products (the host path, several times faster
-// there; see hoststep.go); other backends always use the graphs.
-func WithGraphStep() Option { return func(o *loadOptions) { o.graphStep = true } }
+// WithGraphStep is WithEngine(EngineGraph).
+//
+// Deprecated: use WithEngine.
+func WithGraphStep() Option { return WithEngine(EngineGraph) }
 
 // WithBackend runs the model on b instead of DefaultBackend().
 func WithBackend(b backends.Backend) Option { return func(o *loadOptions) { o.backend = b } }
@@ -102,27 +132,44 @@ func newQuietBackend(config string) (b backends.Backend, err error) {
 	return b, nil
 }
 
-// Load reads a Hugging Face model directory (config.json + model.safetensors or sharded safetensors with
-// model.safetensors.index.json) and prepares it to run.
-func Load(ctx context.Context, dir string, opts ...Option) (*Model, error) {
+// Load reads a model: a Hugging Face directory (config.json + model.safetensors, or shards with
+// model.safetensors.index.json), and prepares it to run.
+func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cfg, err := LoadConfig(dir)
+	cfg, err := LoadConfig(path)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", dir, err)
+		return nil, fmt.Errorf("loading %s: %w", path, err)
 	}
-	weights, err := loadWeights(dir, cfg)
+	stored, err := loadStored(path, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", dir, err)
+		return nil, fmt.Errorf("loading %s: %w", path, err)
 	}
-	return New(cfg, weights, opts...)
+	return newModel(cfg, stored, opts...)
 }
 
-// New builds a Model from a validated config and float32 weights keyed by HF tensor name (as loadWeights or
-// a trainer produces them). Every tensor of cfg.ExpectedTensors must be present with its exact shape.
+// New builds a Model from a validated config and float32 weights keyed by HF tensor name (as a
+// trainer or RandomWeights produces them). Every tensor of cfg.ExpectedTensors must be present with
+// its exact shape. The host engine reads the tensors' data in place: do not change them afterwards.
 func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	stored, err := storedFromFloat32(weights)
+	if err != nil {
+		return nil, err
+	}
+	if err := stored.check(cfg); err != nil {
+		return nil, err
+	}
+	return newModel(cfg, stored, opts...)
+}
+
+// newModel builds the model on its engine from checked stored weights.
+func newModel(cfg *Config, stored storedWeights, opts ...Option) (m *Model, err error) {
+	if err := cfg.Validate(); err != nil {
+		stored.close()
 		return nil, err
 	}
 	o := loadOptions{}
@@ -130,46 +177,87 @@ func New(cfg *Config, weights map[string]*tensors.Tensor, opts ...Option) (*Mode
 		opt(&o)
 	}
 	if o.backend == nil {
-		b, err := DefaultBackend()
-		if err != nil {
+		if o.backend, err = DefaultBackend(); err != nil {
+			stored.close()
 			return nil, err
 		}
-		o.backend = b
 	}
-	// The host path replaces the step and prefill graphs on the pure-Go backend; it reads the graph
-	// variables' own buffers (hostData), so those stay in the HF layout (the blocked one serves only
-	// the graph step).
-	_, pureGo := o.backend.(*simplego.Backend)
-	hostStep := !o.trainingLayout && !o.graphStep && pureGo
-	m := &Model{
+	engine := o.engine
+	if o.trainingLayout {
+		if engine == EngineHost {
+			stored.close()
+			return nil, fmt.Errorf("%w: a training layout needs the graph engine", ErrInvalidConfig)
+		}
+		engine = EngineGraph
+	}
+	if engine == EngineAuto {
+		engine = EngineGraph
+		if _, pureGo := o.backend.(*simplego.Backend); pureGo {
+			engine = EngineHost
+		}
+	}
+	m = &Model{
 		Config:   cfg,
+		engine:   engine,
 		backend:  o.backend,
-		ctx:      mlctx.New(),
-		vars:     map[string]*mlctx.Variable{},
 		invFreq:  cfg.InvFreq(),
-		blocked:  !o.trainingLayout && !hostStep,
 		hfShapes: map[string][]int{},
 		execs:    map[string]*mlctx.Exec{},
 		shapes:   map[string]bool{},
 	}
 	for _, s := range cfg.ExpectedTensors() {
-		t, ok := weights[s.Name]
-		if !ok {
-			return nil, fmt.Errorf("%w: missing tensor %q", ErrWeightMismatch, s.Name)
-		}
-		if got := t.Shape().Dimensions; !slices.Equal(got, s.Shape) {
-			return nil, fmt.Errorf("%w: tensor %q has shape %v, config wants %v", ErrWeightMismatch, s.Name, got, s.Shape)
-		}
 		m.hfShapes[s.Name] = s.Shape
-		if blk, parts := m.blockLayout(s); blk > 0 {
-			t = toBlocked(t, blk, parts)
-		}
-		m.vars[s.Name] = m.ctx.InAbsPath(varScope(s.Name)).VariableWithValue("v", t)
 	}
-	if hostStep {
-		m.host = newHostWeights(cfg, m.vars, m.backend)
+	if engine == EngineHost {
+		m.stored = stored
+		if m.host, err = newHostWeights(cfg, stored); err != nil {
+			stored.close()
+			return nil, err
+		}
+		return m, nil
+	}
+	defer stored.close() // the variables hold their own copies
+	if err := m.makeVariables(stored); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// makeVariables widens the stored weights into float32 variables of a new GoMLX context (the graph
+// engine's weights).
+func (m *Model) makeVariables(stored storedWeights) error {
+	m.ctx, m.vars = mlctx.New(), map[string]*mlctx.Variable{}
+	for _, s := range m.Config.ExpectedTensors() {
+		vals, err := floats(stored.t[s.Name])
+		if err != nil {
+			return fmt.Errorf("tensor %q: %w", s.Name, err)
+		}
+		t := tensors.FromFlatDataAndDimensions(vals, s.Shape...)
+		m.vars[s.Name] = m.ctx.InAbsPath(varScope(s.Name)).VariableWithValue("v", t)
+	}
+	return nil
+}
+
+// Engine is the engine the model runs on.
+func (m *Model) Engine() Engine { return m.engine }
+
+// WeightBytes is the size of the weights the model holds: as stored on the host engine, as float32
+// variables on the graph engine.
+func (m *Model) WeightBytes() int64 {
+	if m.engine == EngineHost {
+		return m.stored.bytes()
+	}
+	var n int64
+	for _, v := range m.vars {
+		n += int64(v.Shape().Memory())
+	}
+	return n
+}
+
+// Close releases what the weights view (a memory-mapped file). The model must not be used afterwards.
+func (m *Model) Close() error {
+	m.stored.close()
+	return nil
 }
 
 // varScope maps an HF tensor name to a GoMLX variable scope ("a.b.c" -> "/a/b/c").
@@ -178,12 +266,12 @@ func varScope(name string) string { return "/" + strings.ReplaceAll(name, ".", "
 // Backend is the backend the model runs on.
 func (m *Model) Backend() backends.Backend { return m.backend }
 
-// Context is the GoMLX context holding the weights as variables (scope "/model/layers/0/...", name "v").
-// Trainers use it; inference callers do not need it.
+// Context is the GoMLX context holding the weights as variables (scope "/model/layers/0/...", name
+// "v"), on the graph engine (nil on the host engine). Trainers use it; inference callers do not need it.
 func (m *Model) Context() *mlctx.Context { return m.ctx }
 
-// Variable returns the variable holding HF tensor `name`, or nil. Matrices may be stored in the
-// blocked decode layout [k/B, n, B] (see blockLayout).
+// Variable returns the variable holding HF tensor `name` in its HF shape, or nil (always nil on the
+// host engine).
 func (m *Model) Variable(name string) *mlctx.Variable { return m.vars[name] }
 
 // GraphBuilds counts the graphs compiled so far (one per graph kind and input shape). A decoder whose
@@ -227,9 +315,17 @@ func run(e *mlctx.Exec, args ...any) (out []*tensors.Tensor, err error) {
 	return out, nil
 }
 
-// flat copies a float32 tensor out and frees its buffer.
-func flat(t *tensors.Tensor) []float32 {
+// flat copies a float32 tensor out of the backend and frees its buffer, counting the bytes that
+// crossed (TransferBytes).
+func (m *Model) flat(t *tensors.Tensor) []float32 {
 	out := tensors.MustCopyFlatData[float32](t)
+	m.transfer.Add(int64(4 * len(out)))
 	t.FinalizeAll()
 	return out
 }
+
+// TransferBytes is the cumulative number of bytes the model's graph runs copied between the host and
+// the backend's buffers: the step's inputs that were not already there and the outputs read back. On
+// the host engine nothing crosses (0). A decoder adds the bytes its cache wrote into the active
+// context (kvcache's MovedBytes) for the whole picture.
+func (m *Model) TransferBytes() int64 { return m.transfer.Load() }

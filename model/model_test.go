@@ -8,12 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func writeAndLoad(t testing.TB, spec RandomSpec) *Model {
+func writeAndLoad(t testing.TB, spec RandomSpec, opts ...Option) *Model {
 	t.Helper()
 	dir := t.TempDir()
 	_, err := WriteRandom(dir, spec)
 	require.NoError(t, err)
-	m, err := Load(context.Background(), dir)
+	m, err := Load(context.Background(), dir, opts...)
 	require.NoError(t, err)
 	return m
 }

@@ -93,46 +93,156 @@ func (m *Model) checkToken(token int) error {
 	return nil
 }
 
+// StepRequest is one sequence's decode step: its token at absolute position Pos over its context KV
+// (in which the token itself is not: the step attends to it separately).
+type StepRequest struct {
+	Token, Pos int
+	KV         KV
+	Options    StepOptions
+}
+
 // Step runs one token at absolute position pos over the context kv, in which the token itself is not
-// (the graph attends to it separately). The caller appends the returned K/V to its cache.
+// (the step attends to it separately). The caller appends the returned K/V to its cache.
 func (m *Model) Step(ctx context.Context, token, pos int, kv KV, opts StepOptions) (*StepResult, error) {
+	res, err := m.StepBatch(ctx, []StepRequest{{Token: token, Pos: pos, KV: kv, Options: opts}})
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// StepBatch runs one decode step for each request, each over its own context: several generations
+// sharing a pass over the weights. The host engine multiplies all the requests' rows by each weight
+// matrix at once (the weights are read once per step, not once per request); the graph engine runs
+// one step graph per request. Results are in request order and equal what Step gives for each alone
+// (up to float32 rounding of the batched products).
+func (m *Model) StepBatch(ctx context.Context, reqs []StepRequest) (res []*StepResult, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := m.checkToken(token); err != nil {
+	if len(reqs) == 0 {
+		return nil, fmt.Errorf("%w: an empty batch", ErrInvalidInput)
+	}
+	for i := range reqs {
+		if err := m.checkStep(&reqs[i]); err != nil {
+			if len(reqs) > 1 {
+				err = fmt.Errorf("request %d: %w", i, err)
+			}
+			return nil, err
+		}
+	}
+	defer recoverBackend(&err)
+	if m.engine == EngineHost {
+		return m.hostSteps(reqs)
+	}
+	res = make([]*StepResult, len(reqs))
+	for i, r := range reqs {
+		if res[i], err = m.graphStep(r); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// checkStep validates one step request.
+func (m *Model) checkStep(r *StepRequest) error {
+	if err := m.checkToken(r.Token); err != nil {
+		return err
+	}
+	if r.Pos < 0 || r.Pos >= 1<<30 {
+		return fmt.Errorf("%w: position %d", ErrInvalidInput, r.Pos)
+	}
+	return r.KV.validate(m.Config)
+}
+
+// recoverBackend turns a panic in a kernel or a graph into ErrBackend at the API boundary.
+func recoverBackend(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: %v", ErrBackend, r)
+	}
+}
+
+// hostSteps runs the requests as one host pass, one segment (one row) each.
+func (m *Model) hostSteps(reqs []StepRequest) ([]*StepResult, error) {
+	c := m.Config
+	L, H, KVH, D := c.Layers, c.Heads, c.KVHeads, c.HeadDim
+	segs := make([]hostSeg, len(reqs))
+	res := make([]*StepResult, len(reqs))
+	tokens := make([]int, len(reqs))
+	rows := make([]int, len(reqs))
+	for i := range reqs {
+		r := &reqs[i]
+		segs[i] = hostSeg{n: 1, pos0: r.Pos, kv: &r.KV}
+		res[i] = &StepResult{K: make([]float32, L*KVH*D), V: make([]float32, L*KVH*D), Q: make([]float32, L*H*D)}
+		if r.Options.ReturnAttention {
+			res[i].Attn = make([]float32, L*H*r.KV.Capacity())
+			segs[i].attn = res[i].Attn
+		}
+		tokens[i], rows[i] = r.Token, i
+	}
+	p := m.newHostPass(segs)
+	p.emit = func(l int) {
+		for i, r := range res {
+			copy(r.K[l*KVH*D:(l+1)*KVH*D], p.k[i*KVH*D:])
+			copy(r.V[l*KVH*D:(l+1)*KVH*D], p.v[i*KVH*D:])
+			copy(r.Q[l*H*D:(l+1)*H*D], p.q[i*H*D:])
+		}
+	}
+	if err := p.run(tokens); err != nil {
 		return nil, err
 	}
-	if pos < 0 || pos >= 1<<30 {
-		return nil, fmt.Errorf("%w: position %d", ErrInvalidInput, pos)
+	V := c.VocabSize
+	logits := make([]float32, len(reqs)*V)
+	p.logits(logits, rows)
+	for i, r := range res {
+		r.Logits = logits[i*V : (i+1)*V : (i+1)*V]
 	}
-	if err := kv.validate(m.Config); err != nil {
-		return nil, err
-	}
-	if m.useHostPath(&kv) {
-		return m.hostStep(token, pos, kv, opts.ReturnAttention)
-	}
+	return res, nil
+}
+
+// graphStep runs one step graph.
+func (m *Model) graphStep(r StepRequest) (*StepResult, error) {
 	L := m.Config.Layers
-	kind := "step"
-	if opts.ReturnAttention {
-		kind = "step+attn"
-	}
-	e, err := m.exec(kind, fmt.Sprintf("C=%d,%s", kv.Capacity(), kv.K[0].DType()), func(_ *mlctx.Context, in []*Node) []*Node {
+	outs := stepOutputs{attn: r.Options.ReturnAttention}
+	kind := fmt.Sprintf("step%+v", outs)
+	e, err := m.exec(kind, fmt.Sprintf("C=%d,%s", r.KV.Capacity(), r.KV.K[0].DType()), func(_ *mlctx.Context, in []*Node) []*Node {
 		b := &builder{m: m, g: in[0].Graph()}
-		return b.stepGraph(in[0], in[1], in[2], in[3:3+L], in[3+L:3+2*L], opts.ReturnAttention)
+		return b.stepGraph(in[0], in[1], in[2], in[3:3+L], in[3+L:3+2*L], outs)
 	})
 	if err != nil {
 		return nil, err
 	}
-	args := append([]any{[]int32{int32(token)}, []int32{int32(pos)}}, kv.args()...)
+	args := append([]any{[]int32{int32(r.Token)}, []int32{int32(r.Pos)}}, r.KV.args()...)
+	m.countUploads(args)
 	out, err := run(e, args...)
 	if err != nil {
 		return nil, err
 	}
-	res := &StepResult{Logits: flat(out[0]), K: flat(out[1]), V: flat(out[2]), Q: flat(out[3])}
-	if opts.ReturnAttention {
-		res.Attn = flat(out[4])
+	res := &StepResult{Logits: m.flat(out[0]), K: m.flat(out[1]), V: m.flat(out[2]), Q: m.flat(out[3])}
+	if outs.attn {
+		res.Attn = m.flat(out[4])
 	}
 	return res, nil
+}
+
+// countUploads adds to TransferBytes what running a graph on args will copy to the backend: the
+// values that are not already in its buffers (none on a backend that shares Go memory).
+func (m *Model) countUploads(args []any) {
+	if m.backend.HasSharedBuffers() {
+		return
+	}
+	var n int64
+	for _, a := range args {
+		switch x := a.(type) {
+		case *tensors.Tensor:
+			if !x.IsOnDevice(0) {
+				n += int64(x.Memory())
+			}
+		case []int32:
+			n += int64(4 * len(x))
+		}
+	}
+	m.transfer.Add(n)
 }
 
 // PrefillResult is what Prefill produces for n tokens.
@@ -142,14 +252,14 @@ type PrefillResult struct {
 	K, V   []float32 // [Layers, KVHeads, N, HeadDim]
 }
 
-// minChunk is the smallest padded chunk length; chunks are padded to powers of two so that prompts of
-// similar length share a compiled graph.
+// minChunk is the smallest padded chunk length of the graph engine; chunks are padded to powers of two
+// so that prompts of similar length share a compiled graph.
 const minChunk = 16
 
 // Prefill runs tokens at positions startPos, startPos+1, ... causally, attending also to kv when it is
 // non-nil (chunked prefill over a cache). With allLogits it returns every position's logits (used to check
-// the graph against references), otherwise only the last one's.
-func (m *Model) Prefill(ctx context.Context, tokens []int, startPos int, kv *KV, allLogits bool) (*PrefillResult, error) {
+// the model against references), otherwise only the last one's.
+func (m *Model) Prefill(ctx context.Context, tokens []int, startPos int, kv *KV, allLogits bool) (res *PrefillResult, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -160,6 +270,62 @@ func (m *Model) Prefill(ctx context.Context, tokens []int, startPos int, kv *KV,
 	if startPos < 0 || startPos+n >= 1<<30 {
 		return nil, fmt.Errorf("%w: positions [%d, %d)", ErrInvalidInput, startPos, startPos+n)
 	}
+	for i, t := range tokens {
+		if err := m.checkToken(t); err != nil {
+			return nil, fmt.Errorf("token %d: %w", i, err)
+		}
+	}
+	if kv != nil && kv.Capacity() == 0 {
+		kv = nil
+	}
+	if kv != nil {
+		if err := kv.validate(m.Config); err != nil {
+			return nil, err
+		}
+	}
+	defer recoverBackend(&err)
+	if m.engine == EngineHost {
+		return m.hostPrefill(tokens, startPos, kv, allLogits)
+	}
+	return m.graphPrefill(tokens, startPos, kv, allLogits)
+}
+
+// hostPrefill runs a prefill chunk as one host pass (one segment of n rows).
+func (m *Model) hostPrefill(tokens []int, startPos int, kv *KV, allLogits bool) (*PrefillResult, error) {
+	c := m.Config
+	n, L, KVH, D := len(tokens), c.Layers, c.KVHeads, c.HeadDim
+	p := m.newHostPass([]hostSeg{{n: n, pos0: startPos, kv: kv}})
+	res := &PrefillResult{N: n, K: make([]float32, L*KVH*n*D), V: make([]float32, L*KVH*n*D)}
+	// [n, KVH, D] rows -> [L, KVH, n, D]
+	transposeOut := func(dst, src []float32, l int) {
+		for t := range n {
+			for h := range KVH {
+				copy(dst[((l*KVH+h)*n+t)*D:((l*KVH+h)*n+t+1)*D], src[(t*KVH+h)*D:(t*KVH+h+1)*D])
+			}
+		}
+	}
+	p.emit = func(l int) {
+		transposeOut(res.K, p.k, l)
+		transposeOut(res.V, p.v, l)
+	}
+	if err := p.run(tokens); err != nil {
+		return nil, err
+	}
+	rows := []int{n - 1}
+	if allLogits {
+		rows = make([]int, n)
+		for i := range rows {
+			rows[i] = i
+		}
+	}
+	res.Logits = make([]float32, len(rows)*c.VocabSize)
+	p.logits(res.Logits, rows)
+	return res, nil
+}
+
+// graphPrefill runs a prefill chunk graph (tokens padded to a power of two).
+func (m *Model) graphPrefill(tokens []int, startPos int, kv *KV, allLogits bool) (*PrefillResult, error) {
+	n, L := len(tokens), m.Config.Layers
 	T := minChunk
 	for T < n {
 		T *= 2
@@ -168,23 +334,11 @@ func (m *Model) Prefill(ctx context.Context, tokens []int, startPos int, kv *KV,
 	positions := make([]int32, T)
 	for i := range T {
 		if i < n {
-			if err := m.checkToken(tokens[i]); err != nil {
-				return nil, fmt.Errorf("token %d: %w", i, err)
-			}
 			ids[i] = int32(tokens[i])
 		}
 		positions[i] = int32(startPos + i) // padding continues the positions; causality hides it
 	}
-	withCtx := kv != nil && kv.Capacity() > 0
-	if withCtx {
-		if err := kv.validate(m.Config); err != nil {
-			return nil, err
-		}
-	}
-	if m.useHostPath(kv) {
-		return m.hostPrefill(tokens, startPos, kv, allLogits), nil
-	}
-	L := m.Config.Layers
+	withCtx := kv != nil
 	kind := fmt.Sprintf("chunk(ctx=%v,all=%v)", withCtx, allLogits)
 	sig := fmt.Sprintf("T=%d", T)
 	if withCtx {
@@ -206,16 +360,17 @@ func (m *Model) Prefill(ctx context.Context, tokens []int, startPos int, kv *KV,
 	if withCtx {
 		args = append(args, kv.args()...)
 	}
+	m.countUploads(args)
 	out, err := run(e, args...)
 	if err != nil {
 		return nil, err
 	}
-	res := &PrefillResult{N: n, Logits: flat(out[0])}
+	res := &PrefillResult{N: n, Logits: m.flat(out[0])}
 	if allLogits {
 		res.Logits = res.Logits[:n*m.Config.VocabSize]
 	}
-	res.K = unpad(flat(out[1]), L*m.Config.KVHeads, T, n, m.Config.HeadDim)
-	res.V = unpad(flat(out[2]), L*m.Config.KVHeads, T, n, m.Config.HeadDim)
+	res.K = unpad(m.flat(out[1]), L*m.Config.KVHeads, T, n, m.Config.HeadDim)
+	res.V = unpad(m.flat(out[2]), L*m.Config.KVHeads, T, n, m.Config.HeadDim)
 	return res, nil
 }
 

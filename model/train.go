@@ -9,9 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
@@ -38,30 +36,7 @@ type TrainOutputs struct {
 // output depends on.
 func (m *Model) TrainForward(tokens, attnMask *Node) TrainOutputs {
 	b := &builder{m: m, g: tokens.Graph(), train: true}
-	c := m.Config
-	dims := tokens.Shape().Dimensions
-	B, T := dims[0], dims[1]
-	positions := Iota(b.g, shapes.Make(dtypes.Int32, T), 0)
-	cos, sin := b.ropeTables(positions)
-	bias := ExpandAxes(maskBias(attnMask), 1, 2) // [B, 1, 1, T, T]
-	x := b.embed(tokens)                         // [B, T, d]
-	var out TrainOutputs
-	for l := range c.Layers {
-		p := layerPrefix(l)
-		h := b.rmsNorm(x, b.w(p+".input_layernorm.weight"))
-		q, k, v := b.qkv(h, p, cos, sin)                                                             // [B, T, H, D], [B, T, KVH, D], [B, T, KVH, D]
-		qg := TransposeAllAxes(Reshape(q, B, T, c.KVHeads, c.GroupSize(), c.HeadDim), 0, 2, 3, 1, 4) // [B, KVH, G, T, D]
-		kt := TransposeAllAxes(k, 0, 2, 1, 3)                                                        // [B, KVH, T, D]
-		vt := TransposeAllAxes(v, 0, 2, 3, 1)                                                        // [B, KVH, D, T]
-		out.Q = append(out.Q, Reshape(qg, B, c.Heads, T, c.HeadDim))
-		out.K = append(out.K, kt)
-		o := b.attendChunk(qg, kt, vt, bias, nil, nil, nil) // [B, KVH, G, T, D]
-		o = Reshape(TransposeAllAxes(o, 0, 3, 1, 2, 4), B, T, c.Heads*c.HeadDim)
-		x = Add(x, b.linear(o, p+".self_attn.o_proj", c.HasOBias()))
-		x = Add(x, b.mlp(b.rmsNorm(x, b.w(p+".post_attention_layernorm.weight")), p))
-	}
-	out.Logits = b.lmHead(x)
-	return out
+	return b.trainForward(tokens, attnMask)
 }
 
 // RandomWeights returns freshly initialised weights for cfg (the same scheme as WriteRandom), for training
@@ -74,25 +49,28 @@ func RandomWeights(cfg *Config, seed uint64) map[string]*tensors.Tensor {
 	return out
 }
 
-// Weights returns a copy of the current weights as named float32 tensors (sorted by name).
-func (m *Model) Weights() []NamedTensor {
-	names := make([]string, 0, len(m.vars))
-	for name := range m.vars {
+// Weights returns a copy of the current weights as named float32 tensors (sorted by name): the graph
+// variables' values on the graph engine, the stored weights widened on the host engine.
+func (m *Model) Weights() ([]NamedTensor, error) {
+	names := make([]string, 0, len(m.hfShapes))
+	for name := range m.hfShapes {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	out := make([]NamedTensor, 0, len(names))
 	for _, name := range names {
-		t := m.vars[name].MustValue()
 		var data []float32
-		if t.Rank() == 4 {
-			data = fromBlocked(t)
+		if v, ok := m.vars[name]; ok {
+			data = tensors.MustCopyFlatData[float32](v.MustValue())
 		} else {
-			data = tensors.MustCopyFlatData[float32](t)
+			var err error
+			if data, err = floats(m.stored.t[name]); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, NamedTensor{Name: name, Shape: m.hfShapes[name], Data: data})
 	}
-	return out
+	return out, nil
 }
 
 // Save writes the model in Hugging Face layout: config.json and model.safetensors (F32, or BF16 when bf16).
@@ -100,7 +78,11 @@ func (m *Model) Save(dir string, bf16 bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.Weights(), bf16); err != nil {
+	weights, err := m.Weights()
+	if err != nil {
+		return err
+	}
+	if err := WriteSafetensors(filepath.Join(dir, "model.safetensors"), weights, bf16); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(m.Config.toJSON(bf16), "", "  ")

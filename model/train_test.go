@@ -29,7 +29,7 @@ func causalMask(B, T int) [][][]float32 {
 func TestTrainLogitsMatchForward(t *testing.T) {
 	for _, spec := range []RandomSpec{{Arch: "llama", Seed: 21}, {Arch: "qwen2", Seed: 22, Tie: true}, {Arch: "qwen3", Seed: 23, HeadDim: 8}} {
 		t.Run(spec.Arch, func(t *testing.T) {
-			m := writeAndLoad(t, spec)
+			m := writeAndLoad(t, spec, WithTrainingLayout())
 			tokens := [][]int32{{1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 11, 12, 13, 14, 15, 16}}
 			e, err := mlctx.NewExec(m.Backend(), m.Context().Reuse(), func(_ *mlctx.Context, tok, mask *Node) *Node {
 				return m.TrainLogits(tok, mask)
@@ -61,8 +61,7 @@ func TestExtendVocabAndSave(t *testing.T) {
 	dir := t.TempDir()
 	cfg, err := WriteRandom(dir, RandomSpec{Seed: 31, VocabSize: 40, Hidden: 16, Heads: 2, KVHeads: 1, Layers: 1})
 	require.NoError(t, err)
-	w, err := loadWeights(dir, cfg)
-	require.NoError(t, err)
+	w := floatWeights(t, dir, cfg)
 	w2, err := ExtendVocab(cfg, w, 42, 1)
 	require.NoError(t, err)
 	require.Equal(t, 42, cfg.VocabSize)
@@ -83,7 +82,7 @@ func TestExtendVocabAndSave(t *testing.T) {
 
 // TestTrainForwardQK: the queries and keys TrainForward exposes are the ones the decode step returns.
 func TestTrainForwardQK(t *testing.T) {
-	m := writeAndLoad(t, RandomSpec{Arch: "qwen3", Seed: 41, Heads: 4, KVHeads: 2, HeadDim: 16})
+	m := writeAndLoad(t, RandomSpec{Arch: "qwen3", Seed: 41, Heads: 4, KVHeads: 2, HeadDim: 16}, WithTrainingLayout())
 	c := m.Config
 	tokens := [][]int32{{3, 1, 4, 1, 5, 9}}
 	e, err := mlctx.NewExec(m.Backend(), m.Context().Reuse(), func(_ *mlctx.Context, tok, mask *Node) []*Node {
@@ -115,4 +114,18 @@ func TestTrainForwardQK(t *testing.T) {
 			require.InDelta(t, res.K[(1*c.KVHeads+h)*D+d], k[(h*T+5)*D+d], 1e-4)
 		}
 	}
+}
+
+// floatWeights reads a model directory's weights as float32 tensors (what a trainer holds).
+func floatWeights(t *testing.T, dir string, cfg *Config) map[string]*tensors.Tensor {
+	t.Helper()
+	s, err := loadStored(dir, cfg)
+	require.NoError(t, err)
+	w := map[string]*tensors.Tensor{}
+	for name, st := range s.t {
+		f, err := floats(st)
+		require.NoError(t, err)
+		w[name] = tensors.FromFlatDataAndDimensions(f, st.Shape...)
+	}
+	return w
 }

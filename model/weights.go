@@ -11,9 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/zoomr-go/zoomr/model/quant"
 )
 
 // tensorSpec is one weight the config calls for.
@@ -138,72 +136,30 @@ func openWeightFiles(dir string) (map[string]*SafetensorsFile, []*SafetensorsFil
 	return byName, files, nil
 }
 
-// loadWeights reads every tensor the config needs, checked by name, shape and dtype, into float32 tensors.
-// Each tensor is read straight into its final buffer, so peak memory is one copy of the weights.
-func loadWeights(dir string, c *Config) (map[string]*tensors.Tensor, error) {
+// loadStored reads every tensor of dir's safetensors in its stored type (F32, BF16, F16; F64 narrowed
+// to F32), each into a buffer of exactly its size, and checks them against the config by name and
+// shape.
+func loadStored(dir string, c *Config) (storedWeights, error) {
 	byName, files, err := openWeightFiles(dir)
 	if err != nil {
-		return nil, err
+		return storedWeights{}, err
 	}
 	defer func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}()
-	specs := c.ExpectedTensors()
-	want := make(map[string]bool, len(specs))
-	for _, s := range specs {
-		want[s.Name] = true
-	}
-	var unexpected []string
-	for name := range byName {
-		if !want[name] && !ignoredTensor(c, name) {
-			unexpected = append(unexpected, name)
+	s := storedWeights{t: make(map[string]quant.Tensor, len(byName))}
+	for name, f := range byName {
+		if ignoredTensor(c, name) {
+			continue
+		}
+		if s.t[name], err = readStored(f, name); err != nil {
+			return storedWeights{}, err
 		}
 	}
-	if len(unexpected) > 0 {
-		sort.Strings(unexpected)
-		return nil, fmt.Errorf("%w: unexpected tensor(s) for %s config: %s", ErrWeightMismatch, c.Arch, strings.Join(unexpected, ", "))
+	if err := s.check(c); err != nil {
+		return storedWeights{}, err
 	}
-	out := make(map[string]*tensors.Tensor, len(specs))
-	for _, s := range specs {
-		t, err := readSpec(byName, s)
-		if err != nil {
-			return nil, err
-		}
-		out[s.Name] = t
-	}
-	return out, nil
-}
-
-func readSpec(byName map[string]*SafetensorsFile, s tensorSpec) (*tensors.Tensor, error) {
-	t := tensors.FromShape(shapes.Make(dtypes.Float32, s.Shape...))
-	f, ok := byName[s.Name]
-	if !ok {
-		if s.Optional {
-			return t, nil // zero-filled
-		}
-		return nil, fmt.Errorf("%w: missing tensor %q (shape %v)", ErrWeightMismatch, s.Name, s.Shape)
-	}
-	info := f.Tensors[s.Name]
-	if !slices.Equal(info.Shape, s.Shape) {
-		if s.Name == "model.embed_tokens.weight" || s.Name == "lm_head.weight" {
-			return nil, fmt.Errorf("%w: tensor %q has shape %v, config (vocab_size, hidden_size) wants %v",
-				ErrWeightMismatch, s.Name, info.Shape, s.Shape)
-		}
-		return nil, fmt.Errorf("%w: tensor %q has shape %v, config wants %v", ErrWeightMismatch, s.Name, info.Shape, s.Shape)
-	}
-	switch info.DType {
-	case "F32", "BF16", "F16", "F64":
-	default:
-		return nil, fmt.Errorf("%w: tensor %q has dtype %s, want F32, BF16 or F16", ErrWeightMismatch, s.Name, info.DType)
-	}
-	var readErr error
-	t.MustMutableFlatData(func(flat any) {
-		readErr = f.ReadFloat32(s.Name, flat.([]float32))
-	})
-	if readErr != nil {
-		return nil, readErr
-	}
-	return t, nil
+	return s, nil
 }

@@ -33,8 +33,12 @@ func LoadForFineTuning(ctx context.Context, dir string, p summarize.Protocol, se
 		return loaded, tok, nil // the new ids fit in the embedding's existing (padding) rows
 	}
 	cfg := loaded.Config
+	named, err := loaded.Weights()
+	if err != nil {
+		return nil, nil, err
+	}
 	weights := map[string]*tensors.Tensor{}
-	for _, w := range loaded.Weights() {
+	for _, w := range named {
 		weights[w.Name] = tensors.FromFlatDataAndDimensions(w.Data, w.Shape...)
 	}
 	grown, err := model.ExtendVocab(cfg, weights, tok.VocabSize(), seed)

@@ -85,7 +85,7 @@ func TestResumeContinuesTheRun(t *testing.T) {
 	require.NoError(t, trC.Restore(dir))
 	require.Equal(t, 2, trC.StepCount())
 	require.NoError(t, trC.Run(t.Context(), src, RunOptions{}))
-	a, c := mA.Weights(), mC.Weights()
+	a, c := weightsOf(t, mA), weightsOf(t, mC)
 	require.Equal(t, len(a), len(c))
 	for i := range a {
 		require.Equal(t, a[i].Name, c[i].Name)
@@ -96,10 +96,10 @@ func TestResumeContinuesTheRun(t *testing.T) {
 	other := testModel(t, model.RandomSpec{Seed: 1, VocabSize: 50, Hidden: 16, Heads: 2, KVHeads: 1, Layers: 1})
 	trO, err := New(other, cfg)
 	require.NoError(t, err)
-	before := other.Weights()
+	before := weightsOf(t, other)
 	require.ErrorIs(t, trO.Restore(dir), ErrCheckpoint)
 	require.Equal(t, 0, trO.StepCount())
-	require.Equal(t, before, other.Weights())
+	require.Equal(t, before, weightsOf(t, other))
 }
 
 // TestFineTuneCheckpointWithAddedTokens: an HF checkpoint whose tokenizer lacks the summary markers
@@ -246,4 +246,11 @@ func TestRouteSkipHeadsChecked(t *testing.T) {
 		_, err := New(m, Config{Steps: 5, RouteSkipHeads: []HeadRef{h}})
 		require.ErrorIs(t, err, ErrConfig, "%v", h)
 	}
+}
+
+func weightsOf(t *testing.T, m *model.Model) []model.NamedTensor {
+	t.Helper()
+	w, err := m.Weights()
+	require.NoError(t, err)
+	return w
 }
