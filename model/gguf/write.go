@@ -123,8 +123,8 @@ func layout(tensors []WriteTensor, align int64) (offsets, sizes []int64, err err
 	seen := map[string]bool{}
 	var off int64
 	for _, t := range tensors {
-		if t.Name == "" || len(t.Name) > maxNameBytes {
-			return nil, nil, fmt.Errorf("%w: tensor name %q (1 to %d bytes)", ErrWrite, t.Name, maxNameBytes)
+		if len(t.Name) > maxNameBytes {
+			return nil, nil, fmt.Errorf("%w: tensor name %q of %d bytes (limit %d)", ErrWrite, t.Name, len(t.Name), maxNameBytes)
 		}
 		if seen[t.Name] {
 			return nil, nil, fmt.Errorf("%w: tensor %q given twice", ErrWrite, t.Name)

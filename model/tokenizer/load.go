@@ -94,6 +94,13 @@ var ggufTokenAttr = map[int64]attr{
 var (
 	ggufPreLlama3 = map[string]bool{"llama3": true, "llama-v3": true, "llama-bpe": true, "falcon3": true, "falcon-h1": true, "pixtral": true, "midm-2.0": true, "lfm2": true, "jina-v5-nano": true}
 	ggufPreQwen2  = map[string]bool{"qwen2": true, "deepseek-r1-qwen": true, "kormo": true, "f2llmv2": true}
+	// GPT-2's regex alone (llama.cpp's LLAMA_VOCAB_PRE_TYPE_GPT2, MPT and OLMO).
+	ggufPreGPT2 = map[string]bool{"gpt-2": true, "phi-2": true, "jina-es": true, "jina-de": true, "gigachat": true,
+		"jina-v2-es": true, "jina-v2-de": true, "a.x-4.0": true, "mellum": true, "modern-bert": true, "exaone4": true,
+		"mpt": true, "olmo": true}
+	// Every digit a word of its own, then GPT-2's regex (llama.cpp's SMOLLM, STARCODER and kin).
+	ggufPreSmolLM = map[string]bool{"smollm": true, "starcoder": true, "refact": true, "command-r": true,
+		"codeshell": true, "exaone": true}
 )
 
 // FromGGUF builds a tokenizer from a GGUF file's tokenizer.ggml.* metadata, following llama.cpp's
@@ -184,8 +191,21 @@ func (t *Tokenizer) initGGUFBPE(f *gguf.File) error {
 		sp, ignoreMerges, t.addBOS = letterSplitter{maxDigits: 3}, true, true
 	case ggufPreQwen2[pre]:
 		sp = letterSplitter{maxDigits: 1}
+	case ggufPreGPT2[pre], ggufPreSmolLM[pre]:
+		gpt2, err := newRegexSplitter(patGPT2, true, true)
+		if err != nil {
+			return err
+		}
+		sp = gpt2
+		if ggufPreSmolLM[pre] {
+			digits, err := newRegexSplitter(`\p{N}`, true, true)
+			if err != nil {
+				return err
+			}
+			sp = seqSplitter{digits, gpt2}
+		}
 	default:
-		return fmt.Errorf("%w: GGUF pre-tokenizer %q (supported: llama-bpe family, qwen2 family)", ErrUnsupportedModel, pre)
+		return fmt.Errorf("%w: GGUF pre-tokenizer %q (supported: the llama-bpe, qwen2, gpt-2 and smollm families)", ErrUnsupportedModel, pre)
 	}
 	mv, ok := f.Array("tokenizer.ggml.merges")
 	var strs []string
