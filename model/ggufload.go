@@ -119,37 +119,39 @@ func ggufRopePermuted(c *Config, hfName string) (heads int, ok bool) {
 	return 0, false
 }
 
-// permuteHeadRows moves the rows of data (rows of rowBytes bytes, heads × headDim of them) between
-// HF's rotate-half order and llama.cpp's interleaved order: toGGUF applies LlamaModel.permute,
-// otherwise its inverse. It returns a new slice.
-func permuteHeadRows(data []byte, rowBytes, heads int, toGGUF bool) ([]byte, error) {
-	if rowBytes <= 0 || len(data)%rowBytes != 0 || heads <= 0 {
-		return nil, fmt.Errorf("%w: cannot permute %d bytes as rows of %d for %d heads", ErrWeightMismatch, len(data), rowBytes, heads)
+// permuteHeadRows copies src to dst (same length: heads × headDim rows of rowBytes bytes), moving
+// rows between HF's rotate-half order and llama.cpp's interleaved order: toGGUF applies
+// LlamaModel.permute, otherwise its inverse.
+func permuteHeadRows(dst, src []byte, rowBytes, heads int, toGGUF bool) error {
+	if rowBytes <= 0 || len(src)%rowBytes != 0 || len(dst) != len(src) || heads <= 0 {
+		return fmt.Errorf("%w: cannot permute %d bytes as rows of %d for %d heads", ErrWeightMismatch, len(src), rowBytes, heads)
 	}
-	rows := len(data) / rowBytes
+	rows := len(src) / rowBytes
 	if rows%heads != 0 || (rows/heads)%2 != 0 {
-		return nil, fmt.Errorf("%w: %d rows are not %d heads of an even size", ErrWeightMismatch, rows, heads)
+		return fmt.Errorf("%w: %d rows are not %d heads of an even size", ErrWeightMismatch, rows, heads)
 	}
 	hd := rows / heads
 	half := hd / 2
-	out := make([]byte, len(data))
 	for h := range heads {
 		for i := range half {
 			for j := range 2 {
 				interleaved, rotateHalf := h*hd+2*i+j, h*hd+j*half+i
-				dst, src := rotateHalf, interleaved
+				to, from := rotateHalf, interleaved
 				if toGGUF {
-					dst, src = interleaved, rotateHalf
+					to, from = interleaved, rotateHalf
 				}
-				copy(out[dst*rowBytes:(dst+1)*rowBytes], data[src*rowBytes:(src+1)*rowBytes])
+				copy(dst[to*rowBytes:(to+1)*rowBytes], src[from*rowBytes:(from+1)*rowBytes])
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
-// ggufSupportedTypes are the tensor types the engines compute with (issue #29's list).
-var ggufSupportedTypes = []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1, quant.Q4_K, quant.Q6_K}
+// ggufSupportedTypes are the weight types model/quant can dequantize: issue #29's list (F32, F16,
+// BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K) plus Q5_0 and Q5_1, which llama-quantize's Q4_K_M writes for
+// rows that are not whole 256-element blocks (hidden 896 of Qwen2.5-0.5B, say).
+var ggufSupportedTypes = []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1,
+	quant.Q5_0, quant.Q5_1, quant.Q4_K, quant.Q6_K}
 
 // readGGUFModel opens a GGUF model: its config from the metadata and its tensors under HF names,
 // in HF shape order, in their stored types. Tensor bytes are slices of the file's read-only
@@ -275,7 +277,20 @@ func (r *ggufKeys) float(key string, dst *float64, required bool) {
 		r.err = fmt.Errorf("%w: %s%s = %s (%v), want a float", ErrInvalidConfig, r.prefix, key, v.Format(), v.Type)
 		return
 	}
-	*dst = x
+	*dst = shortestFloat(x, v.Type)
+}
+
+// shortestFloat turns a float32 read from a file back into the decimal it was written from
+// (1e-06 rather than 9.99999997e-07), as config.json would give it.
+func shortestFloat(x float64, t gguf.ValueType) float64 {
+	if t != gguf.TypeFloat32 {
+		return x
+	}
+	y, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', -1, 32), 64)
+	if err != nil {
+		return x
+	}
+	return y
 }
 
 // ggufRopeScaling reads rope.scaling.type linear, or llama3 scaling from rope_freqs.weight (which
@@ -285,11 +300,12 @@ func ggufRopeScaling(f *gguf.File, c *Config, prefix string) error {
 	switch kind {
 	case "", "none":
 	case "linear":
-		factor, ok := f.Float(prefix + "rope.scaling.factor")
+		v, _ := f.Get(prefix + "rope.scaling.factor")
+		factor, ok := v.Float()
 		if !ok {
 			return fmt.Errorf("%w: linear rope scaling without %srope.scaling.factor", ErrInvalidConfig, prefix)
 		}
-		c.RopeScaling = &RopeScaling{Type: "linear", Factor: factor}
+		c.RopeScaling = &RopeScaling{Type: "linear", Factor: shortestFloat(factor, v.Type)}
 	default:
 		return fmt.Errorf("%w: rope scaling %q (supported: linear, llama3)", ErrUnsupportedArchitecture, kind)
 	}
@@ -456,7 +472,8 @@ func ggufTensor(c *Config, t gguf.TensorInfo, hf string, spec tensorSpec) (quant
 			}
 		}
 		if err == nil {
-			qt.Data, err = permuteHeadRows(t.Data, rowBytes, heads, false)
+			qt.Data = make([]byte, len(t.Data))
+			err = permuteHeadRows(qt.Data, t.Data, rowBytes, heads, false)
 		}
 		if err != nil {
 			return quant.Tensor{}, fmt.Errorf("%w: un-permuting %q: %w", ErrWeightMismatch, t.Name, err)
