@@ -292,3 +292,41 @@ func TestGGUFNames(t *testing.T) {
 		require.False(t, ok, bad)
 	}
 }
+
+// TestSmolLM2GGUF maps a real llama.cpp file: SmolLM2-135M-Instruct, Q4_1 with a Q8_0 embedding,
+// tied. It skips when the file is absent ($ZOOMR_SMOLLM2_GGUF, or `go run ./examples/fetch-model
+// smollm2`, which puts it in the user cache).
+func TestSmolLM2GGUF(t *testing.T) {
+	const file = "SmolLM2-135M-Instruct.Q4_1.gguf"
+	path := os.Getenv("ZOOMR_SMOLLM2_GGUF")
+	if cache, err := os.UserCacheDir(); path == "" && err == nil {
+		for _, pattern := range []string{file, "*/" + file} {
+			if m, _ := filepath.Glob(filepath.Join(cache, "zoomr", "models", pattern)); len(m) > 0 {
+				path = m[0]
+			}
+		}
+	}
+	if path == "" {
+		t.Skipf("%s not found: run `go run ./examples/fetch-model smollm2` or set ZOOMR_SMOLLM2_GGUF", file)
+	}
+	c, tensors, closer, err := readGGUFModel(path)
+	require.NoError(t, err)
+	defer closer.Close()
+	bos := 1
+	require.Equal(t, &Config{Arch: "llama", VocabSize: 49152, Hidden: 576, Intermediate: 1536, Layers: 30, Heads: 9,
+		KVHeads: 3, HeadDim: 64, MaxPositions: 8192, RMSNormEps: 1e-5, RopeTheta: 100000, TieEmbeddings: true,
+		HiddenAct: "silu", BOSTokenID: &bos, EOSTokenIDs: []int{2}}, c)
+	require.Len(t, tensors, len(c.ExpectedTensors()))
+	require.Equal(t, quant.Q8_0, tensors["model.embed_tokens.weight"].Type)
+	require.Equal(t, quant.Q4_1, tensors["model.layers.29.mlp.down_proj.weight"].Type)
+	require.Equal(t, []int{192, 576}, tensors["model.layers.0.self_attn.k_proj.weight"].Shape)
+	// Weights are used in place: their bytes are the file's mapping, not copies (except llama's
+	// un-permuted q/k).
+	f := closer.(*gguf.File)
+	for g, hf := range map[string]string{"token_embd.weight": "model.embed_tokens.weight", "blk.3.ffn_up.weight": "model.layers.3.mlp.up_proj.weight"} {
+		ti, _ := f.Tensor(g)
+		require.Same(t, &ti.Data[0], &tensors[hf].Data[0], g)
+	}
+	q, _ := f.Tensor("blk.0.attn_q.weight")
+	require.NotSame(t, &q.Data[0], &tensors["model.layers.0.self_attn.q_proj.weight"].Data[0])
+}
