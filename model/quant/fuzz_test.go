@@ -39,6 +39,14 @@ func FuzzDequantize(f *testing.F) {
 			if err := DequantizeRow(w, w.Rows-1, row); err != nil {
 				t.Fatalf("DequantizeRow of a valid matrix: %v", err)
 			}
+			for i := range row {
+				row[i] = float32(i%5) - 2
+			}
+			y := make([]float32, w.Rows)
+			err := MatVec(y, w, row) // any bytes are valid blocks: NaN/Inf scales give NaN/Inf, no panic
+			if err != nil && !errors.Is(err, ErrType) {
+				t.Fatalf("MatVec of a valid matrix: %v", err)
+			}
 		}
 	})
 }

@@ -1,6 +1,9 @@
 package quant
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Matrix is a row-major weight matrix [Rows, Cols] in its stored type: Data holds Rows rows of
 // Type.RowBytes(Cols) bytes each, as a GGUF file lays them out (a view, never copied).
@@ -24,3 +27,26 @@ func (w Matrix) check() (int, error) {
 	}
 	return rowBytes, nil
 }
+
+// F32Matrix views row-major float32 weights [rows, cols] as an F32 Matrix without copying (the
+// little-endian bytes of data; every platform Go runs on is little-endian except s390x/ppc64/mips,
+// where it copies).
+func F32Matrix(data []float32, rows, cols int) (Matrix, error) {
+	if rows < 0 || cols < 0 || len(data) != rows*cols {
+		return Matrix{}, fmt.Errorf("%w: %d values for an F32 matrix [%d, %d]", ErrShape, len(data), rows, cols)
+	}
+	if len(data) == 0 {
+		return Matrix{Type: F32, Rows: rows, Cols: cols, Data: []byte{}}, nil
+	}
+	if !littleEndian {
+		b, err := Quantize(F32, data, cols)
+		return Matrix{Type: F32, Rows: rows, Cols: cols, Data: b}, err
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 4*len(data))
+	return Matrix{Type: F32, Rows: rows, Cols: cols, Data: b}, nil
+}
+
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()

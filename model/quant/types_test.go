@@ -170,3 +170,23 @@ func ExampleQuantize() {
 	fmt.Println(len(data), "bytes;", weights[5], "→", back[5])
 	// Output: 68 bytes; -0.6875 → -0.68499756
 }
+
+func ExampleMatVec() {
+	const rows, cols = 3, 64
+	weights := make([]float32, rows*cols)
+	for i := range weights {
+		weights[i] = float32(i%7-3) / 4
+	}
+	data, _ := Quantize(Q8_0, weights, cols)
+	w := Matrix{Type: Q8_0, Rows: rows, Cols: cols, Data: data}
+	x := make([]float32, cols)
+	for i := range x {
+		x[i] = 1
+	}
+	y := make([]float32, rows)
+	if err := MatVec(y, w, x); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Printf("%.3f\n", y) // exactly -0.75, -0.5, -0.25 before 8-bit rounding
+	// Output: [-0.750 -0.502 -0.248]
+}
