@@ -17,8 +17,8 @@
 // # Robustness
 //
 // A GGUF comes from a download: every count and length is checked against the bytes that are left
-// before anything is allocated, so a corrupt file costs at most a few times its own size in memory
-// and never panics. Errors wrap ErrInvalidFile and one of ErrBadMagic, ErrUnsupportedVersion,
+// before anything is allocated, so a corrupt file costs at most about ten times its own size in
+// memory (a uint8 array becomes 8-byte slots) and never panics. Errors wrap ErrInvalidFile and one of ErrBadMagic, ErrUnsupportedVersion,
 // ErrUnknownType, ErrTruncated, ErrBadMetadata or ErrBadTensor, with the numbers involved. Tensor
 // infos are checked as llama.cpp's gguf.cpp checks them: at most 4 dimensions, no overflowing
 // element count, rows of whole blocks, offsets aligned, data inside the file, no two tensors
