@@ -2,7 +2,9 @@
 // vocabularies of the models ZoomR targets:
 //
 //   - byte-level BPE from a Hugging Face tokenizer.json (Qwen2/2.5/3, DeepSeek-R1-Distill, Llama 3),
-//     or from a GGUF's tokenizer.ggml.* metadata (pre-tokenizers "llama-bpe" and "qwen2" families);
+//     or from a GGUF's tokenizer.ggml.* metadata (read with model/gguf; pre-tokenizers of the
+//     "llama-bpe", "qwen2", "gpt-2" and "smollm" families — SmolLM2's GGUF is tested against
+//     llama.cpp);
 //   - SentencePiece-style BPE from a GGUF (Llama 2, Mistral): scores, "▁" for spaces, <0xXX> byte
 //     fallback, llama.cpp's space prefix;
 //   - word-level vocabularies (Hugging Face "WordLevel"), which WriteWordLevel creates for small
@@ -19,6 +21,9 @@
 // added with AddSpecialTokens) only when Options.ParseSpecial is set. Each raw fragment is then
 // split into words by the vocabulary's pre-tokenizer and each word is merged independently; word
 // results are cached.
+//
+// GGUFMetadataFromHF goes the other way: it writes a byte-level BPE tokenizer.json as the
+// tokenizer.* metadata llama.cpp's converter would write (examples/quantize uses it).
 //
 // Decode renders each id (special tokens as their text) and returns valid UTF-8, replacing bytes
 // that do not form characters with U+FFFD; DecodeBytes returns the raw bytes. A StreamDecoder

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/zoomr-go/zoomr/model/gguf"
 )
 
 // Fuzz targets. The committed seed corpus is in testdata/fuzz/<Target>; go test runs the seeds,
@@ -187,15 +188,18 @@ func FuzzGGUF(f *testing.F) {
 		{"tokenizer.ggml.bos_token_id", uint32(7)}}))
 	f.Add([]byte("GGUF\x03\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := readGGUFMeta(bytes.NewReader(b), int64(len(b)))
+		m, err := gguf.Parse(b)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidGGUF) {
+			if !errors.Is(err, gguf.ErrInvalidFile) {
 				t.Fatalf("error not typed: %v", err)
 			}
 			return
 		}
-		tok, err := fromGGUF(m)
+		tok, err := FromGGUF(m)
 		if err != nil {
+			if !errors.Is(err, ErrInvalidGGUF) && !errors.Is(err, ErrUnsupportedModel) && !errors.Is(err, ErrInvalidFile) {
+				t.Fatalf("error not typed: %v", err)
+			}
 			return
 		}
 		if ids, err := tok.EncodeWith("ab a\n", Options{ParseSpecial: true}); err == nil {

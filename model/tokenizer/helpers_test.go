@@ -1,9 +1,8 @@
 package tokenizer
 
 import (
-	"encoding/binary"
+	"bytes"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/zoomr-go/zoomr/internal/oracle"
+	"github.com/zoomr-go/zoomr/model/gguf"
 )
 
 // Test fixtures: small ones are committed under <repo>/testdata/tokenizer; the large real
@@ -132,64 +132,38 @@ type ggufKV struct {
 	value any
 }
 
-// writeTestGGUF encodes a GGUF v3 header with the given metadata and no tensors.
+// writeTestGGUF encodes a GGUF v3 file with the given metadata and no tensors.
 func writeTestGGUF(kvs []ggufKV) []byte {
-	var b []byte
-	u32 := func(v uint32) { b = binary.LittleEndian.AppendUint32(b, v) }
-	u64 := func(v uint64) { b = binary.LittleEndian.AppendUint64(b, v) }
-	str := func(s string) { u64(uint64(len(s))); b = append(b, s...) }
-	b = append(b, "GGUF"...)
-	u32(3)
-	u64(0)
-	u64(uint64(len(kvs)))
-	for _, kv := range kvs {
-		str(kv.key)
-		switch v := kv.value.(type) {
+	out := make([]gguf.KV, len(kvs))
+	for i, kv := range kvs {
+		var v gguf.Value
+		switch x := kv.value.(type) {
 		case string:
-			u32(ggufString)
-			str(v)
+			v = gguf.String(x)
 		case bool:
-			u32(ggufBool)
-			if v {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
-			}
+			v = gguf.Bool(x)
 		case uint32:
-			u32(ggufUint32)
-			u32(v)
+			v = gguf.Uint32(x)
 		case int32:
-			u32(ggufInt32)
-			u32(uint32(v))
+			v = gguf.Int32(x)
 		case float32:
-			u32(ggufFloat32)
-			u32(math.Float32bits(v))
+			v = gguf.Float32(x)
 		case []string:
-			u32(ggufArray)
-			u32(ggufString)
-			u64(uint64(len(v)))
-			for _, s := range v {
-				str(s)
-			}
+			v = gguf.Strings(x)
 		case []int32:
-			u32(ggufArray)
-			u32(ggufInt32)
-			u64(uint64(len(v)))
-			for _, x := range v {
-				u32(uint32(x))
-			}
+			v = gguf.Int32s(x)
 		case []float32:
-			u32(ggufArray)
-			u32(ggufFloat32)
-			u64(uint64(len(v)))
-			for _, x := range v {
-				u32(math.Float32bits(x))
-			}
+			v = gguf.Float32s(x)
 		default:
-			panic(fmt.Sprintf("writeTestGGUF: unsupported %T", v))
+			panic(fmt.Sprintf("writeTestGGUF: unsupported %T", x))
 		}
+		out[i] = gguf.KV{Key: kv.key, Value: v}
 	}
-	return b
+	var b bytes.Buffer
+	if err := gguf.Write(&b, out, nil); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
 }
 
 // writeTemp writes data to a file in a test temp dir and returns its path.
