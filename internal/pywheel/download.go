@@ -65,6 +65,7 @@ func (in *Installer) progressBar(name string, size int64) *progressbar.ProgressB
 		progressbar.OptionSetWriter(in.Progress),
 		progressbar.OptionSetDescription("downloading "+name),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionThrottle(500*time.Millisecond),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(in.Progress) }))
 }

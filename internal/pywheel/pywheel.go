@@ -92,6 +92,15 @@ func Installed(w Wheel, dir string) ([]string, bool) {
 	return w.paths(dir), true
 }
 
+// Forget removes the record of w's install in dir (not the files), so that the next Install fetches the
+// wheel again: for a caller that found an installed file damaged in a way its size does not show.
+func Forget(w Wheel, dir string) error {
+	if err := os.Remove(stampPath(w, dir)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("pywheel: %w", err)
+	}
+	return nil
+}
+
 // CacheDir returns the project's cache directory for sub (e.g. "pjrt" or "models"):
 // os.UserCacheDir()/zoomr/sub, i.e. $XDG_CACHE_HOME/zoomr/sub or ~/.cache/zoomr/sub on Linux.
 func CacheDir(sub string) (string, error) {

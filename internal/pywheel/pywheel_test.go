@@ -167,6 +167,7 @@ func TestInstallRepairs(t *testing.T) {
 		{name: "stamp corrupt", damage: func(dir string) error {
 			return os.WriteFile(filepath.Join(dir, "."+testFilename+".installed.json"), []byte("{"), 0o644)
 		}},
+		{name: "forgotten", damage: func(dir string) error { return Forget(demoPin(wheel), dir) }},
 		{name: "stamp of another pin", damage: func(dir string) error {
 			st := stamp{SHA256: strings.Repeat("0", 64), Sizes: map[string]int64{"lib.so": 15, "model.bin": 8000}}
 			return os.WriteFile(filepath.Join(dir, "."+testFilename+".installed.json"), st.encode(), 0o644)
