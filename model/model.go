@@ -96,6 +96,9 @@ var (
 	defaultBackendOnce   sync.Once
 	defaultBackend       backends.Backend
 	defaultBackendErr    error
+	// newBackend creates the default backend from its configuration; backend_xla.go wraps it so that
+	// "xla:cpu" finds the plugin that examples/install-xla installed.
+	newBackend = newQuietBackend
 )
 
 // DefaultBackend returns the process-wide backend: $GOMLX_BACKEND if set (e.g. "xla:cuda" in a build that
@@ -107,7 +110,7 @@ func DefaultBackend() (backends.Backend, error) {
 		if config == "" {
 			config = defaultBackendConfig
 		}
-		defaultBackend, defaultBackendErr = newQuietBackend(config)
+		defaultBackend, defaultBackendErr = newBackend(config)
 	})
 	return defaultBackend, defaultBackendErr
 }
