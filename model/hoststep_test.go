@@ -49,9 +49,9 @@ func loadHostAndGraph(t *testing.T, spec RandomSpec) (host, graph *Model) {
 	dir := t.TempDir()
 	_, err := WriteRandom(dir, spec)
 	require.NoError(t, err)
-	host, err = Load(context.Background(), dir)
+	host, err = Load(context.Background(), dir, WithEngine(EngineHost))
 	require.NoError(t, err)
-	require.Equal(t, EngineHost, host.Engine(), "the pure-Go backend runs the host engine by default")
+	require.Equal(t, EngineHost, host.Engine())
 	graph, err = Load(context.Background(), dir, WithEngine(EngineGraph))
 	require.NoError(t, err)
 	require.Equal(t, EngineGraph, graph.Engine())
@@ -206,7 +206,7 @@ func TestHostWeightsAreHeldOnce(t *testing.T) {
 	}
 
 	before := heapAlloc()
-	m, err := New(cfg, weights)
+	m, err := New(cfg, weights, WithEngine(EngineHost))
 	require.NoError(t, err)
 	grown := int64(heapAlloc()) - int64(before)
 	require.Equal(t, EngineHost, m.Engine())
