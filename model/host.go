@@ -59,7 +59,7 @@ func newHostWeights(c *Config, s storedWeights) (*hostWeights, error) {
 		}
 		return f
 	}
-	mat := func(name string) quant.Matrix { return matrixOf(s.t[name]) }
+	mat := s.matrix
 	h := &hostWeights{embed: mat("model.embed_tokens.weight"), norm: vec("model.norm.weight"), run: quant.DefaultRunner()}
 	h.lmHead = h.embed
 	if !c.TieEmbeddings {

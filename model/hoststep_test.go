@@ -239,3 +239,24 @@ func heapAlloc() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// TestHostBF16CheckpointIsExact: a bfloat16 Hugging Face checkpoint runs on the host engine as
+// stored (half the memory of float32) with float32 activations, as the graph engine's float32
+// variables compute it: the same numbers up to the order of additions.
+func TestHostBF16CheckpointIsExact(t *testing.T) {
+	ctx := context.Background()
+	src := writeAndLoad(t, RandomSpec{Arch: "qwen3", Seed: 28, Hidden: 128, Heads: 4, KVHeads: 2, HeadDim: 32}, WithEngine(EngineGraph))
+	dir := t.TempDir()
+	require.NoError(t, src.Save(dir, true))
+	host, err := Load(ctx, dir, WithEngine(EngineHost))
+	require.NoError(t, err)
+	graph, err := Load(ctx, dir, WithEngine(EngineGraph))
+	require.NoError(t, err)
+	require.EqualValues(t, graph.WeightBytes()/2, host.WeightBytes(), "bfloat16 as stored")
+	kv := randomContext(host.Config, 64, 3)
+	want, err := graph.Step(ctx, 5, 64, kv, StepOptions{})
+	require.NoError(t, err)
+	got, err := host.Step(ctx, 5, 64, kv, StepOptions{})
+	require.NoError(t, err)
+	require.Less(t, maxAbsDiff(t, "logits", got.Logits, want.Logits), 2e-5)
+}

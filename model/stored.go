@@ -20,6 +20,10 @@ import (
 type storedWeights struct {
 	t      map[string]quant.Tensor
 	closer io.Closer // releases the memory the tensors view (a GGUF mapping); nil when on the heap
+	// exact: F16/BF16 weights meet float32 activations as they are (a Hugging Face checkpoint, whose
+	// reference is a float32 forward pass); otherwise rounded as ggml does (a GGUF file, whose
+	// reference is llama.cpp).
+	exact bool
 }
 
 // bytes is the total size of the stored tensors.
@@ -121,14 +125,15 @@ func floats(t quant.Tensor) ([]float32, error) {
 }
 
 // matrix views a stored 2-D tensor as a quant.Matrix (no copy).
-func matrixOf(t quant.Tensor) quant.Matrix {
-	return quant.Matrix{Type: t.Type, Rows: t.Shape[0], Cols: t.Shape[1], Data: t.Data}
+func (s storedWeights) matrix(name string) quant.Matrix {
+	t := s.t[name]
+	return quant.Matrix{Type: t.Type, Rows: t.Shape[0], Cols: t.Shape[1], Data: t.Data, ExactActivations: s.exact}
 }
 
 // storedFromFloat32 keeps float32 tensors (a trainer's, RandomWeights') as F32 stored weights, viewing
 // their data in place.
 func storedFromFloat32(weights map[string]*tensors.Tensor) (storedWeights, error) {
-	s := storedWeights{t: make(map[string]quant.Tensor, len(weights))}
+	s := storedWeights{t: make(map[string]quant.Tensor, len(weights)), exact: true}
 	for name, t := range weights {
 		var data []float32
 		err := t.ConstFlatData(func(flat any) {

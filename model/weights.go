@@ -149,7 +149,7 @@ func loadStored(dir string, c *Config) (storedWeights, error) {
 			f.Close()
 		}
 	}()
-	s := storedWeights{t: make(map[string]quant.Tensor, len(byName))}
+	s := storedWeights{t: make(map[string]quant.Tensor, len(byName)), exact: true}
 	for name, f := range byName {
 		if ignoredTensor(c, name) {
 			continue

@@ -11,6 +11,10 @@ type Matrix struct {
 	Type       Type
 	Rows, Cols int
 	Data       []byte
+	// ExactActivations, for F16 and BF16 weights, multiplies them by the float32 activations as
+	// they are (each weight widened exactly), as a float32 framework would; by default the
+	// activations are rounded to the weights' type first, as ggml does.
+	ExactActivations bool
 }
 
 // check validates the matrix and returns its row size in bytes.

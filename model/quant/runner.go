@@ -115,7 +115,11 @@ func (r *Runner) MatMul(y []float32, w Matrix, x []float32, n int) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.batch.quantize(activationKind(w.Type), x, n, w.Cols)
+	kind := activationKind(w.Type)
+	if w.ExactActivations && (w.Type == F16 || w.Type == BF16) {
+		kind = actF32
+	}
+	r.batch.quantize(kind, x, n, w.Cols)
 	j := &r.job
 	j.kernel, j.w, j.rowBytes, j.batch, j.y, j.n = kernel, w, rowBytes, &r.batch, y, n
 	j.kernel4 = kernels4[w.Type]
