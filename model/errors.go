@@ -11,6 +11,9 @@ var (
 	ErrInvalidConfig = errors.New("model: invalid config")
 	// ErrInvalidSafetensors: a weights file is truncated, its header lies, or its tensors overlap.
 	ErrInvalidSafetensors = errors.New("model: invalid safetensors")
+	// ErrInvalidGGUF: a GGUF file is malformed (truncated, bad magic, an unknown type; it also wraps
+	// gguf.ErrInvalidFile and its specific cause).
+	ErrInvalidGGUF = errors.New("model: invalid GGUF")
 	// ErrWeightMismatch: a tensor is missing, unexpected, or has the wrong shape or dtype for the config.
 	ErrWeightMismatch = errors.New("model: weights do not match config")
 	// ErrInvalidInput: a token id, position, or attention context that the model cannot take.

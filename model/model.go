@@ -136,10 +136,21 @@ func newQuietBackend(config string) (b backends.Backend, err error) {
 }
 
 // Load reads a model: a Hugging Face directory (config.json + model.safetensors, or shards with
-// model.safetensors.index.json), and prepares it to run.
+// model.safetensors.index.json), or a GGUF file (or a directory holding one and no config.json; see
+// FindGGUF and ggufmodel.go), and prepares it to run. Close releases a GGUF's mapping.
 func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if ggufPath, err := FindGGUF(path); err != nil || ggufPath != "" {
+		if err != nil {
+			return nil, fmt.Errorf("loading %s: %w", path, err)
+		}
+		cfg, stored, err := loadGGUFStored(ggufPath)
+		if err != nil {
+			return nil, fmt.Errorf("loading %s: %w", path, err)
+		}
+		return newModel(cfg, stored, opts...)
 	}
 	cfg, err := LoadConfig(path)
 	if err != nil {
