@@ -218,6 +218,9 @@ func ggufConfig(f *gguf.File) (*Config, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	if c.Layers > len(f.Tensors) { // every block has several tensors; this bounds what the checks allocate
+		return nil, fmt.Errorf("%w: %sblock_count %d, but the file has only %d tensors", ErrInvalidConfig, r.prefix, c.Layers, len(f.Tensors))
+	}
 	c.fillDefaults()
 	if valueLen != 0 && valueLen != c.HeadDim {
 		return nil, fmt.Errorf("%w: %sattention.value_length %d differs from key_length %d", ErrUnsupportedArchitecture, r.prefix, valueLen, c.HeadDim)

@@ -1,7 +1,13 @@
-// Command generate decodes from a Hugging Face model directory with a chosen KV cache policy.
+// Command generate decodes from a Hugging Face model directory or a GGUF file with a chosen KV cache
+// policy.
 //
 //	go run ./examples/generate -model DIR -prompt "Question: ..." -cache zoomr
 //	go run ./examples/generate -model DIR -prompt-ids 1,2,3 -max-tokens 32 -greedy -json
+//	go run ./examples/generate -model SmolLM2-135M-Instruct.Q4_1.gguf -chat -prompt "What is Go?" -greedy
+//
+// A GGUF model brings its own tokenizer and chat template (its metadata); a directory's are
+// tokenizer.json and tokenizer_config.json. -chat renders the prompt as one user message with the
+// model's chat template and a generation prompt.
 //
 // With -json it prints {"prompt_ids":[...],"tokens":[...],"text":"...","stats":{...}}.
 package main
@@ -21,6 +27,8 @@ import (
 	"github.com/zoomr-go/zoomr/examples/internal/cli"
 	"github.com/zoomr-go/zoomr/kvcache"
 	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/chat"
+	"github.com/zoomr-go/zoomr/model/gguf"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/zoomr"
 )
@@ -34,7 +42,7 @@ func main() {
 type flags struct {
 	modelDir, tokenizerPath, prompt, promptIDs, cache, segmenter        string
 	maxTokens, window, sinks, zoom, votes, summaryCap, topK, maxThought int
-	greedy, asJSON, events, bf16, ignoreEOS                             bool
+	greedy, asJSON, events, bf16, ignoreEOS, chat                       bool
 	temperature, topP                                                   float64
 	seed                                                                uint64
 }
@@ -42,8 +50,9 @@ type flags struct {
 func parseFlags(args []string) (*flags, error) {
 	f := &flags{}
 	flag := flag.NewFlagSet("generate", flag.ContinueOnError)
-	flag.StringVar(&f.modelDir, "model", "", "Hugging Face model directory (config.json + safetensors)")
-	flag.StringVar(&f.tokenizerPath, "tokenizer", "", "tokenizer.json or GGUF (default: the model directory's tokenizer.json, if any)")
+	flag.StringVar(&f.modelDir, "model", "", "Hugging Face model directory (config.json + safetensors), or a GGUF file")
+	flag.StringVar(&f.tokenizerPath, "tokenizer", "", "tokenizer.json or GGUF (default: the GGUF model's own, or the model directory's tokenizer.json, if any)")
+	flag.BoolVar(&f.chat, "chat", false, "render -prompt as a user message with the model's chat template")
 	flag.StringVar(&f.prompt, "prompt", "", "prompt text")
 	flag.StringVar(&f.promptIDs, "prompt-ids", "", "comma-separated prompt token ids (instead of -prompt)")
 	flag.IntVar(&f.maxTokens, "max-tokens", 256, "maximum tokens to generate")
@@ -78,6 +87,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if (f.prompt == "") == (f.promptIDs == "") {
 		return errors.New("give exactly one of -prompt and -prompt-ids")
 	}
+	if f.chat && f.prompt == "" {
+		return errors.New("-chat renders -prompt")
+	}
 	var ids []int
 	if f.promptIDs != "" {
 		if ids, err = parseIDs(f.promptIDs); err != nil {
@@ -88,9 +100,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	tok, err := loadTokenizer(f)
 	if err != nil {
 		return err
+	}
+	if f.chat {
+		if f.prompt, err = renderChat(f.modelDir, f.prompt); err != nil {
+			return err
+		}
 	}
 	cfg := zoomr.Config{
 		Policy: f.cache, Window: f.window, Sinks: f.sinks, Zoom: f.zoom, Votes: f.votes,
@@ -116,6 +134,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 func loadTokenizer(f *flags) (*tokenizer.Tokenizer, error) {
 	path := f.tokenizerPath
 	if path == "" {
+		ggufPath, err := model.FindGGUF(f.modelDir)
+		if err != nil {
+			return nil, err
+		}
+		if ggufPath != "" {
+			return tokenizer.Load(ggufPath) // the GGUF's own tokenizer.ggml.* metadata
+		}
 		candidate := filepath.Join(f.modelDir, "tokenizer.json")
 		if _, err := os.Stat(candidate); err != nil {
 			if f.prompt != "" {
@@ -126,6 +151,33 @@ func loadTokenizer(f *flags) (*tokenizer.Tokenizer, error) {
 		path = candidate
 	}
 	return tokenizer.Load(path)
+}
+
+// renderChat renders prompt as one user message with the model's chat template (the GGUF's
+// tokenizer.chat_template, or the directory's tokenizer_config.json / chat_template.jinja), with
+// the generation prompt.
+func renderChat(modelPath, prompt string) (string, error) {
+	tpl, err := chatTemplate(modelPath)
+	if err != nil {
+		return "", fmt.Errorf("-chat: %w", err)
+	}
+	return tpl.Render([]chat.Message{{Role: "user", Content: prompt}}, chat.Options{AddGenerationPrompt: true})
+}
+
+func chatTemplate(modelPath string) (*chat.Template, error) {
+	ggufPath, err := model.FindGGUF(modelPath)
+	if err != nil || ggufPath == "" {
+		if err != nil {
+			return nil, err
+		}
+		return chat.LoadDir(modelPath, "")
+	}
+	f, err := gguf.Open(ggufPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return chat.FromGGUFMetadata(f, "")
 }
 
 func generate(ctx context.Context, dec *zoomr.Decoder, ids []int, f *flags, stdout io.Writer) error {

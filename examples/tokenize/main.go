@@ -4,7 +4,8 @@
 //	echo '{"ids":[9707,1879]}' | go run ./examples/tokenize -tokenizer PATH -decode
 //	echo '9707 1879' | go run ./examples/tokenize -tokenizer PATH -decode
 //
-// PATH is a tokenizer.json, a model directory holding one, or a GGUF file. Encoding reads all of
+// PATH is a tokenizer.json, a model directory holding one, a GGUF file, or a directory holding one
+// GGUF file and no config.json (model.FindGGUF). Encoding reads all of
 // standard input (a trailing newline is text too: use printf, not echo) and, like a Hugging Face
 // tokenizer call, matches special tokens in the text and adds BOS when the vocabulary asks for it;
 // -parse-special=false and -add-bos=true|false change that. Decoding accepts {"ids":[...]}, a JSON
@@ -23,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/zoomr-go/zoomr/examples/internal/cli"
+	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 )
 
@@ -48,7 +50,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("-tokenizer PATH is required and no positional arguments are taken")
 	}
-	tok, err := tokenizer.Load(*path)
+	tokPath := *path
+	if ggufPath, err := model.FindGGUF(tokPath); err == nil && ggufPath != "" {
+		tokPath = ggufPath
+	}
+	tok, err := tokenizer.Load(tokPath)
 	if err != nil {
 		return err
 	}
