@@ -1,6 +1,7 @@
 // Command eval measures the trained model on held-out problems of the synthetic task under every
 // KV cache policy at matched resident budgets: the full cache, ZoomR, SumR (summaries only),
-// StreamingLLM and H2O.
+// StreamingLLM and H2O. With -text FILE it measures teacher-forced perplexity on real text instead
+// (text.go).
 //
 //	go run ./examples/eval -n 200 -json out/eval/eval.json
 //
@@ -49,6 +50,7 @@ type options struct {
 	answerGrammar      bool
 	policies           []string
 	windows            []int
+	text               textOptions // -text mode (text.go)
 }
 
 func parse() (options, error) {
@@ -64,6 +66,7 @@ func parse() (options, error) {
 	flag.IntVar(&o.sweepN, "sweep-n", 50, "problems per point of the budget sweep (0: no sweep)")
 	flag.IntVar(&o.workers, "workers", 2, "generations decoded concurrently")
 	flag.BoolVar(&o.answerGrammar, "answer-grammar", false, "constrain the answer to the question form's schema (task.AnswerGrammar); the trace stays free")
+	textFlags(&o.text)
 	flag.Parse()
 	for _, p := range strings.Split(policies, ",") {
 		o.policies = append(o.policies, strings.TrimSpace(p))
@@ -99,6 +102,9 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if o.text.path != "" {
+		return runText(ctx, o)
+	}
 	m, tok, err := taskrun.Load(ctx, o.model)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/zoomr-go/zoomr/model"
 )
@@ -74,4 +75,38 @@ func SmallModelDir() (string, error) {
 		return "", fmt.Errorf("trained model not found at %s", dir)
 	}
 	return dir, nil
+}
+
+// Qwen05 is a random model shaped like Qwen2.5-0.5B (qwen2: hidden 896, 24 layers, 14 query / 2 KV
+// heads of 64, SwiGLU 4864, vocabulary 151,936, tied embeddings, q/k/v biases): the GGUF benchmark
+// model, 494M parameters.
+var Qwen05 = model.RandomSpec{Arch: "qwen2", VocabSize: 151936, Hidden: 896, Layers: 24, Heads: 14, KVHeads: 2,
+	Intermediate: 4864, Tie: true, RopeTheta: 1000000, Seed: 5, BOS: intp(151643), EOS: []int{151643}}
+
+// Qwen05Vocab is the oracle vocabulary (a GGUF under the oracle's vocab/) that matches Qwen05's
+// vocabulary size; its tokenizer goes into the GGUF files so that llama.cpp loads them.
+const Qwen05Vocab = "ggml-vocab-qwen2.gguf"
+
+// MaterializeGGUF writes spec as a GGUF of type typ (model.WriteGGUF, as examples/quantize does)
+// with the tokenizer of the vocabulary GGUF vocab, under the OS temp dir (once per spec, type and
+// vocabulary), and returns the file.
+func MaterializeGGUF(spec model.RandomSpec, typ, vocab string) (string, error) {
+	ft, err := model.ParseGGUFFileType(typ)
+	if err != nil {
+		return "", err
+	}
+	dir, err := Materialize(spec)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, fmt.Sprintf("model-%s-%s.gguf", typ, strings.TrimSuffix(filepath.Base(vocab), ".gguf")))
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	tmp := out + ".tmp"
+	if _, err := model.WriteGGUF(dir, tmp, model.GGUFWriteOptions{Type: ft, Vocab: vocab, Name: "zoomr-bench"}); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return out, os.Rename(tmp, out)
 }
