@@ -10,9 +10,17 @@
 // from taking hours on 2 cores).
 //
 // Models: "small" is the committed trained model (testdata/zoomr-tiny) decoding with its summaries;
-// "random512" is a random d=512, 8-layer, 8/2-head model decoding with the training-free segmenter.
-// -llamacpp runs llama.cpp's bench (../shared/oracle/bench.mjs) on random512 at the same lengths and
-// prints our tokens/s over llama.cpp's.
+// "random512" is a random d=512, 8-layer, 8/2-head model decoding with the training-free segmenter;
+// "qwen05-f16", "qwen05-q8_0" and "qwen05-q4_k_m" are a random Qwen2.5-0.5B-shaped model
+// (benchmodels.Qwen05) as GGUF files of those types (model.WriteGGUF, as examples/quantize writes
+// them, with the oracle's qwen2 vocabulary), run on the host engine with the weights as stored.
+// -llamacpp runs llama.cpp's bench (../shared/oracle/bench.mjs) on the same models (the very same
+// GGUF files) at the same lengths and prints our tokens/s over llama.cpp's, and the resident bytes
+// of both: weights + KV cache (ours: the weights as held and the active context's peak, counted;
+// llama.cpp's: the tensor bytes and its F16 KV cache at the context size it allocated).
+//
+//	go run ./examples/bench -models qwen05-q8_0,qwen05-q4_k_m -policies full -lengths 1024,16384 \
+//	    -full-max 1024 -llamacpp -llamacpp-threads 2
 package main
 
 import (
@@ -25,6 +33,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +43,7 @@ import (
 	"github.com/zoomr-go/zoomr/internal/benchmodels"
 	"github.com/zoomr-go/zoomr/internal/oracle"
 	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/gguf"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/summarize/task"
 	"github.com/zoomr-go/zoomr/zoomr"
@@ -49,6 +59,7 @@ type Run struct {
 	PeakHostBytes     int64   `json:"peak_host_bytes"`
 	SelectionShare    float64 `json:"selection_share"` // (selection + cache bookkeeping) / decode time in the window
 	GraphBuilds       int64   `json:"graph_builds"`    // the model's graph compilations so far
+	WeightBytes       int64   `json:"weight_bytes"`    // the model's weights as held
 }
 
 // LlamaRun is llama.cpp's decode speed at a context length.
@@ -57,6 +68,8 @@ type LlamaRun struct {
 	Threads         int                `json:"threads"`
 	TokensPerSecond float64            `json:"tokens_per_s"`
 	Ratios          map[string]float64 `json:"ratio_ours_over_llamacpp"` // by policy
+	Model           string             `json:"model"`
+	ResidentBytes   int64              `json:"resident_bytes"` // weights + F16 KV cache at its context size
 }
 
 type options struct {
@@ -94,14 +107,14 @@ func parseInts(s string) ([]int, error) {
 func parseOptions() (*options, error) {
 	o := &options{}
 	lengths := flag.String("lengths", "1024,4096,16384,32768", "context lengths to measure at")
-	models := flag.String("models", "small,random512", "models: small (trained, summaries), random512 (paragraph segmenter)")
+	models := flag.String("models", "small,random512", "models: small (trained, summaries), random512 (paragraph segmenter), qwen05-f16|q8_0|q4_k_m (GGUF)")
 	policies := flag.String("policies", "full,zoomr", "cache policies")
 	flag.IntVar(&o.window, "window-tokens", 64, "tokens per measured window")
 	flag.IntVar(&o.fullMax, "full-max", 0, "measure Full only at lengths up to N (0: all; its prefill grows quadratically)")
 	flag.IntVar(&o.prompt, "prompt-len", 64, "prompt tokens for ZoomR runs")
 	flag.StringVar(&o.outPath, "out", "", "write the results as JSON to this file")
 	flag.BoolVar(&o.asJSON, "json", false, "print the results as JSON to stdout (the table goes to stderr)")
-	flag.BoolVar(&o.llamacpp, "llamacpp", false, "also run llama.cpp's bench on random512 and print ratios")
+	flag.BoolVar(&o.llamacpp, "llamacpp", false, "also run llama.cpp's bench on random512 and the GGUF models and print ratios")
 	flag.BoolVar(&o.graphStep, "graph-step", false, "run the model as GoMLX graphs, not the pure-Go backend's host path (to compare the two)")
 	threads := flag.String("llamacpp-threads", "1,2", "llama.cpp thread counts to try (the best is used)")
 	flag.IntVar(&o.cfg.Window, "window", 256, "ZoomR recent window")
@@ -158,6 +171,7 @@ func run() error {
 			}
 			runs = append(runs, rs...)
 		}
+		dec.Model().Close()
 	}
 	table := os.Stdout
 	if o.asJSON {
@@ -221,7 +235,46 @@ func decoderFor(ctx context.Context, name string, o *options) (*zoomr.Decoder, e
 		cfg.ParagraphTail = 8
 		return zoomr.New(m, nil, cfg)
 	}
-	return nil, fmt.Errorf("unknown model %q (small, random512)", name)
+	if path, ok, err := ggufModelPath(name); ok {
+		if err != nil {
+			return nil, err
+		}
+		m, err := model.Load(ctx, path, modelOpts...)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Segmenter = zoomr.SegmentParagraph
+		cfg.ParagraphTail = 8
+		return zoomr.New(m, nil, cfg)
+	}
+	return nil, fmt.Errorf("unknown model %q (small, random512, %s)", name, strings.Join(ggufModels(), ", "))
+}
+
+// ggufModelPrefix names the GGUF benchmark models: qwen05-<type>.
+const ggufModelPrefix = "qwen05-"
+
+func ggufModels() []string {
+	var out []string
+	for _, t := range []string{"f16", "q8_0", "q4_k_m"} {
+		out = append(out, ggufModelPrefix+t)
+	}
+	return out
+}
+
+// ggufModelPath materialises a GGUF benchmark model (benchmodels.Qwen05 as a GGUF of the named type,
+// with the oracle's qwen2 vocabulary so that llama.cpp loads the same file) and returns its path; ok
+// is false for names that are not GGUF models.
+func ggufModelPath(name string) (path string, ok bool, err error) {
+	typ, ok := strings.CutPrefix(name, ggufModelPrefix)
+	if !ok {
+		return "", false, nil
+	}
+	dir, err := oracle.Dir()
+	if err != nil {
+		return "", true, fmt.Errorf("%s needs the oracle's qwen2 vocabulary: %w", name, err)
+	}
+	path, err = benchmodels.MaterializeGGUF(benchmodels.Qwen05, typ, filepath.Join(dir, "vocab", benchmodels.Qwen05Vocab))
+	return path, true, err
 }
 
 func withPolicy(d *zoomr.Decoder, p string) (*zoomr.Decoder, error) {
@@ -296,7 +349,7 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 			a, b := marks[l-o.window], marks[l]
 			secs := b.t.Sub(a.t).Seconds()
 			r := Run{Model: name, Policy: policy, Length: l, TokensPerSecond: float64(o.window) / secs,
-				PeakResidentBytes: peakRes, PeakHostBytes: peakHost, GraphBuilds: tok.Stats.GraphBuilds,
+				PeakResidentBytes: peakRes, PeakHostBytes: peakHost, GraphBuilds: tok.Stats.GraphBuilds, WeightBytes: d.Model().WeightBytes(),
 				SelectionShare: (b.overhead - a.overhead) / secs}
 			runs = append(runs, r)
 			fmt.Fprintf(os.Stderr, "%s/%s length %d: %.1f tokens/s (%.0f s elapsed)\n", name, policy, l, r.TokensPerSecond, time.Since(start).Seconds())
@@ -335,7 +388,7 @@ func measureFull(ctx context.Context, d *zoomr.Decoder, name string, o *options)
 		st := g.Stats()
 		r := Run{Model: name, Policy: "full", Length: l, TokensPerSecond: st.TokensPerSecond,
 			PeakResidentBytes: max(res, st.PeakResidentBytes), PeakHostBytes: max(host, st.PeakHostBytes),
-			GraphBuilds: builds, SelectionShare: overhead / st.DecodeSeconds}
+			GraphBuilds: builds, SelectionShare: overhead / st.DecodeSeconds, WeightBytes: d.Model().WeightBytes()}
 		runs = append(runs, r)
 		fmt.Fprintf(os.Stderr, "%s/full length %d: %.1f tokens/s (prefill %.0f s)\n", name, l, r.TokensPerSecond, st.PrefillSeconds)
 	}
@@ -351,10 +404,10 @@ func vocabOf(d *zoomr.Decoder) int {
 
 func printRuns(out io.Writer, runs []Run) {
 	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "model\tpolicy\tlength\ttokens/s\tpeak resident KV\tpeak host KV\tselection+bookkeeping\tgraph builds\t")
+	fmt.Fprintln(w, "model\tpolicy\tlength\ttokens/s\tweights\tpeak resident KV\tpeak host KV\tselection+bookkeeping\tgraph builds\t")
 	for _, r := range runs {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%.1f\t%.1f MiB\t%.1f MiB\t%.1f%%\t%d\t\n", r.Model, r.Policy, r.Length, r.TokensPerSecond,
-			float64(r.PeakResidentBytes)/(1<<20), float64(r.PeakHostBytes)/(1<<20), 100*r.SelectionShare, r.GraphBuilds)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%.1f\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%.1f%%\t%d\t\n", r.Model, r.Policy, r.Length, r.TokensPerSecond,
+			float64(r.WeightBytes)/(1<<20), float64(r.PeakResidentBytes)/(1<<20), float64(r.PeakHostBytes)/(1<<20), 100*r.SelectionShare, r.GraphBuilds)
 	}
 	w.Flush()
 	byKey := map[string]Run{}
@@ -372,30 +425,100 @@ func printRuns(out io.Writer, runs []Run) {
 	}
 }
 
-// runLlama runs llama.cpp's decode bench on random512 at the same lengths (its best thread count).
+// llamaModel is a model llama.cpp's bench runs: its bench.mjs arguments and its weight bytes.
+type llamaModel struct {
+	args        []string
+	weightBytes int64
+	cfg         *model.Config
+}
+
+// llamaModelFor maps a benchmark model to the files llama.cpp runs (the same weights): random512's HF
+// directory (bench.mjs converts it to an F32 GGUF), the GGUF models' very files. ok is false for
+// models llama.cpp cannot run (small has no vocabulary llama.cpp knows).
+func llamaModelFor(name string) (lm llamaModel, ok bool, err error) {
+	if name == "random512" {
+		dir, err := benchmodels.Materialize(benchmodels.Random512)
+		if err != nil {
+			return lm, true, err
+		}
+		cfg, err := model.LoadConfig(dir)
+		if err != nil {
+			return lm, true, err
+		}
+		var params int64
+		for _, s := range cfg.ExpectedTensors() {
+			n := int64(1)
+			for _, d := range s.Shape {
+				n *= int64(d)
+			}
+			params += n
+		}
+		return llamaModel{args: []string{"--model", dir, "--vocab", benchmodels.Random512Vocab}, weightBytes: 4 * params, cfg: cfg}, true, nil
+	}
+	path, ok, err := ggufModelPath(name)
+	if !ok || err != nil {
+		return lm, ok, err
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return lm, true, err
+	}
+	defer f.Close()
+	for _, t := range f.Tensors {
+		lm.weightBytes += t.Size
+	}
+	m, err := model.Load(context.Background(), path)
+	if err != nil {
+		return lm, true, err
+	}
+	lm.cfg = m.Config
+	m.Close()
+	lm.args = []string{"--model", path}
+	return lm, true, nil
+}
+
+// runLlama runs llama.cpp's decode bench on every model it can run at the same lengths (its best
+// thread count among -llamacpp-threads).
 func runLlama(ctx context.Context, o *options, runs []Run) ([]LlamaRun, error) {
 	if err := oracle.Available(); err != nil {
 		return nil, fmt.Errorf("-llamacpp: %w", err)
 	}
-	dir, err := benchmodels.Materialize(benchmodels.Random512)
-	if err != nil {
-		return nil, err
+	var out []LlamaRun
+	for _, name := range o.models {
+		lm, ok, err := llamaModelFor(name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		lr, err := runLlamaModel(ctx, o, name, lm, runs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, lr...)
 	}
+	return out, nil
+}
+
+func runLlamaModel(ctx context.Context, o *options, name string, lm llamaModel, runs []Run) ([]LlamaRun, error) {
 	lengths := make([]string, len(o.lengths))
 	for i, l := range o.lengths {
 		lengths[i] = strconv.Itoa(l - o.window)
 	}
 	best := map[int]LlamaRun{}
 	for _, th := range o.llamaThreads {
-		out, err := oracle.Run(ctx, "bench.mjs", "--model", dir, "--vocab", benchmodels.Random512Vocab, "--threads",
-			strconv.Itoa(th), "--ctx", strings.Join(lengths, ","), "--gen", strconv.Itoa(o.window))
+		args := append(append([]string{"bench.mjs"}, lm.args...), "--threads", strconv.Itoa(th), "--ctx", strings.Join(lengths, ","),
+			"--gen", strconv.Itoa(o.window))
+		out, err := oracle.Run(ctx, args[0], args[1:]...)
 		if err != nil {
 			return nil, err
 		}
 		var res struct {
 			Runs []struct {
-				Prompt    int     `json:"prompt_tokens"`
-				DecodeTPS float64 `json:"decode_tps"`
+				Prompt      int     `json:"prompt_tokens"`
+				ContextSize int64   `json:"context_size"`
+				DecodeTPS   float64 `json:"decode_tps"`
 			} `json:"runs"`
 		}
 		if err := json.Unmarshal(out, &res); err != nil {
@@ -407,7 +530,9 @@ func runLlama(ctx context.Context, o *options, runs []Run) ([]LlamaRun, error) {
 		for i, r := range res.Runs {
 			l := o.lengths[i]
 			if r.DecodeTPS > best[l].TokensPerSecond {
-				best[l] = LlamaRun{Length: l, Threads: th, TokensPerSecond: r.DecodeTPS}
+				c := lm.cfg
+				kv := r.ContextSize * int64(c.Layers*c.KVHeads*c.HeadDim) * 2 * 2 // K and V, F16
+				best[l] = LlamaRun{Model: name, Length: l, Threads: th, TokensPerSecond: r.DecodeTPS, ResidentBytes: lm.weightBytes + kv}
 			}
 		}
 	}
@@ -416,7 +541,7 @@ func runLlama(ctx context.Context, o *options, runs []Run) ([]LlamaRun, error) {
 		lr := best[l]
 		lr.Ratios = map[string]float64{}
 		for _, r := range runs {
-			if r.Model == "random512" && r.Length == l {
+			if r.Model == name && r.Length == l {
 				lr.Ratios[r.Policy] = r.TokensPerSecond / lr.TokensPerSecond
 			}
 		}
@@ -424,7 +549,8 @@ func runLlama(ctx context.Context, o *options, runs []Run) ([]LlamaRun, error) {
 		for _, p := range slices.Sorted(maps.Keys(lr.Ratios)) {
 			ratios = append(ratios, fmt.Sprintf("%s %.2fx", p, lr.Ratios[p]))
 		}
-		fmt.Printf("llama.cpp random512 length %d: %.1f tokens/s (%d threads); ours/llama.cpp: %s\n", l, lr.TokensPerSecond, lr.Threads, strings.Join(ratios, ", "))
+		fmt.Printf("llama.cpp %s length %d: %.1f tokens/s (%d threads), resident %.1f MiB (weights + F16 KV); ours/llama.cpp: %s\n",
+			name, l, lr.TokensPerSecond, lr.Threads, float64(lr.ResidentBytes)/(1<<20), strings.Join(ratios, ", "))
 		out = append(out, lr)
 	}
 	return out, nil
