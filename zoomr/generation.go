@@ -36,9 +36,15 @@ type StepStats struct {
 	ResidentBytes int64 // bytes of the active context (what an accelerator would hold)
 	HostBytes     int64 // bytes of the host segment store
 	IndexBytes    int64 // bytes of the summary index (per sealed thought: its mean key and record), on the host
-	ActiveTokens  int   // attended slots of the active context
-	Capacity      int   // slots of the active context
-	Thoughts      int   // sealed thoughts
+	// DecoderBytes is what the generation itself keeps that grows with the output: the generated ids
+	// a LogitsProcessor sees (8 B per token, only with a processor), the agreeability of every
+	// re-selection (8 B each) and the summary-score buffer (4 B per layer, head and thought), counted by
+	// the capacity of their slices. With HostBytes and IndexBytes
+	// it is every byte that grows with the output (zoomr's soak test holds the Go heap to it).
+	DecoderBytes int64
+	ActiveTokens int // attended slots of the active context
+	Capacity     int // slots of the active context
+	Thoughts     int // sealed thoughts
 	// Selected lists the thoughts zoomed in (chosen at the last re-selection). Shared between tokens
 	// until the next re-selection: read it, do not modify it.
 	Selected []int
@@ -75,7 +81,9 @@ type Stats struct {
 	TokensPerSecond   float64 // Tokens / DecodeSeconds
 	PeakResidentBytes int64
 	PeakHostBytes     int64
-	Reselections      int
+	// DecoderBytes is StepStats.DecoderBytes at the end.
+	DecoderBytes int64
+	Reselections int
 	// SelectionSeconds is the time spent scoring summaries, voting and zooming.
 	SelectionSeconds float64
 	// ModelSeconds is the time inside the model's decode step; OverheadSeconds the rest of the steps
@@ -124,8 +132,13 @@ type session struct {
 	scores   []float32
 	ids      []kvcache.ThoughtID
 	agree    float64
-	selected []int // the zoomed thoughts, from the last re-selection
-	stats    *Stats
+	pos      int       // the next position: the prompt's length once prefilled, then one per token
+	count    int       // tokens generated
+	logits   []float32 // the next token's distribution
+	// generated lists the tokens generated so far, kept only for a LogitsProcessor (which sees them).
+	generated []int
+	selected  []int // the zoomed thoughts, from the last re-selection
+	stats     *Stats
 }
 
 // Tokens streams the generated tokens. An error is yielded once, as the last element. A Generation
@@ -170,8 +183,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 	defer func() { stats.GraphBuilds = d.model.GraphBuilds() - buildsAtStart }()
 
 	start := time.Now()
-	logits, err := s.prefill(g.prompt)
-	if err != nil {
+	if err := s.prefill(g.prompt); err != nil {
 		return err
 	}
 	stats.PrefillSeconds = since(start)
@@ -182,30 +194,34 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 			stats.TokensPerSecond = float64(stats.Tokens) / stats.DecodeSeconds
 		}
 	}()
-	pos := len(g.prompt)
-	var generated []int
-	for i := 0; ; i++ {
+	for {
 		if err := g.ctx.Err(); err != nil {
 			stats.StopReason = StopCancelled
 			return err
 		}
-		if err := s.process(generated, logits); err != nil {
-			return err
-		}
-		id := s.sampler.sample(logits)
-		generated = append(generated, id)
-		tok, stop, err := s.step(id, pos, i+1 >= d.cfg.MaxTokens, &logits)
+		p, err := s.next()
 		if err != nil {
 			return err
 		}
+		var res []*model.StepResult
+		if p.req != nil {
+			modelStart := time.Now()
+			res, err = d.model.StepBatch(g.ctx, []model.StepRequest{*p.req})
+			s.stats.ModelSeconds += since(modelStart)
+			if err != nil {
+				return err
+			}
+		}
+		if err := s.finish(p, res); err != nil {
+			return err
+		}
 		stats.Tokens++
-		pos++
-		if !yield(tok, nil) {
+		if !yield(p.tok, nil) {
 			stats.StopReason = StopCaller
 			return nil
 		}
-		if stop != "" {
-			stats.StopReason = stop
+		if p.stop != "" {
+			stats.StopReason = p.stop
 			return nil
 		}
 	}
@@ -242,112 +258,138 @@ func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (
 	return s, nil
 }
 
-// prefill runs the prompt in chunks over the growing cache and returns the last token's logits.
-func (s *session) prefill(prompt []int) ([]float32, error) {
-	m := s.d.model
-	var logits []float32
-	for start := 0; start < len(prompt); start += s.d.cfg.PrefillChunk {
-		end := min(start+s.d.cfg.PrefillChunk, len(prompt))
-		var kv *model.KV
-		if s.cache.Len() > 0 {
-			c, err := s.cache.Context()
-			if err != nil {
-				return nil, err
-			}
-			kv = &model.KV{K: c.K, V: c.V, Mask: c.Mask}
+// prefill runs the whole prompt, chunk by chunk.
+func (s *session) prefill(prompt []int) error {
+	for s.pos < len(prompt) {
+		if err := s.prefillChunk(prompt); err != nil {
+			return err
 		}
-		res, err := m.Prefill(s.ctx, prompt[start:end], start, kv, false)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.cache.AppendPrompt(res.K, res.V, end-start); err != nil {
-			return nil, err
-		}
-		logits = res.Logits
 	}
-	s.observeMemory()
-	return logits, nil
+	return nil
 }
 
-// step processes the sampled token id at position pos: segments it, runs the model over the cache
-// (unless generation stops here), updates the cache and the zoomed set, and describes the token.
-// On success *logits holds the next distribution.
-func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, StopReason, error) {
+// prefillChunk runs the next chunk of the prompt (PrefillChunk tokens) over the cache grown so far;
+// after the last one the session holds the prompt's last logits. A Batcher interleaves chunks with
+// the decode steps of running generations.
+func (s *session) prefillChunk(prompt []int) error {
+	start := s.pos
+	end := min(start+s.d.cfg.PrefillChunk, len(prompt))
+	var kv *model.KV
+	if s.cache.Len() > 0 {
+		c, err := s.cache.Context()
+		if err != nil {
+			return err
+		}
+		kv = &model.KV{K: c.K, V: c.V, Mask: c.Mask}
+	}
+	res, err := s.d.model.Prefill(s.ctx, prompt[start:end], start, kv, false)
+	if err != nil {
+		return err
+	}
+	if err := s.cache.AppendPrompt(res.K, res.V, end-start); err != nil {
+		return err
+	}
+	s.pos, s.logits = end, res.Logits
+	s.observeMemory()
+	return nil
+}
+
+// pending is one sampled and segmented token between the two halves of its step: next prepares
+// its model step (nil req when generation stops with it), finish applies the step's result. A
+// Batcher runs the model steps of many sessions' pending tokens in one StepBatch.
+type pending struct {
+	tok   Token
+	ev    summarize.Event
+	stop  StopReason
+	req   *model.StepRequest
+	start time.Time
+}
+
+// next samples the next token from the session's logits, segments it, decides whether generation
+// stops with it, and otherwise seals a thought that ended before it and prepares its model step over
+// the active context.
+func (s *session) next() (*pending, error) {
 	d := s.d
-	start := time.Now()
-	modelBefore := s.stats.ModelSeconds
-	defer func() {
-		s.stats.OverheadSeconds += since(start) - (s.stats.ModelSeconds - modelBefore)
-	}()
+	p := &pending{start: time.Now()}
+	if err := s.process(s.generated, s.logits); err != nil {
+		return nil, err
+	}
+	id := s.sampler.sample(s.logits)
+	if s.proc != nil {
+		s.generated = append(s.generated, id)
+	}
+	pos := s.pos
+	s.pos++
+	s.count++
 	ev := s.seg.Observe(id)
-	tok := Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1}
+	p.ev = ev
+	p.tok = Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1}
 	// Ids past the tokenizer's vocabulary (padding rows of the embedding) have no text.
-	if s.stream != nil && id < s.d.tok.VocabSize() {
+	if s.stream != nil && id < d.tok.VocabSize() {
 		text, err := s.stream.Next(id)
 		if err != nil {
-			return tok, "", err
+			return nil, err
 		}
-		tok.Text = text
+		p.tok.Text = text
 	}
-	var stop StopReason
 	switch {
 	case d.stops[id] || (!d.cfg.IgnoreEOS && d.tok != nil && id < d.tok.VocabSize() && d.tok.IsEOG(id)):
-		stop = StopToken
-	case d.stopString(&s.tail, tok.Text):
-		stop = StopString
-	case last:
-		stop = StopMaxTokens
+		p.stop = StopToken
+	case d.stopString(&s.tail, p.tok.Text):
+		p.stop = StopString
+	case s.count >= d.cfg.MaxTokens:
+		p.stop = StopMaxTokens
 	}
-	if stop == "" {
-		if err := s.advance(ev, id, pos, &tok, logits); err != nil {
-			return tok, "", err
-		}
-	} else if s.stream != nil {
-		tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
+	if p.stop != "" {
+		return p, nil
 	}
-	s.describe(&tok)
-	return tok, stop, nil
-}
-
-// advance is the per-step data flow (docs/DESIGN.md, "One decode step"): seal a thought that ended
-// before this token, the model step over the active context, append, seal a thought this token
-// ended, and re-select.
-func (s *session) advance(ev summarize.Event, id, pos int, tok *Token, logits *[]float32) error {
 	if ev.Sealed() && ev.Seal.BeforeToken {
-		if err := s.seal(ev.Seal, pos, tok); err != nil {
-			return err
+		if err := s.seal(ev.Seal, pos, &p.tok); err != nil {
+			return nil, err
 		}
 	}
 	c, err := s.cache.Context()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	modelStart := time.Now()
-	res, err := s.d.model.Step(s.ctx, id, pos, model.KV{K: c.K, V: c.V, Mask: c.Mask},
-		model.StepOptions{ReturnAttention: s.observer != nil})
-	s.stats.ModelSeconds += since(modelStart)
-	if err != nil {
-		return err
+	p.req = &model.StepRequest{Token: id, Pos: pos, KV: model.KV{K: c.K, V: c.V, Mask: c.Mask},
+		Options: model.StepOptions{ReturnAttention: s.observer != nil}}
+	return p, nil
+}
+
+// finish applies the model step's result (res[0]; nil when generation stops with the token): the
+// attention to an observer, the token's K/V to the cache, a thought this token ended, a
+// re-selection; the next logits; and describes the token.
+func (s *session) finish(p *pending, res []*model.StepResult) error {
+	defer func() { s.stats.OverheadSeconds += since(p.start) }()
+	if res == nil {
+		if s.stream != nil {
+			p.tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
+		}
+		s.describe(&p.tok)
+		return nil
 	}
+	r := res[0]
 	if s.observer != nil {
-		if err := s.observer.ObserveAttention(res.Attn); err != nil {
+		if err := s.observer.ObserveAttention(r.Attn); err != nil {
 			return err
 		}
 	}
-	if err := s.cache.Append(pos, res.K, res.V); err != nil {
+	if err := s.cache.Append(p.tok.Pos, r.K, r.V); err != nil {
 		return err
 	}
-	if ev.Sealed() && !ev.Seal.BeforeToken {
-		if err := s.seal(ev.Seal, pos+1, tok); err != nil {
+	if p.ev.Sealed() && !p.ev.Seal.BeforeToken {
+		if err := s.seal(p.ev.Seal, p.tok.Pos+1, &p.tok); err != nil {
 			return err
 		}
 	}
-	if ev.Reselect {
-		if err := s.reselect(res.Q, tok); err != nil {
+	if p.ev.Reselect {
+		if err := s.reselect(r.Q, &p.tok); err != nil {
 			return err
 		}
 	}
-	*logits = res.Logits
+	s.logits = r.Logits
+	s.describe(&p.tok)
 	return nil
 }
 
@@ -425,7 +467,10 @@ func (s *session) observeMemory() kvcache.Memory {
 
 func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
-	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes, ActiveTokens: mem.Attended.Total(),
+	decoder := int64(8*cap(s.generated) + 8*cap(s.stats.Agreeabilities) + 4*cap(s.scores))
+	s.stats.DecoderBytes = decoder
+	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes,
+		DecoderBytes: decoder, ActiveTokens: mem.Attended.Total(),
 		Capacity: mem.Capacity, Thoughts: s.thoughts, Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
 }
