@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // kernelTypes are the weight types with product kernels.
@@ -402,4 +403,15 @@ func TestRunnerConcurrentCallers(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// TestHelpersExit: a Runner's helper goroutines are gone shortly after its last product.
+func TestHelpersExit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	w := randomMatrix(t, Q8_0, 2048, 512, rng)
+	y := make([]float32, 2048)
+	r := NewRunner(2)
+	require.NoError(t, r.MatVec(y, w, randomRows(512, rng)))
+	require.Equal(t, int32(1), r.live.Load(), "the product should have started a helper")
+	goleak.VerifyNone(t)
 }

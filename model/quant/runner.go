@@ -12,8 +12,8 @@ import (
 // and Threads-1 helpers. Calls on one Runner are serialized (each already uses every thread); they
 // may come from any goroutine. The helpers spin briefly after each product, because a decode step
 // issues the next one within microseconds and waking a parked goroutine costs more than that, then
-// park, and exit after a second without work (so no goroutine outlives its use; tests that check for
-// leaks see none).
+// park, and exit after 100 ms without work (so no goroutine outlives its use for long: goleak's
+// default wait of about 0.4 s sees none).
 //
 // Why not one goroutine per part and a WaitGroup: starting goroutines allocates and their wake-up
 // latency (tens of µs through the scheduler) is a sizeable share of a 0.1 ms matrix-vector product.
@@ -56,7 +56,7 @@ const (
 	tileBytes     = 32 << 10
 	parallelBytes = 256 << 10 // below this a product runs on the caller alone
 	spinFor       = 100 * time.Microsecond
-	idleExit      = time.Second
+	idleExit      = 100 * time.Millisecond
 )
 
 // NewRunner makes a runner with threads goroutines (GOMAXPROCS when threads < 1).
