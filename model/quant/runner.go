@@ -122,14 +122,9 @@ func (r *Runner) MatMul(y []float32, w Matrix, x []float32, n int) error {
 	if j.kernel4 != nil && n >= 4 && r.batch.kind == actQ8_K {
 		r.batch.interleave4()
 	}
-	j.tile = max(1, tileBytes/rowBytes)
-	j.chunk = max(j.tile, chunkBytes/rowBytes/j.tile*j.tile)
-	if n == 1 {
-		j.tile = j.chunk
-	}
-	j.chunks = (w.Rows + j.chunk - 1) / j.chunk
-	j.next.Store(0)
-	if r.threads == 1 || len(w.Data) < parallelBytes || j.chunks == 1 {
+	parallel := r.threads > 1 && len(w.Data) >= parallelBytes
+	j.split(parallel, r.threads)
+	if !parallel {
 		j.work()
 		return nil
 	}
@@ -137,6 +132,22 @@ func (r *Runner) MatMul(y []float32, w Matrix, x []float32, n int) error {
 	j.work()
 	r.close()
 	return nil
+}
+
+// split cuts the rows into equal chunks of about chunkBytes, a multiple of threads of them when the
+// product runs in parallel (so the last round of chunks keeps every thread busy), and sets the tile.
+func (j *job) split(parallel bool, threads int) {
+	chunks := max(1, (len(j.w.Data)+chunkBytes-1)/chunkBytes)
+	if parallel {
+		chunks = (chunks + threads - 1) / threads * threads
+	}
+	j.chunk = max(1, (j.w.Rows+chunks-1)/chunks)
+	j.chunks = (j.w.Rows + j.chunk - 1) / j.chunk
+	j.tile = j.chunk
+	if j.n > 1 {
+		j.tile = min(j.chunk, max(1, tileBytes/j.rowBytes))
+	}
+	j.next.Store(0)
 }
 
 // work claims and runs chunks until none is left.
