@@ -195,11 +195,11 @@ func (r *Runner) open() {
 	}
 }
 
-// close withdraws the job and waits for the helpers inside it to leave.
+// close withdraws the job and waits for the helpers inside it to leave. It spins rather than
+// yields (see spin): a helper inside the job is running its last chunk on another processor.
 func (r *Runner) close() {
 	r.gen.Add(1) // even: closed
 	for r.active.Load() != 0 {
-		runtime.Gosched()
 	}
 }
 
@@ -248,19 +248,19 @@ func (r *Runner) joinOpen(seen *uint64) bool {
 	return true
 }
 
-// spin waits up to spinFor for a new job, yielding the processor as it goes; it reports whether
-// one opened.
+// spin waits up to spinFor for a new job; it reports whether one opened. It does not yield: a
+// goroutine that calls runtime.Gosched goes to the global run queue, where the caller's processor
+// may pick it up, and no idle processor is woken for it, so helper and caller can end up taking
+// turns on one processor while the other sleeps (seen: products on two threads running at
+// one-thread speed for hundreds of calls in a row). Parking on the wake channel does wake one.
 func (r *Runner) spin(seen uint64) bool {
 	deadline := time.Now().Add(spinFor)
 	for i := 0; ; i++ {
 		if g := r.gen.Load(); g&1 == 1 && g != seen {
 			return true
 		}
-		if i%64 == 63 {
-			if time.Now().After(deadline) {
-				return false
-			}
-			runtime.Gosched()
+		if i%64 == 63 && time.Now().After(deadline) {
+			return false
 		}
 	}
 }
