@@ -26,9 +26,6 @@ type Decoder struct {
 	markers summarize.Markers // resolved summary markers (SegmentSummary)
 	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
 	reselec []int             // token ids that trigger re-selection
-	stops   map[int]bool
-	// stopTail is the length of the longest stop string: how much of the text's tail a session keeps.
-	stopTail int
 }
 
 // New builds a Decoder. tok may be nil when prompts are given as ids and no text is needed; then
@@ -43,10 +40,7 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	}
 	cfg = cfg.withDefaults()
 	mc := m.Config
-	d := &Decoder{model: m, tok: tok, cfg: cfg, stops: map[int]bool{}}
-	for _, s := range cfg.StopStrings {
-		d.stopTail = max(d.stopTail, len(s))
-	}
+	d := &Decoder{model: m, tok: tok, cfg: cfg}
 	d.layout = kvcache.Layout{Layers: mc.Layers, KVHeads: mc.KVHeads, HeadDim: mc.HeadDim, DType: dtypes.Float32}
 	if cfg.BFloat16 {
 		d.layout.DType = dtypes.BFloat16
@@ -65,19 +59,8 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	if _, err := cfg.ResidentBudget(d.layout, 1); err != nil {
 		return nil, err
 	}
-	for _, t := range cfg.StopTokens {
-		if t >= mc.VocabSize {
-			return nil, fmt.Errorf("%w: stop token %d outside the vocabulary of %d", ErrConfig, t, mc.VocabSize)
-		}
-		d.stops[t] = true
-	}
-	if !cfg.IgnoreEOS {
-		for _, t := range mc.EOSTokenIDs {
-			d.stops[t] = true
-		}
-		if tok != nil && tok.EOS() >= 0 {
-			d.stops[tok.EOS()] = true
-		}
+	if _, err := d.settings(nil); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -209,18 +192,20 @@ func (d *Decoder) GenerateIDs(ctx context.Context, prompt []int) iter.Seq2[Token
 }
 
 // Start prepares a generation from a text prompt; range over its Tokens, then read its Stats.
-func (d *Decoder) Start(ctx context.Context, prompt string) *Generation {
+func (d *Decoder) Start(ctx context.Context, prompt string, opts ...GenOption) *Generation {
 	ids, err := d.Encode(prompt)
-	g := d.StartIDs(ctx, ids)
-	if err != nil {
+	g := d.StartIDs(ctx, ids, opts...)
+	if err != nil && g.err == nil {
 		g.err = err
 	}
 	return g
 }
 
 // StartIDs prepares a generation from prompt ids.
-func (d *Decoder) StartIDs(ctx context.Context, prompt []int) *Generation {
-	return &Generation{d: d, ctx: ctx, prompt: append([]int(nil), prompt...)}
+func (d *Decoder) StartIDs(ctx context.Context, prompt []int, opts ...GenOption) *Generation {
+	g := &Generation{d: d, ctx: ctx, prompt: append([]int(nil), prompt...)}
+	g.set, g.err = d.settings(opts)
+	return g
 }
 
 // Run generates to the end and returns every token with the final stats.
@@ -250,26 +235,6 @@ func (d *Decoder) checkPrompt(ids []int) error {
 		}
 	}
 	return nil
-}
-
-// stopString appends a token's text to tail, the generated text's last bytes, and reports whether
-// it now ends with a stop string. tail keeps only as many bytes as the longest stop string: all the
-// check needs, so a long generation does not keep its whole text.
-func (d *Decoder) stopString(tail *[]byte, text string) bool {
-	if d.stopTail == 0 {
-		return false
-	}
-	t := append(*tail, text...)
-	if len(t) > d.stopTail {
-		t = append(t[:0], t[len(t)-d.stopTail:]...)
-	}
-	*tail = t
-	for _, stop := range d.cfg.StopStrings {
-		if len(t) >= len(stop) && string(t[len(t)-len(stop):]) == stop {
-			return true
-		}
-	}
-	return false
 }
 
 func since(t time.Time) float64 { return time.Since(t).Seconds() }

@@ -97,11 +97,13 @@ type Stats struct {
 
 // Generation is one prompt's decoding. Range over Tokens once, then read Stats.
 type Generation struct {
-	d      *Decoder
-	ctx    context.Context
-	prompt []int
-	err    error // a setup error, yielded by Tokens
-	used   atomic.Bool
+	d       *Decoder
+	ctx     context.Context
+	prompt  []int
+	set     genSettings
+	batcher *Batcher // nil: the generation runs its own steps
+	err     error    // a setup error, yielded by Tokens
+	used    atomic.Bool
 
 	mu    sync.Mutex
 	stats Stats // published when Tokens finishes
@@ -128,6 +130,7 @@ type session struct {
 	sampler  *sampler
 	proc     LogitsProcessor // nil: none
 	stream   *tokenizer.StreamDecoder
+	stops    stopRules
 	tail     []byte // the generated text's last bytes, for stop strings
 	scores   []float32
 	ids      []kvcache.ThoughtID
@@ -160,7 +163,11 @@ func (g *Generation) Tokens() iter.Seq2[Token, error] {
 			yield(Token{}, g.err)
 			return
 		}
-		if err := g.run(&stats, yield); err != nil {
+		run := g.run
+		if g.batcher != nil {
+			run = g.runBatched
+		}
+		if err := run(&stats, yield); err != nil {
 			if stats.StopReason == "" {
 				stats.StopReason = StopError
 			}
@@ -174,7 +181,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 	if err := d.checkPrompt(g.prompt); err != nil {
 		return err
 	}
-	s, err := d.newSession(g.ctx, len(g.prompt), stats)
+	s, err := d.newSession(g.ctx, len(g.prompt), g.set, stats)
 	if err != nil {
 		return err
 	}
@@ -228,7 +235,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 }
 
 // newSession builds the per-generation collaborators.
-func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (*session, error) {
+func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings, stats *Stats) (*session, error) {
 	cache, err := d.cfg.newCache(d.layout, promptLen)
 	if err != nil {
 		return nil, err
@@ -241,7 +248,7 @@ func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (
 	if err != nil {
 		return nil, fmt.Errorf("%w: selector: %w", ErrConfig, err)
 	}
-	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, sel: sel, sampler: newSampler(d.cfg), stats: stats}
+	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, sel: sel, sampler: newSampler(set), stops: d.stopRules(set), stats: stats}
 	s.sealer, _ = cache.(kvcache.Sealer)
 	s.zoomer, _ = cache.(kvcache.Zoomer)
 	s.observer, _ = cache.(kvcache.AttentionObserver)
@@ -333,11 +340,11 @@ func (s *session) next() (*pending, error) {
 		p.tok.Text = text
 	}
 	switch {
-	case d.stops[id] || (!d.cfg.IgnoreEOS && d.tok != nil && id < d.tok.VocabSize() && d.tok.IsEOG(id)):
+	case s.stops.stopToken(d, id):
 		p.stop = StopToken
-	case d.stopString(&s.tail, p.tok.Text):
+	case s.stops.stopString(&s.tail, p.tok.Text):
 		p.stop = StopString
-	case s.count >= d.cfg.MaxTokens:
+	case s.count >= s.stops.maxTokens:
 		p.stop = StopMaxTokens
 	}
 	if p.stop != "" {
