@@ -318,11 +318,9 @@ func run(e *mlctx.Exec, args ...any) (out []*tensors.Tensor, err error) {
 	return out, nil
 }
 
-// flat copies a float32 tensor out of the backend and frees its buffer, counting the bytes that
-// crossed (TransferBytes).
+// flat copies a float32 tensor out of the backend and frees its buffer.
 func (m *Model) flat(t *tensors.Tensor) []float32 {
 	out := tensors.MustCopyFlatData[float32](t)
-	m.transfer.Add(int64(4 * len(out)))
 	t.FinalizeAll()
 	return out
 }
