@@ -224,7 +224,8 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 		if p.req != nil {
 			modelStart := time.Now()
 			res, err = d.model.StepBatch(g.ctx, []model.StepRequest{*p.req})
-			s.stats.ModelSeconds += since(modelStart)
+			p.model = since(modelStart)
+			s.stats.ModelSeconds += p.model
 			if err != nil {
 				return err
 			}
@@ -306,6 +307,9 @@ func (s *session) prefillChunk(prompt []int) error {
 	if err := s.cache.AppendPrompt(res.K, res.V, end-start); err != nil {
 		return err
 	}
+	if _, err := s.cache.Context(); err != nil { // a device context takes the prompt's rows now
+		return err
+	}
 	s.pos, s.logits = end, res.Logits
 	s.movedAtPrompt = s.observeMemory().MovedBytes
 	return nil
@@ -320,6 +324,7 @@ type pending struct {
 	stop  StopReason
 	req   *model.StepRequest
 	start time.Time
+	model float64 // seconds of its model step (set by whoever ran it), not counted as overhead
 }
 
 // next samples the next token from the session's logits, segments it, decides whether generation
@@ -388,7 +393,7 @@ func (s *session) next() (*pending, error) {
 // attention to an observer, the token's K/V to the cache, a thought this token ended, a
 // re-selection; the next logits; and describes the token.
 func (s *session) finish(p *pending, res []*model.StepResult) error {
-	defer func() { s.stats.OverheadSeconds += since(p.start) }()
+	defer func() { s.stats.OverheadSeconds += since(p.start) - p.model }()
 	if res == nil {
 		if s.stream != nil {
 			p.tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
