@@ -126,8 +126,9 @@ func (m *Model) Step(ctx context.Context, token, pos int, kv KV, opts StepOption
 // StepBatch runs one decode step for each request, each over its own context: several generations
 // sharing a pass over the weights. The host engine multiplies all the requests' rows by each weight
 // matrix at once (the weights are read once per step, not once per request); the graph engine runs
-// one step graph per request. Results are in request order and equal what Step gives for each alone
-// (up to float32 rounding of the batched products).
+// the requests whose contexts have the same capacity and dtype as one batched step graph (batch sizes
+// in powers of two, compiled once per size). Results are in request order and equal what Step gives
+// for each alone (up to float32 rounding of the batched products).
 func (m *Model) StepBatch(ctx context.Context, reqs []StepRequest) (res []*StepResult, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -147,13 +148,7 @@ func (m *Model) StepBatch(ctx context.Context, reqs []StepRequest) (res []*StepR
 	if m.engine == EngineHost {
 		return m.hostSteps(reqs)
 	}
-	res = make([]*StepResult, len(reqs))
-	for i, r := range reqs {
-		if res[i], err = m.graphStep(r); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return m.graphSteps(reqs)
 }
 
 // checkStep validates one step request.
