@@ -8,6 +8,7 @@ import (
 
 	"github.com/zoomr-go/zoomr/consensus"
 	"github.com/zoomr-go/zoomr/kvcache"
+	"github.com/zoomr-go/zoomr/model/chat"
 	"github.com/zoomr-go/zoomr/summarize"
 )
 
@@ -80,6 +81,14 @@ type Config struct {
 	// Protocol names the summary markers (defaults <|begin_of_summary|>, <|end_of_summary|>) and an
 	// optional answer marker.
 	Protocol summarize.Protocol
+	// Think names the markers of a reasoning model's thinking span (zero: chat.DefaultThink, <think>
+	// and </think>). When the vocabulary has both as single tokens, the close marker ends the
+	// reasoning like Protocol.AnswerMarker, and Chat lets the model open the span itself.
+	Think chat.ThinkMarkers
+	// ChatTemplate renders Chat's messages into a prompt (nil: Chat is unavailable). LoadChatTemplate
+	// reads a model's (Hugging Face directory or GGUF).
+	ChatTemplate *chat.Template
+
 	// MaxThoughtLen and MaxSummaryLen cap thoughts and summaries (defaults 512 and 64).
 	MaxThoughtLen, MaxSummaryLen int
 	// ParagraphTail: with SegmentParagraph, the last ParagraphTail tokens of each thought act as its
@@ -142,6 +151,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Segmenter == "" {
 		c.Segmenter = SegmentAuto
+	}
+	if c.Think == (chat.ThinkMarkers{}) {
+		c.Think = chat.DefaultThink
 	}
 	def(&c.Window, kvcache.DefaultWindow)
 	def(&c.Zoom, kvcache.DefaultZoomSlots)

@@ -20,6 +20,11 @@ type genSettings struct {
 	stopStrings       []string
 	stopTokens        []int
 	ignoreEOS         bool
+	// Chat's: the template's variables and add_generation_prompt (negated, so the zero value is
+	// true), and where the reasoning starts (decided from the rendered prompt).
+	chatVars    map[string]any
+	noGenPrompt bool
+	think       thinkStart
 }
 
 // WithMaxTokens bounds the generated tokens (> 0).
