@@ -2,11 +2,8 @@ package zoomr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/zoomr-go/zoomr/model/chat"
@@ -152,23 +149,14 @@ func (b *Batcher) Chat(ctx context.Context, msgs []chat.Message, opts ...GenOpti
 // the tokenizer). name picks a named variant ("" is the default one, "tool_use" the usual other).
 // A model without a template gives an error wrapping chat.ErrNoTemplate.
 func LoadChatTemplate(path, name string) (*chat.Template, error) {
-	info, err := os.Stat(path)
+	ggufPath, err := findGGUF(path)
 	if err != nil {
 		return nil, err
 	}
-	if !info.IsDir() {
-		return ggufChatTemplate(path, name)
+	if ggufPath != "" {
+		return ggufChatTemplate(ggufPath, name)
 	}
-	tpl, err := chat.LoadDir(path, name)
-	if !errors.Is(err, chat.ErrNoTemplate) {
-		return tpl, err
-	}
-	// A directory holding a GGUF and no Hugging Face files, as model.Load takes it.
-	files, _ := filepath.Glob(filepath.Join(path, "*.gguf"))
-	if _, cfgErr := os.Stat(filepath.Join(path, "config.json")); len(files) == 1 && cfgErr != nil {
-		return ggufChatTemplate(files[0], name)
-	}
-	return nil, err
+	return chat.LoadDir(path, name)
 }
 
 func ggufChatTemplate(path, name string) (*chat.Template, error) {

@@ -29,6 +29,7 @@ type Decoder struct {
 	reselec []int             // token ids that trigger re-selection
 	think   thinkIDs          // the thinking span's markers, when the vocabulary has them
 	answer  []int             // ids that end the reasoning: the protocol's answer marker, the think close marker
+	owned   bool              // the Decoder loaded the model (Load) and closes it
 }
 
 // thinkIDs are the token ids of the thinking span's markers (Config.Think).
@@ -57,6 +58,11 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	for _, l := range cfg.VoteLayers {
 		if l >= mc.Layers {
 			return nil, fmt.Errorf("%w: VoteLayers names layer %d of a %d-layer model", ErrConfig, l, mc.Layers)
+		}
+	}
+	for _, t := range cfg.EOSTokens {
+		if t >= mc.VocabSize {
+			return nil, fmt.Errorf("%w: EOS token %d outside the vocabulary [0, %d)", ErrConfig, t, mc.VocabSize)
 		}
 	}
 	if tok != nil && tok.VocabSize() > mc.VocabSize {

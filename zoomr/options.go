@@ -96,7 +96,7 @@ func (d *Decoder) stopRules(s genSettings) stopRules {
 		r.tokens[t] = true
 	}
 	if !s.ignoreEOS {
-		for _, t := range d.model.Config.EOSTokenIDs {
+		for _, t := range append(slices.Clip(d.model.Config.EOSTokenIDs), d.cfg.EOSTokens...) {
 			r.tokens[t] = true
 		}
 		if d.tok != nil && d.tok.EOS() >= 0 {
