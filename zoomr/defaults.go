@@ -224,7 +224,7 @@ func findGGUF(path string) (string, error) {
 }
 
 // Load reads the model at path for decoding: its weights (model.Load with opts: a Hugging Face
-// directory, or a GGUF file or a directory holding one), its tokenizer (tokenizer.json, or the GGUF's; none when a directory has no tokenizer.json),
+// directory, or a GGUF file or a directory holding one), its tokenizer (LoadTokenizer),
 // its chat template when it has one (LoadChatTemplate, unless cfg has one) and its defaults
 // (ModelDefaults), which fill the fields of cfg left zero. The Decoder owns the model: Close releases it.
 func Load(ctx context.Context, path string, cfg Config, opts ...model.Option) (*Decoder, error) {
@@ -240,17 +240,8 @@ func Load(ctx context.Context, path string, cfg Config, opts ...model.Option) (*
 		}
 		cfg.ChatTemplate = tpl
 	}
-	tokPath, err := findGGUF(path)
+	tok, err := LoadTokenizer(path)
 	if err != nil {
-		return nil, err
-	}
-	if tokPath == "" {
-		tokPath = path
-	}
-	tok, err := tokenizer.Load(tokPath)
-	if errors.Is(err, fs.ErrNotExist) && tokPath == path {
-		tok = nil // a directory without tokenizer.json: prompts as ids
-	} else if err != nil {
 		return nil, err
 	}
 	m, err := model.Load(ctx, path, opts...)
@@ -263,6 +254,24 @@ func Load(ctx context.Context, path string, cfg Config, opts ...model.Option) (*
 	}
 	d.owned = true
 	return d, nil
+}
+
+// LoadTokenizer reads the tokenizer of the model at path (what model.Load takes): a directory's
+// tokenizer.json, or the GGUF's vocabulary. A directory without one gives nil and no error (prompts
+// are then token ids).
+func LoadTokenizer(path string) (*tokenizer.Tokenizer, error) {
+	ggufPath, err := findGGUF(path)
+	if err != nil {
+		return nil, err
+	}
+	if ggufPath != "" {
+		return tokenizer.Load(ggufPath)
+	}
+	tok, err := tokenizer.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return tok, err
 }
 
 // Close releases the model if the Decoder loaded it (Load); a Decoder from New leaves its model to
