@@ -125,7 +125,8 @@ type Memory struct {
 	HostBytes         int64 // K + V blocks of the host store
 	PeakHostBytes     int64
 	// IndexBytes is what the policy keeps per sealed thought or per slot besides the KV: the mean
-	// summary keys and thought records (ZoomR, SumR), per-slot scores and keys (H2O, R-KV).
+	// summary keys and thought records (ZoomR, SumR), per-slot scores and keys (H2O, R-KV), counted
+	// by the capacity of the slices that hold them.
 	IndexBytes int64
 	MovedBytes int64   // cumulative bytes written into the active context (K, V and mask)
 	Attended   Regions // attended slots per region

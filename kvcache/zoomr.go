@@ -249,7 +249,8 @@ func (h *hier) memory() Memory {
 	sink := min(h.n, h.sinkEnd())
 	m := h.pool.memory(h.n)
 	m.HostBytes, m.PeakHostBytes = h.host.Bytes(), h.peakHost
-	m.IndexBytes = int64(len(h.thoughts)) * int64(4*h.lay.TokenElems()+thoughtRecordBytes)
+	// The index's exact heap: the slices' capacities (append doubles them), not their lengths.
+	m.IndexBytes = int64(cap(h.kbar))*4 + int64(cap(h.thoughts))*int64(thoughtRecordBytes)
 	m.Attended = Regions{Sink: sink, Summary: h.sumUsed, Zoom: h.zoomUsed}
 	m.Attended.Window = h.pool.Resident() - sink - h.sumUsed - h.zoomUsed
 	return m

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -22,13 +23,22 @@ type Decoder struct {
 	tok     *tokenizer.Tokenizer // nil: ids in, ids out
 	cfg     Config               // defaults applied
 	layout  kvcache.Layout
-	segKind SegmenterKind     // the segmenter in use: SegmentAuto resolved
+	segKind SegmenterKind // the segmenter in use: SegmentAuto resolved
+	// slots makes the caches' active contexts: in the backend's buffers when the model runs graphs
+	// on a device (XLA), in Go memory otherwise (nil).
+	slots   kvcache.SlotsFactory
 	markers summarize.Markers // resolved summary markers (SegmentSummary)
 	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
 	reselec []int             // token ids that trigger re-selection
-	stops   map[int]bool
-	// stopTail is the length of the longest stop string: how much of the text's tail a session keeps.
-	stopTail int
+	think   thinkIDs          // the thinking span's markers, when the vocabulary has them
+	answer  []int             // ids that end the reasoning: the protocol's answer marker, the think close marker
+	owned   bool              // the Decoder loaded the model (Load) and closes it
+}
+
+// thinkIDs are the token ids of the thinking span's markers (Config.Think).
+type thinkIDs struct {
+	open, close int
+	ok          bool // the vocabulary has both as single tokens
 }
 
 // New builds a Decoder. tok may be nil when prompts are given as ids and no text is needed; then
@@ -43,9 +53,9 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	}
 	cfg = cfg.withDefaults()
 	mc := m.Config
-	d := &Decoder{model: m, tok: tok, cfg: cfg, stops: map[int]bool{}}
-	for _, s := range cfg.StopStrings {
-		d.stopTail = max(d.stopTail, len(s))
+	d := &Decoder{model: m, tok: tok, cfg: cfg}
+	if m.Engine() == model.EngineGraph && !m.Backend().HasSharedBuffers() {
+		d.slots = kvcache.NewBackendSlots(m.Backend())
 	}
 	d.layout = kvcache.Layout{Layers: mc.Layers, KVHeads: mc.KVHeads, HeadDim: mc.HeadDim, DType: dtypes.Float32}
 	if cfg.BFloat16 {
@@ -54,6 +64,11 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	for _, l := range cfg.VoteLayers {
 		if l >= mc.Layers {
 			return nil, fmt.Errorf("%w: VoteLayers names layer %d of a %d-layer model", ErrConfig, l, mc.Layers)
+		}
+	}
+	for _, t := range cfg.EOSTokens {
+		if t >= mc.VocabSize {
+			return nil, fmt.Errorf("%w: EOS token %d outside the vocabulary [0, %d)", ErrConfig, t, mc.VocabSize)
 		}
 	}
 	if tok != nil && tok.VocabSize() > mc.VocabSize {
@@ -65,19 +80,8 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	if _, err := cfg.ResidentBudget(d.layout, 1); err != nil {
 		return nil, err
 	}
-	for _, t := range cfg.StopTokens {
-		if t >= mc.VocabSize {
-			return nil, fmt.Errorf("%w: stop token %d outside the vocabulary of %d", ErrConfig, t, mc.VocabSize)
-		}
-		d.stops[t] = true
-	}
-	if !cfg.IgnoreEOS {
-		for _, t := range mc.EOSTokenIDs {
-			d.stops[t] = true
-		}
-		if tok != nil && tok.EOS() >= 0 {
-			d.stops[tok.EOS()] = true
-		}
+	if _, err := d.settings(nil); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -94,6 +98,9 @@ func (d *Decoder) resolveProtocol() error {
 			return fmt.Errorf("%w: ReselectAt %q is not a single token", ErrProtocol, s)
 		}
 		d.reselec = append(d.reselec, id)
+	}
+	if err := d.resolveAnswer(); err != nil {
+		return err
 	}
 	if cfg.NewSegmenter != nil {
 		return nil
@@ -118,18 +125,41 @@ func (d *Decoder) resolveProtocol() error {
 			return fmt.Errorf("%w: the model's vocabulary has no summary tokens (was it tuned for ZoomR? "+
 				"use the paragraph segmenter otherwise): %w", ErrProtocol, err)
 		}
+		m.Answer = d.answer
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrProtocol, err)
+		}
 		d.markers = m
 	case SegmentParagraph:
 		if d.tok != nil {
 			d.texts = tokenTexts(d.tok)
 		}
-		if cfg.Protocol.AnswerMarker != "" {
-			if d.tok == nil {
-				return fmt.Errorf("%w: answer marker %q needs a tokenizer", ErrConfig, cfg.Protocol.AnswerMarker)
-			}
-			if _, ok := d.tok.TokenID(cfg.Protocol.AnswerMarker); !ok {
-				return fmt.Errorf("%w: answer marker %q is not a token", ErrProtocol, cfg.Protocol.AnswerMarker)
-			}
+	}
+	return nil
+}
+
+// resolveAnswer looks up the ids that end the reasoning: the protocol's answer marker (which must be
+// a token) and the thinking span's close marker (when the vocabulary has the span's markers).
+func (d *Decoder) resolveAnswer() error {
+	if a := d.cfg.Protocol.AnswerMarker; a != "" {
+		if d.tok == nil {
+			return fmt.Errorf("%w: answer marker %q needs a tokenizer", ErrConfig, a)
+		}
+		id, ok := d.tok.TokenID(a)
+		if !ok {
+			return fmt.Errorf("%w: answer marker %q is not a token", ErrProtocol, a)
+		}
+		d.answer = append(d.answer, id)
+	}
+	if d.tok == nil {
+		return nil
+	}
+	open, okOpen := d.tok.TokenID(d.cfg.Think.Open)
+	closing, okClose := d.tok.TokenID(d.cfg.Think.Close)
+	if okOpen && okClose && open != closing {
+		d.think = thinkIDs{open: open, close: closing, ok: true}
+		if !slices.Contains(d.answer, closing) {
+			d.answer = append(d.answer, closing)
 		}
 	}
 	return nil
@@ -159,10 +189,7 @@ func (d *Decoder) newSegmenter() (summarize.Segmenter, error) {
 		// outside the vocabulary satisfies the segmenter without ever matching.
 		pc.Breaks = []int{d.model.Config.VocabSize}
 	}
-	if a := cfg.Protocol.AnswerMarker; a != "" {
-		id, _ := d.tok.TokenID(a)
-		pc.Answer = []int{id}
-	}
+	pc.Answer = d.answer
 	return summarize.NewParagraphSegmenter(pc)
 }
 
@@ -209,18 +236,20 @@ func (d *Decoder) GenerateIDs(ctx context.Context, prompt []int) iter.Seq2[Token
 }
 
 // Start prepares a generation from a text prompt; range over its Tokens, then read its Stats.
-func (d *Decoder) Start(ctx context.Context, prompt string) *Generation {
+func (d *Decoder) Start(ctx context.Context, prompt string, opts ...GenOption) *Generation {
 	ids, err := d.Encode(prompt)
-	g := d.StartIDs(ctx, ids)
-	if err != nil {
+	g := d.StartIDs(ctx, ids, opts...)
+	if err != nil && g.err == nil {
 		g.err = err
 	}
 	return g
 }
 
 // StartIDs prepares a generation from prompt ids.
-func (d *Decoder) StartIDs(ctx context.Context, prompt []int) *Generation {
-	return &Generation{d: d, ctx: ctx, prompt: append([]int(nil), prompt...)}
+func (d *Decoder) StartIDs(ctx context.Context, prompt []int, opts ...GenOption) *Generation {
+	g := &Generation{d: d, ctx: ctx, prompt: append([]int(nil), prompt...)}
+	g.set, g.err = d.settings(opts)
+	return g
 }
 
 // Run generates to the end and returns every token with the final stats.
@@ -250,26 +279,6 @@ func (d *Decoder) checkPrompt(ids []int) error {
 		}
 	}
 	return nil
-}
-
-// stopString appends a token's text to tail, the generated text's last bytes, and reports whether
-// it now ends with a stop string. tail keeps only as many bytes as the longest stop string: all the
-// check needs, so a long generation does not keep its whole text.
-func (d *Decoder) stopString(tail *[]byte, text string) bool {
-	if d.stopTail == 0 {
-		return false
-	}
-	t := append(*tail, text...)
-	if len(t) > d.stopTail {
-		t = append(t[:0], t[len(t)-d.stopTail:]...)
-	}
-	*tail = t
-	for _, stop := range d.cfg.StopStrings {
-		if len(t) >= len(stop) && string(t[len(t)-len(stop):]) == stop {
-			return true
-		}
-	}
-	return false
 }
 
 func since(t time.Time) float64 { return time.Since(t).Seconds() }

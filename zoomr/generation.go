@@ -28,7 +28,11 @@ type Token struct {
 	// Reselected reports a re-selection after this token; Zoomed is then the new zoomed set.
 	Reselected bool
 	Zoomed     []int
-	Stats      StepStats
+	// Hidden: the token's Text belongs to neither the reasoning nor the answer (Delta,
+	// Generation.Text): the marker that opens or closes the thinking span (or the protocol's answer
+	// marker), or a special token such as EOS.
+	Hidden bool
+	Stats  StepStats
 }
 
 // StepStats is the cache and selection state after a token's step.
@@ -36,9 +40,22 @@ type StepStats struct {
 	ResidentBytes int64 // bytes of the active context (what an accelerator would hold)
 	HostBytes     int64 // bytes of the host segment store
 	IndexBytes    int64 // bytes of the summary index (per sealed thought: its mean key and record), on the host
-	ActiveTokens  int   // attended slots of the active context
-	Capacity      int   // slots of the active context
-	Thoughts      int   // sealed thoughts
+	// DecoderBytes is what the generation itself keeps that grows with the output: the generated ids
+	// a LogitsProcessor sees (8 B per token, only with a processor), the agreeability of every
+	// re-selection (8 B each), the summary-score buffer (4 B per layer, head and thought) and the
+	// reasoning and answer texts (Generation.Text), counted by the capacity of their slices and
+	// builders. With HostBytes and IndexBytes
+	// it is every byte that grows with the output (zoomr's soak test holds the Go heap to it).
+	DecoderBytes int64
+	// TransferBytes is cumulative since the generation started: the bytes that crossed between host
+	// and device during decoding — what the model steps copied (token ids, the new token's K/V, the
+	// greedy choice or the logits, the queries at re-selections) and what the cache wrote into the
+	// active context since the prompt (new tokens' slots, summaries, zoomed thoughts). On the host
+	// engine nothing leaves Go memory; the figure is then the cache's writes: what a device would need.
+	TransferBytes int64
+	ActiveTokens  int // attended slots of the active context
+	Capacity      int // slots of the active context
+	Thoughts      int // sealed thoughts
 	// Selected lists the thoughts zoomed in (chosen at the last re-selection). Shared between tokens
 	// until the next re-selection: read it, do not modify it.
 	Selected []int
@@ -75,7 +92,9 @@ type Stats struct {
 	TokensPerSecond   float64 // Tokens / DecodeSeconds
 	PeakResidentBytes int64
 	PeakHostBytes     int64
-	Reselections      int
+	// DecoderBytes and TransferBytes are StepStats' at the end.
+	DecoderBytes, TransferBytes int64
+	Reselections                int
 	// SelectionSeconds is the time spent scoring summaries, voting and zooming.
 	SelectionSeconds float64
 	// ModelSeconds is the time inside the model's decode step; OverheadSeconds the rest of the steps
@@ -89,11 +108,14 @@ type Stats struct {
 
 // Generation is one prompt's decoding. Range over Tokens once, then read Stats.
 type Generation struct {
-	d      *Decoder
-	ctx    context.Context
-	prompt []int
-	err    error // a setup error, yielded by Tokens
-	used   atomic.Bool
+	d       *Decoder
+	ctx     context.Context
+	prompt  []int
+	set     genSettings
+	batcher *Batcher // nil: the generation runs its own steps
+	err     error    // a setup error, yielded by Tokens
+	used    atomic.Bool
+	text    replyText // the reasoning and answer texts so far
 
 	mu    sync.Mutex
 	stats Stats // published when Tokens finishes
@@ -106,6 +128,17 @@ func (g *Generation) Stats() Stats {
 	return g.stats
 }
 
+// Text returns the generation's reasoning and its answer, as OpenAI-compatible servers return
+// reasoning_content and content: the text of the thought and summary tokens, and of the answer
+// tokens, hidden tokens left out (Token.Delta), the reasoning trimmed of surrounding whitespace and
+// the answer of leading whitespace (as chat.ThinkMarkers.Split trims). Complete once Tokens has
+// finished; while it runs, the text so far. A generation from Start reasons until an answer marker
+// (Config.Protocol, the thinking span's close marker); Chat decides from the template.
+func (g *Generation) Text() (reasoning, answer string) { return g.text.text() }
+
+// PromptIDs returns the prompt's token ids (for Chat, the rendered and tokenized messages).
+func (g *Generation) PromptIDs() []int { return append([]int(nil), g.prompt...) }
+
 // session is the mutable state of one generation.
 type session struct {
 	d        *Decoder
@@ -116,16 +149,28 @@ type session struct {
 	observer kvcache.AttentionObserver // nil: no attention needed
 	thoughts int                       // thoughts sealed so far (the decoder's tracker)
 	seg      summarize.Segmenter
+	gate     *thinkGate // nil: the reasoning starts at the first token
+	text     *replyText
 	sel      consensus.Selector
 	sampler  *sampler
 	proc     LogitsProcessor // nil: none
 	stream   *tokenizer.StreamDecoder
+	stops    stopRules
 	tail     []byte // the generated text's last bytes, for stop strings
 	scores   []float32
 	ids      []kvcache.ThoughtID
 	agree    float64
-	selected []int // the zoomed thoughts, from the last re-selection
-	stats    *Stats
+	pos      int       // the next position: the prompt's length once prefilled, then one per token
+	count    int       // tokens generated
+	logits   []float32 // the next token's distribution (nil after a greedy step: greedy holds its choice)
+	greedy   int
+	transfer int64 // bytes the model steps moved between host and backend
+	// movedAtPrompt is the cache's MovedBytes when the prompt was in (decoding's transfer starts there).
+	movedAtPrompt int64
+	// generated lists the tokens generated so far, kept only for a LogitsProcessor (which sees them).
+	generated []int
+	selected  []int // the zoomed thoughts, from the last re-selection
+	stats     *Stats
 }
 
 // Tokens streams the generated tokens. An error is yielded once, as the last element. A Generation
@@ -147,7 +192,11 @@ func (g *Generation) Tokens() iter.Seq2[Token, error] {
 			yield(Token{}, g.err)
 			return
 		}
-		if err := g.run(&stats, yield); err != nil {
+		run := g.run
+		if g.batcher != nil {
+			run = g.runBatched
+		}
+		if err := run(&stats, yield); err != nil {
 			if stats.StopReason == "" {
 				stats.StopReason = StopError
 			}
@@ -161,7 +210,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 	if err := d.checkPrompt(g.prompt); err != nil {
 		return err
 	}
-	s, err := d.newSession(g.ctx, len(g.prompt), stats)
+	s, err := d.newSession(g.ctx, len(g.prompt), g.set, &g.text, stats)
 	if err != nil {
 		return err
 	}
@@ -170,8 +219,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 	defer func() { stats.GraphBuilds = d.model.GraphBuilds() - buildsAtStart }()
 
 	start := time.Now()
-	logits, err := s.prefill(g.prompt)
-	if err != nil {
+	if err := s.prefill(g.prompt); err != nil {
 		return err
 	}
 	stats.PrefillSeconds = since(start)
@@ -182,38 +230,43 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 			stats.TokensPerSecond = float64(stats.Tokens) / stats.DecodeSeconds
 		}
 	}()
-	pos := len(g.prompt)
-	var generated []int
-	for i := 0; ; i++ {
+	for {
 		if err := g.ctx.Err(); err != nil {
 			stats.StopReason = StopCancelled
 			return err
 		}
-		if err := s.process(generated, logits); err != nil {
-			return err
-		}
-		id := s.sampler.sample(logits)
-		generated = append(generated, id)
-		tok, stop, err := s.step(id, pos, i+1 >= d.cfg.MaxTokens, &logits)
+		p, err := s.next()
 		if err != nil {
 			return err
 		}
+		var res []*model.StepResult
+		if p.req != nil {
+			modelStart := time.Now()
+			res, err = d.model.StepBatch(g.ctx, []model.StepRequest{*p.req})
+			p.model = since(modelStart)
+			s.stats.ModelSeconds += p.model
+			if err != nil {
+				return err
+			}
+		}
+		if err := s.finish(p, res); err != nil {
+			return err
+		}
 		stats.Tokens++
-		pos++
-		if !yield(tok, nil) {
+		if !yield(p.tok, nil) {
 			stats.StopReason = StopCaller
 			return nil
 		}
-		if stop != "" {
-			stats.StopReason = stop
+		if p.stop != "" {
+			stats.StopReason = p.stop
 			return nil
 		}
 	}
 }
 
 // newSession builds the per-generation collaborators.
-func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (*session, error) {
-	cache, err := d.cfg.newCache(d.layout, promptLen)
+func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings, text *replyText, stats *Stats) (*session, error) {
+	cache, err := d.cfg.newCache(d.layout, promptLen, d.slots)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +278,14 @@ func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (
 	if err != nil {
 		return nil, fmt.Errorf("%w: selector: %w", ErrConfig, err)
 	}
-	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, sel: sel, sampler: newSampler(d.cfg), stats: stats}
+	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, text: text, sel: sel, sampler: newSampler(set), stops: d.stopRules(set), stats: stats}
+	if set.think != thinkOpen {
+		s.gate = &thinkGate{inner: seg, open: d.think.open, start: set.think, state: set.think}
+		if d.tok != nil {
+			s.gate.isSpace = isSpaceToken(d.tok)
+		}
+		s.seg = s.gate
+	}
 	s.sealer, _ = cache.(kvcache.Sealer)
 	s.zoomer, _ = cache.(kvcache.Zoomer)
 	s.observer, _ = cache.(kvcache.AttentionObserver)
@@ -242,112 +302,156 @@ func (d *Decoder) newSession(ctx context.Context, promptLen int, stats *Stats) (
 	return s, nil
 }
 
-// prefill runs the prompt in chunks over the growing cache and returns the last token's logits.
-func (s *session) prefill(prompt []int) ([]float32, error) {
-	m := s.d.model
-	var logits []float32
-	for start := 0; start < len(prompt); start += s.d.cfg.PrefillChunk {
-		end := min(start+s.d.cfg.PrefillChunk, len(prompt))
-		var kv *model.KV
-		if s.cache.Len() > 0 {
-			c, err := s.cache.Context()
-			if err != nil {
-				return nil, err
-			}
-			kv = &model.KV{K: c.K, V: c.V, Mask: c.Mask}
+// prefill runs the whole prompt, chunk by chunk.
+func (s *session) prefill(prompt []int) error {
+	for s.pos < len(prompt) {
+		if err := s.prefillChunk(prompt); err != nil {
+			return err
 		}
-		res, err := m.Prefill(s.ctx, prompt[start:end], start, kv, false)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.cache.AppendPrompt(res.K, res.V, end-start); err != nil {
-			return nil, err
-		}
-		logits = res.Logits
 	}
-	s.observeMemory()
-	return logits, nil
+	return nil
 }
 
-// step processes the sampled token id at position pos: segments it, runs the model over the cache
-// (unless generation stops here), updates the cache and the zoomed set, and describes the token.
-// On success *logits holds the next distribution.
-func (s *session) step(id, pos int, last bool, logits *[]float32) (Token, StopReason, error) {
+// prefillChunk runs the next chunk of the prompt (PrefillChunk tokens) over the cache grown so far;
+// after the last one the session holds the prompt's last logits. A Batcher interleaves chunks with
+// the decode steps of running generations.
+func (s *session) prefillChunk(prompt []int) error {
+	start := s.pos
+	end := min(start+s.d.cfg.PrefillChunk, len(prompt))
+	var kv *model.KV
+	if s.cache.Len() > 0 {
+		c, err := s.cache.Context()
+		if err != nil {
+			return err
+		}
+		kv = &model.KV{K: c.K, V: c.V, Mask: c.Mask}
+	}
+	res, err := s.d.model.Prefill(s.ctx, prompt[start:end], start, kv, false)
+	if err != nil {
+		return err
+	}
+	if err := s.cache.AppendPrompt(res.K, res.V, end-start); err != nil {
+		return err
+	}
+	if _, err := s.cache.Context(); err != nil { // a device context takes the prompt's rows now
+		return err
+	}
+	s.pos, s.logits = end, res.Logits
+	s.movedAtPrompt = s.observeMemory().MovedBytes
+	return nil
+}
+
+// pending is one sampled and segmented token between the two halves of its step: next prepares
+// its model step (nil req when generation stops with it), finish applies the step's result. A
+// Batcher runs the model steps of many sessions' pending tokens in one StepBatch.
+type pending struct {
+	tok   Token
+	ev    summarize.Event
+	stop  StopReason
+	req   *model.StepRequest
+	start time.Time
+	model float64 // seconds of its model step (set by whoever ran it), not counted as overhead
+}
+
+// next samples the next token from the session's logits, segments it, decides whether generation
+// stops with it, and otherwise seals a thought that ended before it and prepares its model step over
+// the active context.
+func (s *session) next() (*pending, error) {
 	d := s.d
-	start := time.Now()
-	modelBefore := s.stats.ModelSeconds
-	defer func() {
-		s.stats.OverheadSeconds += since(start) - (s.stats.ModelSeconds - modelBefore)
-	}()
+	p := &pending{start: time.Now()}
+	if err := s.process(s.generated, s.logits); err != nil {
+		return nil, err
+	}
+	var id int
+	if s.logits == nil { // the last step ran greedy where the logits are and returned its choice
+		id = s.greedy
+	} else {
+		id = s.sampler.sample(s.logits)
+	}
+	if s.proc != nil {
+		s.generated = append(s.generated, id)
+	}
+	pos := s.pos
+	s.pos++
+	s.count++
 	ev := s.seg.Observe(id)
-	tok := Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1}
+	p.ev = ev
+	p.tok = Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1,
+		Hidden: ev.AnswerBegan || (s.gate != nil && s.gate.opened) || (d.tok != nil && d.tok.IsControl(id))}
 	// Ids past the tokenizer's vocabulary (padding rows of the embedding) have no text.
-	if s.stream != nil && id < s.d.tok.VocabSize() {
+	if s.stream != nil && id < d.tok.VocabSize() {
 		text, err := s.stream.Next(id)
 		if err != nil {
-			return tok, "", err
+			return nil, err
 		}
-		tok.Text = text
+		p.tok.Text = text
 	}
-	var stop StopReason
 	switch {
-	case d.stops[id] || (!d.cfg.IgnoreEOS && d.tok != nil && id < d.tok.VocabSize() && d.tok.IsEOG(id)):
-		stop = StopToken
-	case d.stopString(&s.tail, tok.Text):
-		stop = StopString
-	case last:
-		stop = StopMaxTokens
+	case s.stops.stopToken(d, id):
+		p.stop = StopToken
+	case s.stops.stopString(&s.tail, p.tok.Text):
+		p.stop = StopString
+	case s.count >= s.stops.maxTokens:
+		p.stop = StopMaxTokens
 	}
-	if stop == "" {
-		if err := s.advance(ev, id, pos, &tok, logits); err != nil {
-			return tok, "", err
-		}
-	} else if s.stream != nil {
-		tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
+	if p.stop != "" {
+		return p, nil
 	}
-	s.describe(&tok)
-	return tok, stop, nil
-}
-
-// advance is the per-step data flow (docs/DESIGN.md, "One decode step"): seal a thought that ended
-// before this token, the model step over the active context, append, seal a thought this token
-// ended, and re-select.
-func (s *session) advance(ev summarize.Event, id, pos int, tok *Token, logits *[]float32) error {
 	if ev.Sealed() && ev.Seal.BeforeToken {
-		if err := s.seal(ev.Seal, pos, tok); err != nil {
-			return err
+		if err := s.seal(ev.Seal, pos, &p.tok); err != nil {
+			return nil, err
 		}
 	}
 	c, err := s.cache.Context()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	modelStart := time.Now()
-	res, err := s.d.model.Step(s.ctx, id, pos, model.KV{K: c.K, V: c.V, Mask: c.Mask},
-		model.StepOptions{ReturnAttention: s.observer != nil})
-	s.stats.ModelSeconds += since(modelStart)
-	if err != nil {
-		return err
+	p.req = &model.StepRequest{Token: id, Pos: pos, KV: model.KV{K: c.K, V: c.V, Mask: c.Mask},
+		Options: model.StepOptions{
+			ReturnAttention: s.observer != nil,
+			// Greedy without a processor needs one id, not the logits; the queries serve re-selection only.
+			Greedy:      s.sampler.temp == 0 && s.proc == nil,
+			SkipQueries: !ev.Reselect || s.zoomer == nil,
+		}}
+	return p, nil
+}
+
+// finish applies the model step's result (res[0]; nil when generation stops with the token): the
+// attention to an observer, the token's K/V to the cache, a thought this token ended, a
+// re-selection; the next logits; and describes the token.
+func (s *session) finish(p *pending, res []*model.StepResult) error {
+	defer func() { s.stats.OverheadSeconds += since(p.start) - p.model }()
+	if res == nil {
+		if s.stream != nil {
+			p.tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
+		}
+		s.text.add(p.tok)
+		s.describe(&p.tok)
+		return nil
 	}
+	r := res[0]
 	if s.observer != nil {
-		if err := s.observer.ObserveAttention(res.Attn); err != nil {
+		if err := s.observer.ObserveAttention(r.Attn); err != nil {
 			return err
 		}
 	}
-	if err := s.cache.Append(pos, res.K, res.V); err != nil {
+	if err := s.cache.Append(p.tok.Pos, r.K, r.V); err != nil {
 		return err
 	}
-	if ev.Sealed() && !ev.Seal.BeforeToken {
-		if err := s.seal(ev.Seal, pos+1, tok); err != nil {
+	if p.ev.Sealed() && !p.ev.Seal.BeforeToken {
+		if err := s.seal(p.ev.Seal, p.tok.Pos+1, &p.tok); err != nil {
 			return err
 		}
 	}
-	if ev.Reselect {
-		if err := s.reselect(res.Q, tok); err != nil {
+	if p.ev.Reselect {
+		if err := s.reselect(r.Q, &p.tok); err != nil {
 			return err
 		}
 	}
-	*logits = res.Logits
+	s.logits, s.greedy = r.Logits, r.Next
+	s.transfer += r.TransferBytes
+	s.text.add(p.tok)
+	s.describe(&p.tok)
 	return nil
 }
 
@@ -425,7 +529,11 @@ func (s *session) observeMemory() kvcache.Memory {
 
 func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
-	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes, ActiveTokens: mem.Attended.Total(),
+	decoder := int64(8*cap(s.generated)+8*cap(s.stats.Agreeabilities)+4*cap(s.scores)) + s.text.bytes()
+	transfer := s.transfer + mem.MovedBytes - s.movedAtPrompt
+	s.stats.DecoderBytes, s.stats.TransferBytes = decoder, transfer
+	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes,
+		DecoderBytes: decoder, TransferBytes: transfer, ActiveTokens: mem.Attended.Total(),
 		Capacity: mem.Capacity, Thoughts: s.thoughts, Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
 }

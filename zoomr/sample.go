@@ -20,8 +20,8 @@ type sampler struct {
 	probs []float64
 }
 
-func newSampler(c Config) *sampler {
-	return &sampler{temp: c.Temperature, topK: c.TopK, topP: c.TopP, rng: rand.New(rand.NewPCG(c.Seed, 0x20a3))}
+func newSampler(s genSettings) *sampler {
+	return &sampler{temp: s.temperature, topK: s.topK, topP: s.topP, rng: rand.New(rand.NewPCG(s.seed, 0x20a3))}
 }
 
 func (s *sampler) sample(logits []float32) int {

@@ -34,7 +34,7 @@ var portableKernels = map[Type]rowsKernel{
 	Q6_K: func(y []float32, w []byte, rb int, a *activation) { eachRow(y, w, rb, a, dotQ6_K) },
 }
 
-// f32Row reads little-endian float32s: in place where the bytes are 4-aligned (always, for
+// dotF32 reads little-endian float32s: in place where the bytes are 4-aligned (always, for
 // allocated or mmapped tensors), otherwise one by one.
 func dotF32(w []byte, a *activation) float32 {
 	x := a.f

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // kernelTypes are the weight types with product kernels.
@@ -363,4 +365,53 @@ func TestF32Matrix(t *testing.T) {
 	require.Equal(t, []float32{-2, -2}, y)
 	_, err = F32Matrix(data, 4, 2)
 	require.ErrorIs(t, err, ErrShape)
+}
+
+// TestRunnerConcurrentCallers: products issued from several goroutines on one Runner (helpers
+// joining each) give the same results as on a one-thread runner.
+func TestRunnerConcurrentCallers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	w := randomMatrix(t, Q8_0, 2048, 512, rng) // 1.1 MB: split across the helpers
+	x := randomRows(4*512, rng)
+	want := make([]float32, 4*2048)
+	require.NoError(t, NewRunner(1).MatMul(want, w, x, 4))
+	r := NewRunner(3)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j := g % 4
+			y := make([]float32, 2048)
+			for range 20 {
+				if err := r.MatVec(y, w, x[j*512:(j+1)*512]); err != nil {
+					errs <- err
+					return
+				}
+				for i := range y {
+					if y[i] != want[j*2048+i] {
+						errs <- fmt.Errorf("goroutine %d: y[%d] = %g, want %g", g, i, y[i], want[j*2048+i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// TestHelpersExit: a Runner's helper goroutines are gone shortly after its last product.
+func TestHelpersExit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	w := randomMatrix(t, Q8_0, 2048, 512, rng)
+	y := make([]float32, 2048)
+	r := NewRunner(2)
+	require.NoError(t, r.MatVec(y, w, randomRows(512, rng)))
+	require.Equal(t, int32(1), r.live.Load(), "the product should have started a helper")
+	goleak.VerifyNone(t)
 }

@@ -12,8 +12,8 @@ import (
 // and Threads-1 helpers. Calls on one Runner are serialized (each already uses every thread); they
 // may come from any goroutine. The helpers spin briefly after each product, because a decode step
 // issues the next one within microseconds and waking a parked goroutine costs more than that, then
-// park, and exit after a second without work (so no goroutine outlives its use; tests that check for
-// leaks see none).
+// park, and exit after 100 ms without work (so no goroutine outlives its use for long: goleak's
+// default wait of about 0.4 s sees none).
 //
 // Why not one goroutine per part and a WaitGroup: starting goroutines allocates and their wake-up
 // latency (tens of µs through the scheduler) is a sizeable share of a 0.1 ms matrix-vector product.
@@ -56,7 +56,7 @@ const (
 	tileBytes     = 32 << 10
 	parallelBytes = 256 << 10 // below this a product runs on the caller alone
 	spinFor       = 100 * time.Microsecond
-	idleExit      = time.Second
+	idleExit      = 100 * time.Millisecond
 )
 
 // NewRunner makes a runner with threads goroutines (GOMAXPROCS when threads < 1).
@@ -126,14 +126,9 @@ func (r *Runner) MatMul(y []float32, w Matrix, x []float32, n int) error {
 	if j.kernel4 != nil && n >= 4 && r.batch.kind == actQ8_K {
 		r.batch.interleave4()
 	}
-	j.tile = max(1, tileBytes/rowBytes)
-	j.chunk = max(j.tile, chunkBytes/rowBytes/j.tile*j.tile)
-	if n == 1 {
-		j.tile = j.chunk
-	}
-	j.chunks = (w.Rows + j.chunk - 1) / j.chunk
-	j.next.Store(0)
-	if r.threads == 1 || len(w.Data) < parallelBytes || j.chunks == 1 {
+	parallel := r.threads > 1 && len(w.Data) >= parallelBytes
+	j.split(parallel, r.threads)
+	if !parallel {
 		j.work()
 		return nil
 	}
@@ -141,6 +136,22 @@ func (r *Runner) MatMul(y []float32, w Matrix, x []float32, n int) error {
 	j.work()
 	r.close()
 	return nil
+}
+
+// split cuts the rows into equal chunks of about chunkBytes, a multiple of threads of them when the
+// product runs in parallel (so the last round of chunks keeps every thread busy), and sets the tile.
+func (j *job) split(parallel bool, threads int) {
+	chunks := max(1, (len(j.w.Data)+chunkBytes-1)/chunkBytes)
+	if parallel {
+		chunks = (chunks + threads - 1) / threads * threads
+	}
+	j.chunk = max(1, (j.w.Rows+chunks-1)/chunks)
+	j.chunks = (j.w.Rows + j.chunk - 1) / j.chunk
+	j.tile = j.chunk
+	if j.n > 1 {
+		j.tile = min(j.chunk, max(1, tileBytes/j.rowBytes))
+	}
+	j.next.Store(0)
 }
 
 // work claims and runs chunks until none is left.
@@ -188,11 +199,11 @@ func (r *Runner) open() {
 	}
 }
 
-// close withdraws the job and waits for the helpers inside it to leave.
+// close withdraws the job and waits for the helpers inside it to leave. It spins rather than
+// yields (see spin): a helper inside the job is running its last chunk on another processor.
 func (r *Runner) close() {
 	r.gen.Add(1) // even: closed
 	for r.active.Load() != 0 {
-		runtime.Gosched()
 	}
 }
 
@@ -241,19 +252,19 @@ func (r *Runner) joinOpen(seen *uint64) bool {
 	return true
 }
 
-// spin waits up to spinFor for a new job, yielding the processor as it goes; it reports whether
-// one opened.
+// spin waits up to spinFor for a new job; it reports whether one opened. It does not yield: a
+// goroutine that calls runtime.Gosched goes to the global run queue, where the caller's processor
+// may pick it up, and no idle processor is woken for it, so helper and caller can end up taking
+// turns on one processor while the other sleeps (seen: products on two threads running at
+// one-thread speed for hundreds of calls in a row). Parking on the wake channel does wake one.
 func (r *Runner) spin(seen uint64) bool {
 	deadline := time.Now().Add(spinFor)
 	for i := 0; ; i++ {
 		if g := r.gen.Load(); g&1 == 1 && g != seen {
 			return true
 		}
-		if i%64 == 63 {
-			if time.Now().After(deadline) {
-				return false
-			}
-			runtime.Gosched()
+		if i%64 == 63 && time.Now().After(deadline) {
+			return false
 		}
 	}
 }
