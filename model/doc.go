@@ -4,12 +4,17 @@
 // # Loading
 //
 //	m, err := model.Load(ctx, "path/to/hf-model")   // config.json + model.safetensors (or sharded)
+//	m, err := model.Load(ctx, "model.Q4_K_M.gguf")   // a GGUF file, or a directory holding one (FindGGUF)
+//	defer m.Close()                                  // unmaps a GGUF
 //
 // Config comes from config.json (model_type llama, qwen2, qwen3, mistral; rope_scaling linear or llama3;
 // anything else is ErrUnsupportedArchitecture) or a GGUF file's metadata. Weights are kept as stored:
 // F32, BF16 or F16 safetensors read into buffers of exactly their size, GGUF blocks (Q8_0, Q4_K, …)
 // viewed in the file's memory mapping (model/gguf, model/quant). Every tensor is checked against the
-// config by name and shape; errors name the tensor and both shapes.
+// config by name and shape; errors name the tensor and both shapes. A GGUF's reference is llama.cpp on
+// the same file: the host engine rounds activations as ggml does for the stored type (ggufmodel.go);
+// the graph engine dequantizes the blocks into float32 variables at load and unmaps the file. A
+// corrupt GGUF is ErrInvalidGGUF (FuzzLoadGGUF).
 //
 // # Engines
 //
