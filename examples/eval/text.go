@@ -42,8 +42,10 @@ import (
 type textOptions struct {
 	path, budgets string
 	tokens        int
-	sinks         int // resident sink tokens of every bounded policy (StreamingLLM's attention sinks)
-	paragraphTail int // ZoomR: the last tokens of each paragraph stand in for its summary
+	sinks         int     // resident sink tokens of every bounded policy (StreamingLLM's attention sinks)
+	paragraphTail int     // ZoomR: the last tokens of each paragraph stand in for its summary
+	windowShare   float64 // the recent window's share of the budget (ZoomR, and what H2O/R-KV/SumR derive from it)
+	zoomShare     float64 // ZoomR: the zoom slots' share of the budget (two slots)
 }
 
 // TextRun is one (policy, budget) measurement; the JSON names are the issue's.
@@ -64,6 +66,8 @@ func textFlags(o *textOptions) {
 	flag.StringVar(&o.budgets, "budgets", "0.25,0.125", "-text: resident budgets as fractions of -tokens")
 	flag.IntVar(&o.sinks, "sinks", 4, "-text: attention-sink tokens kept resident by every bounded policy")
 	flag.IntVar(&o.paragraphTail, "paragraph-tail", 8, "-text: ZoomR's paragraph segmenter: the last N tokens of a paragraph are its summary")
+	flag.Float64Var(&o.windowShare, "window-share", 0.5, "-text: the recent window's share of the budget (ZoomR's split; H2O, R-KV and SumR derive theirs from it)")
+	flag.Float64Var(&o.zoomShare, "zoom-share", 0.25, "-text: ZoomR's two zoom slots' share of the budget (the summary region gets the rest)")
 }
 
 // runText is the -text mode.
@@ -148,11 +152,13 @@ func textTokens(path string, tok *tokenizer.Tokenizer, n int) ([]int, error) {
 // textConfig is the decoder for one policy at a resident budget of budgetTokens slots: every bounded
 // policy gets the same total (kvcache.Config.MaxTokens, split its own way), the first sinks tokens as
 // attention sinks; ZoomR (and SumR) cut thoughts at blank lines (the paragraph segmenter), ZoomR
-// zooms c = 2 thoughts into slots of budget/8 tokens each, and the window is budget/2.
+// zooms c = 2 thoughts into slots of zoomShare/2 of the budget each (default budget/8), and the
+// window is windowShare of the budget (default budget/2); the summary region gets the rest.
 func textConfig(policy string, budgetTokens int, o textOptions, forced []int, logp *[]float64) zoomr.Config {
 	cfg := zoomr.Config{
-		Policy: policy, Sinks: o.sinks, Window: budgetTokens / 2, Zoom: 2, ZoomSlotLen: max(1, budgetTokens/8),
-		Segmenter: zoomr.SegmentParagraph, ParagraphTail: o.paragraphTail,
+		Policy: policy, Sinks: o.sinks, Window: max(1, int(o.windowShare*float64(budgetTokens))), Zoom: 2,
+		ZoomSlotLen: max(1, int(o.zoomShare*float64(budgetTokens)/2)),
+		Segmenter:   zoomr.SegmentParagraph, ParagraphTail: o.paragraphTail,
 		IgnoreEOS: true, MaxTokens: len(forced), MaxPromptTokens: 1 << 20,
 	}
 	if policy != zoomr.PolicyFull {

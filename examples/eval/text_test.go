@@ -35,7 +35,7 @@ func TestTeacherForcedPerplexityMatchesForward(t *testing.T) {
 	}
 	want := math.Exp(nll / float64(len(ids)-1))
 
-	o := textOptions{sinks: 4, paragraphTail: 8}
+	o := textOptions{sinks: 4, paragraphTail: 8, windowShare: 0.5, zoomShare: 0.25}
 	full, err := perplexity(ctx, m, nil, ids, zoomr.PolicyFull, 1, o)
 	require.NoError(t, err)
 	require.InEpsilon(t, want, full.Perplexity, 1e-4)
