@@ -46,6 +46,7 @@ type textOptions struct {
 	paragraphTail int     // ZoomR: the last tokens of each paragraph stand in for its summary
 	windowShare   float64 // the recent window's share of the budget (ZoomR, and what H2O/R-KV/SumR derive from it)
 	zoomShare     float64 // ZoomR: the zoom slots' share of the budget (two slots)
+	reselectAt    string  // ZoomR: comma-separated token texts after which the zoomed set is chosen again
 }
 
 // TextRun is one (policy, budget) measurement; the JSON names are the issue's.
@@ -67,6 +68,7 @@ func textFlags(o *textOptions) {
 	flag.IntVar(&o.sinks, "sinks", 4, "-text: attention-sink tokens kept resident by every bounded policy")
 	flag.IntVar(&o.paragraphTail, "paragraph-tail", 8, "-text: ZoomR's paragraph segmenter: the last N tokens of a paragraph are its summary")
 	flag.Float64Var(&o.windowShare, "window-share", 0.5, "-text: the recent window's share of the budget (ZoomR's split; H2O, R-KV and SumR derive theirs from it)")
+	flag.StringVar(&o.reselectAt, "reselect-at", "", "-text: ZoomR also re-selects after tokens with these texts (comma-separated, e.g. \".\"), besides every paragraph end")
 	flag.Float64Var(&o.zoomShare, "zoom-share", 0.25, "-text: ZoomR's two zoom slots' share of the budget (the summary region gets the rest)")
 }
 
@@ -160,6 +162,9 @@ func textConfig(policy string, budgetTokens int, o textOptions, forced []int, lo
 		ZoomSlotLen: max(1, int(o.zoomShare*float64(budgetTokens)/2)),
 		Segmenter:   zoomr.SegmentParagraph, ParagraphTail: o.paragraphTail,
 		IgnoreEOS: true, MaxTokens: len(forced), MaxPromptTokens: 1 << 20,
+	}
+	if o.reselectAt != "" {
+		cfg.ReselectAt = strings.Split(o.reselectAt, ",")
 	}
 	if policy != zoomr.PolicyFull {
 		cfg.NewCache = func(c kvcache.Config) (kvcache.Cache, error) {
