@@ -74,7 +74,8 @@ type LlamaRun struct {
 	TokensPerSecond float64            `json:"tokens_per_s"`
 	Ratios          map[string]float64 `json:"ratio_ours_over_llamacpp"` // by policy (engine/policy for engines other than host)
 	Model           string             `json:"model"`
-	ResidentBytes   int64              `json:"resident_bytes"` // weights + F16 KV cache at its context size
+	ResidentBytes   int64              `json:"resident_bytes"`          // weights + F16 KV cache at its context size
+	ByThreads       map[int]float64    `json:"tokens_per_s_by_threads"` // every thread count tried
 }
 
 type options struct {
@@ -560,6 +561,7 @@ func runLlamaModel(ctx context.Context, o *options, name string, lm llamaModel, 
 		lengths[i] = strconv.Itoa(l - o.window)
 	}
 	best := map[int]LlamaRun{}
+	byThreads := map[int]map[int]float64{}
 	for _, th := range o.llamaThreads {
 		args := append(append([]string{"bench.mjs"}, lm.args...), "--threads", strconv.Itoa(th), "--ctx", strings.Join(lengths, ","),
 			"--gen", strconv.Itoa(o.window))
@@ -582,6 +584,10 @@ func runLlamaModel(ctx context.Context, o *options, name string, lm llamaModel, 
 		}
 		for i, r := range res.Runs {
 			l := o.lengths[i]
+			if byThreads[l] == nil {
+				byThreads[l] = map[int]float64{}
+			}
+			byThreads[l][th] = r.DecodeTPS
 			if r.DecodeTPS > best[l].TokensPerSecond {
 				c := lm.cfg
 				kv := r.ContextSize * int64(c.Layers*c.KVHeads*c.HeadDim) * 2 * 2 // K and V, F16
@@ -592,6 +598,7 @@ func runLlamaModel(ctx context.Context, o *options, name string, lm llamaModel, 
 	var out []LlamaRun
 	for _, l := range o.lengths {
 		lr := best[l]
+		lr.ByThreads = byThreads[l]
 		lr.Ratios = map[string]float64{}
 		for _, r := range runs {
 			if r.Model == name && r.Length == l {
@@ -606,8 +613,8 @@ func runLlamaModel(ctx context.Context, o *options, name string, lm llamaModel, 
 		for _, p := range slices.Sorted(maps.Keys(lr.Ratios)) {
 			ratios = append(ratios, fmt.Sprintf("%s %.2fx", p, lr.Ratios[p]))
 		}
-		fmt.Printf("llama.cpp %s length %d: %.1f tokens/s (%d threads), resident %.1f MiB (weights + F16 KV); ours/llama.cpp: %s\n",
-			name, l, lr.TokensPerSecond, lr.Threads, float64(lr.ResidentBytes)/(1<<20), strings.Join(ratios, ", "))
+		fmt.Printf("llama.cpp %s length %d: %.1f tokens/s (best, %d threads; by threads %v), resident %.1f MiB (weights + F16 KV); ours/llama.cpp: %s\n",
+			name, l, lr.TokensPerSecond, lr.Threads, lr.ByThreads, float64(lr.ResidentBytes)/(1<<20), strings.Join(ratios, ", "))
 		out = append(out, lr)
 	}
 	return out, nil
