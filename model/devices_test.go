@@ -21,7 +21,6 @@ func fourDevices(t *testing.T) {
 	t.Logf("backend %s: %d devices", b.Name(), b.NumDevices())
 }
 
-
 func TestDevicesForwardMatchesOneDevice(t *testing.T) {
 	fourDevices(t)
 	spec := RandomSpec{Arch: "qwen3", Seed: 3, Heads: 8, KVHeads: 4, HeadDim: 16, VocabSize: 300}

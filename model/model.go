@@ -38,7 +38,7 @@ type Model struct {
 	mu       sync.Mutex
 	execs    map[string]*mlctx.Exec // by graph kind
 	shapes   map[string]bool        // graph kind + input shapes already compiled
-	split    *deviceSplit // the devices the graph engine's weights are split across (WithDevices); nil: one
+	split    *deviceSplit           // the devices the graph engine's weights are split across (WithDevices); nil: one
 	builds   atomic.Int64
 	transfer atomic.Int64 // host<->device bytes moved by graph runs (TransferBytes)
 }
