@@ -125,6 +125,12 @@ func NewBackend(config string) (backends.Backend, error) { return newBackend(con
 // newQuietBackend creates a backend with its configuration banner (printed to stdout by the pure-Go backend)
 // discarded, so that programs whose stdout is JSON stay parseable.
 func newQuietBackend(config string) (b backends.Backend, err error) {
+	return quietly(config, func() (backends.Backend, error) { return backends.NewWithConfig(config) })
+}
+
+// quietly runs newB (which creates the backend config names) with stdout discarded and panics
+// turned into ErrBackend.
+func quietly(config string, newB func() (backends.Backend, error)) (b backends.Backend, err error) {
 	stdout := os.Stdout
 	if devnull, openErr := os.Open(os.DevNull); openErr == nil {
 		os.Stdout = devnull
@@ -135,7 +141,7 @@ func newQuietBackend(config string) (b backends.Backend, err error) {
 			err = fmt.Errorf("%w: creating backend %q: %v", ErrBackend, config, r)
 		}
 	}()
-	b, err = backends.NewWithConfig(config)
+	b, err = newB()
 	if err != nil {
 		return nil, fmt.Errorf("%w: creating backend %q: %w", ErrBackend, config, err)
 	}
