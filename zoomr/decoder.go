@@ -44,7 +44,10 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	cfg = cfg.withDefaults()
 	mc := m.Config
 	d := &Decoder{model: m, tok: tok, cfg: cfg}
-	if m.Engine() == model.EngineGraph && !m.Backend().HasSharedBuffers() {
+	switch {
+	case m.Devices() > 1: // split by KV head like the model, in the devices' buffers (shared or not)
+		d.slots = kvcache.NewShardedBackendSlots(m.Backend(), m.Mesh())
+	case m.Engine() == model.EngineGraph && !m.Backend().HasSharedBuffers():
 		d.slots = kvcache.NewBackendSlots(m.Backend())
 	}
 	d.layout = kvcache.Layout{Layers: mc.Layers, KVHeads: mc.KVHeads, HeadDim: mc.HeadDim, DType: dtypes.Float32}

@@ -298,7 +298,7 @@ func (s *session) prefillChunk(prompt []int) error {
 		if err != nil {
 			return err
 		}
-		kv = &model.KV{K: c.K, V: c.V, Mask: c.Mask}
+		kv = modelKV(c)
 	}
 	res, err := s.d.model.Prefill(s.ctx, prompt[start:end], start, kv, false)
 	if err != nil {
@@ -379,7 +379,7 @@ func (s *session) next() (*pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.req = &model.StepRequest{Token: id, Pos: pos, KV: model.KV{K: c.K, V: c.V, Mask: c.Mask},
+	p.req = &model.StepRequest{Token: id, Pos: pos, KV: *modelKV(c),
 		Options: model.StepOptions{
 			ReturnAttention: s.observer != nil,
 			// Greedy without a processor needs one id, not the logits; the queries serve re-selection only.
@@ -507,4 +507,9 @@ func (s *session) describe(tok *Token) {
 		DecoderBytes: decoder, TransferBytes: transfer, ActiveTokens: mem.Attended.Total(),
 		Capacity: mem.Capacity, Thoughts: s.thoughts, Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
+}
+
+// modelKV is the model's view of a cache's active context, whole or split across devices.
+func modelKV(c kvcache.Context) *model.KV {
+	return &model.KV{K: c.K, V: c.V, Mask: c.Mask, ShardedK: c.ShardedK, ShardedV: c.ShardedV, ShardedMask: c.ShardedMask}
 }

@@ -1,0 +1,54 @@
+package zoomr
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/model"
+)
+
+// TestCoveringZoomREqualsFullOnFourDevices: on a model split across 4 devices (4 KV heads, one per
+// device, the active context split the same way), ZoomR with a covering budget gives the full cache's
+// 256 greedy tokens through seals, votes and zooms (the zoom copies go into the split context), and the
+// full cache gives the single-device model's tokens. Skips on a backend with fewer than 4 devices.
+func TestCoveringZoomREqualsFullOnFourDevices(t *testing.T) {
+	b, err := model.DefaultBackend()
+	require.NoError(t, err)
+	if b.NumDevices() < 4 {
+		t.Skipf("backend %q has %d device(s); this test needs 4 (GOMLX_BACKEND=xla:cpu simulates them)", b.Name(), b.NumDevices())
+	}
+	dir := t.TempDir()
+	_, err = model.WriteRandom(dir, model.RandomSpec{Arch: "llama", VocabSize: 256, Hidden: 64, Layers: 2, Heads: 4, KVHeads: 4, Seed: 77})
+	require.NoError(t, err)
+	ctx := context.Background()
+	one, err := model.Load(ctx, dir, model.WithEngine(model.EngineGraph))
+	require.NoError(t, err)
+	four, err := model.Load(ctx, dir, model.WithDevices(4))
+	require.NoError(t, err)
+	require.Equal(t, 4, four.Devices())
+
+	base := Config{MaxTokens: 256, IgnoreEOS: true, NewSegmenter: scripted()}
+	full := base
+	full.Policy = PolicyFull
+	run := func(m *model.Model, cfg Config) ([]int, Stats) {
+		d, err := New(m, nil, cfg)
+		require.NoError(t, err)
+		return generate(t, d, testPrompt)
+	}
+	want, _ := run(one, full)
+	got, _ := run(four, full)
+	require.Equal(t, want, got, "the full cache on 4 devices against 1")
+
+	covering := base
+	covering.Window, covering.SummaryCap, covering.ZoomSlotLen = 512, 512, 64
+	got, stats := run(four, covering)
+	require.Equal(t, want, got, "covering ZoomR on 4 devices against the full cache")
+	require.Greater(t, stats.Reselections, 5)
+
+	tight := base
+	tight.Window, tight.SummaryCap, tight.ZoomSlotLen, tight.Zoom = 8, 8, 8, 1
+	other, _ := run(four, tight)
+	require.NotEqual(t, want, other, "a tight budget should change a random model's output")
+	t.Logf("%d tokens equal; %d re-selections", len(want), stats.Reselections)
+}
