@@ -34,6 +34,7 @@ func main() {
 type flags struct {
 	modelDir, tokenizerPath, prompt, promptIDs, cache, segmenter        string
 	maxTokens, window, sinks, zoom, votes, summaryCap, topK, maxThought int
+	devices                                                             int
 	greedy, asJSON, events, bf16, ignoreEOS                             bool
 	temperature, topP                                                   float64
 	seed                                                                uint64
@@ -64,6 +65,7 @@ func parseFlags(args []string) (*flags, error) {
 	flag.BoolVar(&f.bf16, "bf16", false, "store the KV cache in bfloat16")
 	flag.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at the end-of-sequence token")
 	flag.IntVar(&f.maxThought, "max-thought", 0, "split thoughts longer than this many tokens (default 512)")
+	flag.IntVar(&f.devices, "devices", 1, "split the model across this many devices of the backend (tensor parallelism; XLA, -tags xla)")
 	return f, flag.Parse(args)
 }
 
@@ -84,7 +86,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	m, err := model.Load(ctx, f.modelDir)
+	m, err := model.Load(ctx, f.modelDir, model.WithDevices(f.devices))
 	if err != nil {
 		return err
 	}
@@ -160,11 +162,12 @@ func generate(ctx context.Context, dec *zoomr.Decoder, ids []int, f *flags, stdo
 				"peak_resident_bytes": st.PeakResidentBytes, "peak_host_bytes": st.PeakHostBytes,
 				"graph_builds": st.GraphBuilds, "reselections": st.Reselections,
 				"prefill_s": st.PrefillSeconds, "decode_s": st.DecodeSeconds, "stop_reason": st.StopReason,
+				"devices": dec.Model().Devices(),
 			},
 		})
 	}
-	fmt.Fprintf(os.Stderr, "\n[%s] %d tokens, %.1f tokens/s, peak resident KV %d bytes, host %d bytes, %d re-selections, %d graph builds\n",
-		st.Policy, st.Tokens, st.TokensPerSecond, st.PeakResidentBytes, st.PeakHostBytes, st.Reselections, st.GraphBuilds)
+	fmt.Fprintf(os.Stderr, "\n[%s] %d tokens, %.1f tokens/s, peak resident KV %d bytes, host %d bytes, %d re-selections, %d graph builds, %d device(s)\n",
+		st.Policy, st.Tokens, st.TokensPerSecond, st.PeakResidentBytes, st.PeakHostBytes, st.Reselections, st.GraphBuilds, dec.Model().Devices())
 	return nil
 }
 
