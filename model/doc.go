@@ -56,6 +56,15 @@
 // about 3x faster than the [out, in] layout on the pure-Go backend. Prefill and training see the
 // Hugging Face layout (WithTrainingLayout keeps it throughout, for trainers); Save writes it.
 //
+// # Several devices
+//
+// WithDevices(n) splits the graph engine's model across n devices of its backend (tensor parallelism
+// by GoMLX's AutoSharding, devices.go): q/k/v/gate/up column-parallel, o/down row-parallel,
+// embeddings and norms replicated, the context split by KV head (n must divide the KV heads; else
+// ErrDevices). XLA's sharding propagation partitions the graphs and adds the collectives. A step takes
+// the context whole (split on the host per call) or already split in the devices' buffers
+// (KV.ShardedK/ShardedV/ShardedMask, as kvcache.NewShardedBackendSlots keeps it).
+//
 // # Training
 //
 // TrainLogits builds a differentiable forward pass with a caller-supplied attention mask [B, T, T] (so a
