@@ -309,6 +309,7 @@ func (b *Batcher) decode(jobs []*batchJob) map[*batchJob]bool {
 	b.mu.Unlock()
 	for i, j := range stepping {
 		j.stats.ModelSeconds += elapsed
+		pend[i].model = elapsed
 		if err != nil {
 			b.end(j, StopError, err)
 			ended[j] = true

@@ -23,7 +23,10 @@ type Decoder struct {
 	tok     *tokenizer.Tokenizer // nil: ids in, ids out
 	cfg     Config               // defaults applied
 	layout  kvcache.Layout
-	segKind SegmenterKind     // the segmenter in use: SegmentAuto resolved
+	segKind SegmenterKind // the segmenter in use: SegmentAuto resolved
+	// slots makes the caches' active contexts: in the backend's buffers when the model runs graphs
+	// on a device (XLA), in Go memory otherwise (nil).
+	slots   kvcache.SlotsFactory
 	markers summarize.Markers // resolved summary markers (SegmentSummary)
 	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
 	reselec []int             // token ids that trigger re-selection
@@ -51,6 +54,9 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	cfg = cfg.withDefaults()
 	mc := m.Config
 	d := &Decoder{model: m, tok: tok, cfg: cfg}
+	if m.Engine() == model.EngineGraph && !m.Backend().HasSharedBuffers() {
+		d.slots = kvcache.NewBackendSlots(m.Backend())
+	}
 	d.layout = kvcache.Layout{Layers: mc.Layers, KVHeads: mc.KVHeads, HeadDim: mc.HeadDim, DType: dtypes.Float32}
 	if cfg.BFloat16 {
 		d.layout.DType = dtypes.BFloat16

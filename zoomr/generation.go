@@ -47,9 +47,15 @@ type StepStats struct {
 	// builders. With HostBytes and IndexBytes
 	// it is every byte that grows with the output (zoomr's soak test holds the Go heap to it).
 	DecoderBytes int64
-	ActiveTokens int // attended slots of the active context
-	Capacity     int // slots of the active context
-	Thoughts     int // sealed thoughts
+	// TransferBytes is cumulative since the generation started: the bytes that crossed between host
+	// and device during decoding — what the model steps copied (token ids, the new token's K/V, the
+	// greedy choice or the logits, the queries at re-selections) and what the cache wrote into the
+	// active context since the prompt (new tokens' slots, summaries, zoomed thoughts). On the host
+	// engine nothing leaves Go memory; the figure is then the cache's writes: what a device would need.
+	TransferBytes int64
+	ActiveTokens  int // attended slots of the active context
+	Capacity      int // slots of the active context
+	Thoughts      int // sealed thoughts
 	// Selected lists the thoughts zoomed in (chosen at the last re-selection). Shared between tokens
 	// until the next re-selection: read it, do not modify it.
 	Selected []int
@@ -86,9 +92,9 @@ type Stats struct {
 	TokensPerSecond   float64 // Tokens / DecodeSeconds
 	PeakResidentBytes int64
 	PeakHostBytes     int64
-	// DecoderBytes is StepStats.DecoderBytes at the end.
-	DecoderBytes int64
-	Reselections int
+	// DecoderBytes and TransferBytes are StepStats' at the end.
+	DecoderBytes, TransferBytes int64
+	Reselections                int
 	// SelectionSeconds is the time spent scoring summaries, voting and zooming.
 	SelectionSeconds float64
 	// ModelSeconds is the time inside the model's decode step; OverheadSeconds the rest of the steps
@@ -156,7 +162,11 @@ type session struct {
 	agree    float64
 	pos      int       // the next position: the prompt's length once prefilled, then one per token
 	count    int       // tokens generated
-	logits   []float32 // the next token's distribution
+	logits   []float32 // the next token's distribution (nil after a greedy step: greedy holds its choice)
+	greedy   int
+	transfer int64 // bytes the model steps moved between host and backend
+	// movedAtPrompt is the cache's MovedBytes when the prompt was in (decoding's transfer starts there).
+	movedAtPrompt int64
 	// generated lists the tokens generated so far, kept only for a LogitsProcessor (which sees them).
 	generated []int
 	selected  []int // the zoomed thoughts, from the last re-selection
@@ -233,7 +243,8 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 		if p.req != nil {
 			modelStart := time.Now()
 			res, err = d.model.StepBatch(g.ctx, []model.StepRequest{*p.req})
-			s.stats.ModelSeconds += since(modelStart)
+			p.model = since(modelStart)
+			s.stats.ModelSeconds += p.model
 			if err != nil {
 				return err
 			}
@@ -255,7 +266,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 
 // newSession builds the per-generation collaborators.
 func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings, text *replyText, stats *Stats) (*session, error) {
-	cache, err := d.cfg.newCache(d.layout, promptLen)
+	cache, err := d.cfg.newCache(d.layout, promptLen, d.slots)
 	if err != nil {
 		return nil, err
 	}
@@ -322,8 +333,11 @@ func (s *session) prefillChunk(prompt []int) error {
 	if err := s.cache.AppendPrompt(res.K, res.V, end-start); err != nil {
 		return err
 	}
+	if _, err := s.cache.Context(); err != nil { // a device context takes the prompt's rows now
+		return err
+	}
 	s.pos, s.logits = end, res.Logits
-	s.observeMemory()
+	s.movedAtPrompt = s.observeMemory().MovedBytes
 	return nil
 }
 
@@ -336,6 +350,7 @@ type pending struct {
 	stop  StopReason
 	req   *model.StepRequest
 	start time.Time
+	model float64 // seconds of its model step (set by whoever ran it), not counted as overhead
 }
 
 // next samples the next token from the session's logits, segments it, decides whether generation
@@ -347,7 +362,12 @@ func (s *session) next() (*pending, error) {
 	if err := s.process(s.generated, s.logits); err != nil {
 		return nil, err
 	}
-	id := s.sampler.sample(s.logits)
+	var id int
+	if s.logits == nil { // the last step ran greedy where the logits are and returned its choice
+		id = s.greedy
+	} else {
+		id = s.sampler.sample(s.logits)
+	}
 	if s.proc != nil {
 		s.generated = append(s.generated, id)
 	}
@@ -387,7 +407,12 @@ func (s *session) next() (*pending, error) {
 		return nil, err
 	}
 	p.req = &model.StepRequest{Token: id, Pos: pos, KV: model.KV{K: c.K, V: c.V, Mask: c.Mask},
-		Options: model.StepOptions{ReturnAttention: s.observer != nil}}
+		Options: model.StepOptions{
+			ReturnAttention: s.observer != nil,
+			// Greedy without a processor needs one id, not the logits; the queries serve re-selection only.
+			Greedy:      s.sampler.temp == 0 && s.proc == nil,
+			SkipQueries: !ev.Reselect || s.zoomer == nil,
+		}}
 	return p, nil
 }
 
@@ -395,7 +420,7 @@ func (s *session) next() (*pending, error) {
 // attention to an observer, the token's K/V to the cache, a thought this token ended, a
 // re-selection; the next logits; and describes the token.
 func (s *session) finish(p *pending, res []*model.StepResult) error {
-	defer func() { s.stats.OverheadSeconds += since(p.start) }()
+	defer func() { s.stats.OverheadSeconds += since(p.start) - p.model }()
 	if res == nil {
 		if s.stream != nil {
 			p.tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
@@ -423,7 +448,8 @@ func (s *session) finish(p *pending, res []*model.StepResult) error {
 			return err
 		}
 	}
-	s.logits = r.Logits
+	s.logits, s.greedy = r.Logits, r.Next
+	s.transfer += r.TransferBytes
 	s.text.add(p.tok)
 	s.describe(&p.tok)
 	return nil
@@ -504,9 +530,10 @@ func (s *session) observeMemory() kvcache.Memory {
 func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
 	decoder := int64(8*cap(s.generated)+8*cap(s.stats.Agreeabilities)+4*cap(s.scores)) + s.text.bytes()
-	s.stats.DecoderBytes = decoder
+	transfer := s.transfer + mem.MovedBytes - s.movedAtPrompt
+	s.stats.DecoderBytes, s.stats.TransferBytes = decoder, transfer
 	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes,
-		DecoderBytes: decoder, ActiveTokens: mem.Attended.Total(),
+		DecoderBytes: decoder, TransferBytes: transfer, ActiveTokens: mem.Attended.Total(),
 		Capacity: mem.Capacity, Thoughts: s.thoughts, Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
 }
