@@ -2,6 +2,7 @@ package zoomr
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,6 +188,8 @@ func TestChatQwen3Thinking(t *testing.T) {
 					zooms++
 				}
 			}
+			t.Logf("%s: %d tokens (%d thinking), %d thoughts sealed inside the span, %d re-selections zoomed in; reasoning %d bytes, answer %q",
+				policy, len(toks), closing, sealed, zooms, len(reasoning), answer)
 			require.Equal(t, 4, sealed, "four paragraphs (the last sealed by </think>)")
 			if policy == PolicyZoomR {
 				require.Greater(t, zooms, 0)
@@ -254,6 +257,31 @@ func TestChatOpenedSpan(t *testing.T) {
 	br, ba := bg.Text()
 	require.Equal(t, reasoning, br)
 	require.Equal(t, answer, ba)
+
+	// Messages as JSON (an OpenAI-compatible request's) render the same prompt, alone or batched.
+	raw := json.RawMessage(`[{"role": "system", "content": "Think step by step."}, {"role": "user", "content": "What is 2+2?"}]`)
+	jg := d.ChatJSON(t.Context(), raw)
+	require.Equal(t, g.PromptIDs(), jg.PromptIDs())
+	require.Equal(t, ids(toks), ids(chatTokens(t, jg)))
+	require.Equal(t, ids(toks), ids(chatTokens(t, b.ChatJSON(t.Context(), raw))))
+	for _, err := range d.ChatJSON(t.Context(), json.RawMessage(`{"role": "user"}`)).Tokens() {
+		require.ErrorIs(t, err, ErrPrompt)
+	}
+
+	// A stop string ends the text without being part of it (Token.Text keeps it).
+	sg := d.Chat(t.Context(), question, WithStop([]string{"answer is"}, nil))
+	stoks := chatTokens(t, sg)
+	require.Equal(t, StopString, sg.Stats().StopReason)
+	sr, sa := sg.Text()
+	require.Equal(t, thinking, sr)
+	require.Equal(t, "The ", sa)
+	require.True(t, strings.HasSuffix(stoks[len(stoks)-1].Text, "is"))
+	// Stopped inside the reasoning: the reasoning loses it.
+	sg = d.Chat(t.Context(), question, WithStop([]string{"Second idea"}, nil))
+	chatTokens(t, sg)
+	sr, sa = sg.Text()
+	require.Equal(t, "First idea: two and two, a sum of small numbers.", sr)
+	require.Empty(t, sa)
 }
 
 // TestStartEndsReasoningAtThinkClose: Start reasons from the first token (its prompt is the caller's),

@@ -131,7 +131,8 @@ func (g *Generation) Stats() Stats {
 // Text returns the generation's reasoning and its answer, as OpenAI-compatible servers return
 // reasoning_content and content: the text of the thought and summary tokens, and of the answer
 // tokens, hidden tokens left out (Token.Delta), the reasoning trimmed of surrounding whitespace and
-// the answer of leading whitespace (as chat.ThinkMarkers.Split trims). Complete once Tokens has
+// the answer of leading whitespace (as chat.ThinkMarkers.Split trims), without the stop string that
+// ended it (Token.Text keeps it). Complete once Tokens has
 // finished; while it runs, the text so far. A generation from Start reasons until an answer marker
 // (Config.Protocol, the thinking span's close marker); Chat decides from the template.
 func (g *Generation) Text() (reasoning, answer string) { return g.text.text() }
@@ -426,6 +427,9 @@ func (s *session) finish(p *pending, res []*model.StepResult) error {
 			p.tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
 		}
 		s.text.add(p.tok)
+		if p.stop == StopString {
+			s.text.trimStop(s.stops.matched(s.tail))
+		}
 		s.describe(&p.tok)
 		return nil
 	}
