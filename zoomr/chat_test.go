@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zoomr-go/zoomr/internal/oracle"
+	"github.com/zoomr-go/zoomr/internal/testmodels"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/chat"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
@@ -334,4 +335,38 @@ func ids(toks []Token) []int {
 		out[i] = t.ID
 	}
 	return out
+}
+
+// TestChatGGUFTemplate: the real SmolLM2 GGUF's template and vocabulary (skips unless fetched) over a
+// random model of its vocabulary size: the ChatML prompt as Hugging Face renders it, no BOS (the
+// vocabulary adds none), and, as the model has no thinking span or answer marker, a reply that is all
+// answer.
+func TestChatGGUFTemplate(t *testing.T) {
+	path := testmodels.Require(t, "smollm2")
+	tpl, err := LoadChatTemplate(path, "")
+	require.NoError(t, err)
+	tok, err := LoadTokenizer(path)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	_, err = model.WriteRandom(dir, model.RandomSpec{VocabSize: tok.VocabSize(), Hidden: 32, Heads: 2, KVHeads: 1, Tie: true, Seed: 4})
+	require.NoError(t, err)
+	m, err := model.Load(t.Context(), dir)
+	require.NoError(t, err)
+	d, err := New(m, tok, Config{ChatTemplate: tpl, MaxTokens: 12, IgnoreEOS: true})
+	require.NoError(t, err)
+	msgs := []chat.Message{{Role: "user", Content: "Hi!"}}
+	prompt, err := d.ChatPrompt(msgs)
+	require.NoError(t, err)
+	want := "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n" +
+		"<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n"
+	require.Equal(t, want, prompt)
+	g := d.Chat(t.Context(), msgs)
+	wantIDs, err := tok.EncodeWith(want, tokenizer.Options{ParseSpecial: true})
+	require.NoError(t, err)
+	require.Equal(t, wantIDs, g.PromptIDs())
+	for _, tk := range chatTokens(t, g) {
+		require.Equal(t, summarize.Answer, tk.Kind)
+	}
+	reasoning, _ := g.Text()
+	require.Empty(t, reasoning)
 }
