@@ -164,35 +164,48 @@ func (m *Model) DeviceWeightBytes() ([]int64, error) {
 	return out, nil
 }
 
-// shardExec makes e run on the model's devices: the first nLead inputs (ids, positions, …) and every
-// output replicated, the inputs after them (the context's mask then K and Vᵀ per layer) as a context
-// is split. nLead < 0: no context, every input replicated.
-func (m *Model) shardExec(e *mlctx.Exec, nLead int) error {
+// argLayout is how a graph's inputs are laid out: lead inputs (ids, positions, …), then up to
+// contexts contexts, each a mask, K per layer and Vᵀ per layer.
+type argLayout struct{ lead, contexts int }
+
+// shardExec makes e run on the model's devices: the lead inputs, the masks and every output
+// replicated, each context's K and Vᵀ split on their KV-head axis.
+func (m *Model) shardExec(e *mlctx.Exec, args argLayout) error {
 	s := m.split
 	e.AutoSharding(s.mesh)
 	if err := e.SetDefaultShardingSpec(s.replicated); err != nil {
 		return fmt.Errorf("%w: %w", ErrBackend, err)
 	}
-	in := []*distributed.ShardingSpec{s.replicated}
-	if nLead >= 0 {
-		in = make([]*distributed.ShardingSpec, 0, nLead+2)
-		for range nLead + 1 { // the lead inputs and the mask
-			in = append(in, s.replicated)
+	in := make([]*distributed.ShardingSpec, 0, args.lead+args.contexts*(1+2*m.Config.Layers))
+	for range args.lead {
+		in = append(in, s.replicated)
+	}
+	for range args.contexts {
+		in = append(in, s.replicated) // the mask
+		for range 2 * m.Config.Layers {
+			in = append(in, s.column)
 		}
-		in = append(in, s.column) // repeated for every remaining input: K and Vᵀ of each layer
+	}
+	if len(in) == 0 {
+		in = append(in, s.replicated)
 	}
 	e.WithInputShardingSpecs(in...).WithOutputShardingSpecs(s.replicated)
 	return nil
 }
 
-// execArgs lays out a graph's arguments: lead (ids, positions: Go slices) then the context kv (nil:
-// none). On several devices they are device-major (every argument of device 0, then of device 1, …):
-// each device gets its own copy of lead and of the mask, and its shard of K and Vᵀ — the shards a
-// split context already holds, or a split of whole tensors made here (freed by release).
-func (m *Model) execArgs(lead []any, kv *KV) (args []any, release func(), err error) {
-	release = func() {}
+// execArgs lays out a graph's arguments: lead (ids, positions: Go slices) then the contexts kvs. On
+// several devices they are device-major (every argument of device 0, then of device 1, …): each
+// device gets its own copy of lead and of the masks, and its shard of K and Vᵀ — the shards a split
+// context already holds, or a split of whole tensors made here (freed by release).
+func (m *Model) execArgs(lead []any, kvs ...*KV) (args []any, release func(), err error) {
+	var releases []func()
+	release = func() {
+		for _, r := range releases {
+			r()
+		}
+	}
 	if m.split == nil {
-		if kv != nil {
+		for _, kv := range kvs {
 			lead = append(lead, kv.args()...)
 		}
 		return lead, release, nil
@@ -202,12 +215,13 @@ func (m *Model) execArgs(lead []any, kv *KV) (args []any, release func(), err er
 	for d := range perDevice {
 		perDevice[d] = append([]any{}, lead...)
 	}
-	if kv != nil {
+	for _, kv := range kvs {
 		ctxArgs, rel, err := m.splitContext(kv)
 		if err != nil {
-			return nil, release, err
+			release()
+			return nil, func() {}, err
 		}
-		release = rel
+		releases = append(releases, rel)
 		for d := range perDevice {
 			perDevice[d] = append(perDevice[d], ctxArgs[d]...)
 		}

@@ -309,10 +309,9 @@ func (m *Model) Variable(name string) *mlctx.Variable { return m.vars[name] }
 func (m *Model) GraphBuilds() int64 { return m.builds.Load() }
 
 // exec returns the executor for graph `kind`, creating it on first use, and counts a build when a new
-// input-shape signature is seen (GoMLX compiles one graph per signature). nLead is the number of
-// inputs before the context (mask, K, Vᵀ), or -1 without one: on several devices the context is split
-// and the rest replicated (shardExec).
-func (m *Model) exec(kind, signature string, nLead int, fn func(ctx *mlctx.Context, in []*Node) []*Node) (*mlctx.Exec, error) {
+// input-shape signature is seen (GoMLX compiles one graph per signature). args says where the
+// contexts are among the inputs: on several devices they are split and the rest replicated (shardExec).
+func (m *Model) exec(kind, signature string, args argLayout, fn func(ctx *mlctx.Context, in []*Node) []*Node) (*mlctx.Exec, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.execs[kind]
@@ -323,7 +322,7 @@ func (m *Model) exec(kind, signature string, nLead int, fn func(ctx *mlctx.Conte
 			return nil, fmt.Errorf("%w: %w", ErrBackend, err)
 		}
 		if m.split != nil {
-			if err := m.shardExec(e, nLead); err != nil {
+			if err := m.shardExec(e, args); err != nil {
 				return nil, err
 			}
 		}

@@ -178,8 +178,9 @@ func (m *Model) Step(ctx context.Context, token, pos int, kv KV, opts StepOption
 // StepBatch runs one decode step for each request, each over its own context: several generations
 // sharing a pass over the weights. The host engine multiplies all the requests' rows by each weight
 // matrix at once (the weights are read once per step, not once per request); the graph engine runs
-// one step graph per request. Results are in request order and equal what Step gives for each alone
-// (up to float32 rounding of the batched products).
+// the requests whose contexts have the same capacity and dtype as one batched step graph (batch sizes
+// in powers of two, compiled once per size). Results are in request order and equal what Step gives
+// for each alone (up to float32 rounding of the batched products).
 func (m *Model) StepBatch(ctx context.Context, reqs []StepRequest) (res []*StepResult, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -199,13 +200,7 @@ func (m *Model) StepBatch(ctx context.Context, reqs []StepRequest) (res []*StepR
 	if m.engine == EngineHost {
 		return m.hostSteps(reqs)
 	}
-	res = make([]*StepResult, len(reqs))
-	for i, r := range reqs {
-		if res[i], err = m.graphStep(r); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return m.graphSteps(reqs)
 }
 
 // checkStep validates one step request.
@@ -273,7 +268,7 @@ func (m *Model) graphStep(r StepRequest) (*StepResult, error) {
 	L := m.Config.Layers
 	outs := stepOutputs{attn: r.Options.ReturnAttention, greedy: r.Options.Greedy, queries: !r.Options.SkipQueries}
 	kind := fmt.Sprintf("step%+v", outs)
-	e, err := m.exec(kind, fmt.Sprintf("C=%d,%s", r.KV.Capacity(), r.KV.dtype()), 2, func(_ *mlctx.Context, in []*Node) []*Node {
+	e, err := m.exec(kind, fmt.Sprintf("C=%d,%s", r.KV.Capacity(), r.KV.dtype()), argLayout{lead: 2, contexts: 1}, func(_ *mlctx.Context, in []*Node) []*Node {
 		b := &builder{m: m, g: in[0].Graph()}
 		return b.stepGraph(in[0], in[1], in[2], in[3:3+L], in[3+L:3+2*L], outs)
 	})
@@ -440,12 +435,12 @@ func (m *Model) graphPrefill(tokens []int, startPos int, kv *KV, allLogits bool)
 	withCtx := kv != nil
 	kind := fmt.Sprintf("chunk(ctx=%v,all=%v)", withCtx, allLogits)
 	sig := fmt.Sprintf("T=%d", T)
-	nLead := -1
+	layout := argLayout{lead: 3}
 	if withCtx {
 		sig += fmt.Sprintf(",C=%d,%s", kv.Capacity(), kv.dtype())
-		nLead = 3
+		layout.contexts = 1
 	}
-	e, err := m.exec(kind, sig, nLead, func(_ *mlctx.Context, in []*Node) []*Node {
+	e, err := m.exec(kind, sig, layout, func(_ *mlctx.Context, in []*Node) []*Node {
 		b := &builder{m: m, g: in[0].Graph()}
 		var mask *Node
 		var ks, vs []*Node
@@ -457,7 +452,11 @@ func (m *Model) graphPrefill(tokens []int, startPos int, kv *KV, allLogits bool)
 	if err != nil {
 		return nil, err
 	}
-	args, release, err := m.execArgs([]any{ids, positions, []int32{int32(n - 1)}}, kv)
+	var kvs []*KV
+	if withCtx {
+		kvs = append(kvs, kv)
+	}
+	args, release, err := m.execArgs([]any{ids, positions, []int32{int32(n - 1)}}, kvs...)
 	if err != nil {
 		return nil, err
 	}

@@ -254,7 +254,7 @@ func (b *Batcher) setup(j *batchJob) error {
 	if err := b.d.checkPrompt(g.prompt); err != nil {
 		return err
 	}
-	s, err := b.d.newSession(j.ctx, len(g.prompt), g.set, &j.stats)
+	s, err := b.d.newSession(j.ctx, len(g.prompt), g.set, &g.text, &j.stats)
 	if err != nil {
 		return err
 	}

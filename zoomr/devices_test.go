@@ -45,6 +45,9 @@ func TestCoveringZoomREqualsFullOnFourDevices(t *testing.T) {
 	got, stats := run(four, covering)
 	require.Equal(t, want, got, "covering ZoomR on 4 devices against the full cache")
 	require.Greater(t, stats.Reselections, 5)
+	perToken := float64(stats.TransferBytes) / float64(stats.Tokens)
+	t.Logf("transfer %.0f B per token, peak resident %d B", perToken, stats.PeakResidentBytes)
+	require.Less(t, perToken, float64(stats.PeakResidentBytes)/8, "the split context is updated in place, never re-uploaded")
 
 	tight := base
 	tight.Window, tight.SummaryCap, tight.ZoomSlotLen, tight.Zoom = 8, 8, 8, 1

@@ -28,7 +28,11 @@ type Token struct {
 	// Reselected reports a re-selection after this token; Zoomed is then the new zoomed set.
 	Reselected bool
 	Zoomed     []int
-	Stats      StepStats
+	// Hidden: the token's Text belongs to neither the reasoning nor the answer (Delta,
+	// Generation.Text): the marker that opens or closes the thinking span (or the protocol's answer
+	// marker), or a special token such as EOS.
+	Hidden bool
+	Stats  StepStats
 }
 
 // StepStats is the cache and selection state after a token's step.
@@ -38,8 +42,9 @@ type StepStats struct {
 	IndexBytes    int64 // bytes of the summary index (per sealed thought: its mean key and record), on the host
 	// DecoderBytes is what the generation itself keeps that grows with the output: the generated ids
 	// a LogitsProcessor sees (8 B per token, only with a processor), the agreeability of every
-	// re-selection (8 B each) and the summary-score buffer (4 B per layer, head and thought), counted by
-	// the capacity of their slices. With HostBytes and IndexBytes
+	// re-selection (8 B each), the summary-score buffer (4 B per layer, head and thought) and the
+	// reasoning and answer texts (Generation.Text), counted by the capacity of their slices and
+	// builders. With HostBytes and IndexBytes
 	// it is every byte that grows with the output (zoomr's soak test holds the Go heap to it).
 	DecoderBytes int64
 	// TransferBytes is cumulative since the generation started: the bytes that crossed between host
@@ -110,6 +115,7 @@ type Generation struct {
 	batcher *Batcher // nil: the generation runs its own steps
 	err     error    // a setup error, yielded by Tokens
 	used    atomic.Bool
+	text    replyText // the reasoning and answer texts so far
 
 	mu    sync.Mutex
 	stats Stats // published when Tokens finishes
@@ -122,6 +128,18 @@ func (g *Generation) Stats() Stats {
 	return g.stats
 }
 
+// Text returns the generation's reasoning and its answer, as OpenAI-compatible servers return
+// reasoning_content and content: the text of the thought and summary tokens, and of the answer
+// tokens, hidden tokens left out (Token.Delta), the reasoning trimmed of surrounding whitespace and
+// the answer of leading whitespace (as chat.ThinkMarkers.Split trims), without the stop string that
+// ended it (Token.Text keeps it). Complete once Tokens has
+// finished; while it runs, the text so far. A generation from Start reasons until an answer marker
+// (Config.Protocol, the thinking span's close marker); Chat decides from the template.
+func (g *Generation) Text() (reasoning, answer string) { return g.text.text() }
+
+// PromptIDs returns the prompt's token ids (for Chat, the rendered and tokenized messages).
+func (g *Generation) PromptIDs() []int { return append([]int(nil), g.prompt...) }
+
 // session is the mutable state of one generation.
 type session struct {
 	d        *Decoder
@@ -132,6 +150,8 @@ type session struct {
 	observer kvcache.AttentionObserver // nil: no attention needed
 	thoughts int                       // thoughts sealed so far (the decoder's tracker)
 	seg      summarize.Segmenter
+	gate     *thinkGate // nil: the reasoning starts at the first token
+	text     *replyText
 	sel      consensus.Selector
 	sampler  *sampler
 	proc     LogitsProcessor // nil: none
@@ -191,7 +211,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 	if err := d.checkPrompt(g.prompt); err != nil {
 		return err
 	}
-	s, err := d.newSession(g.ctx, len(g.prompt), g.set, stats)
+	s, err := d.newSession(g.ctx, len(g.prompt), g.set, &g.text, stats)
 	if err != nil {
 		return err
 	}
@@ -246,7 +266,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 }
 
 // newSession builds the per-generation collaborators.
-func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings, stats *Stats) (*session, error) {
+func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings, text *replyText, stats *Stats) (*session, error) {
 	cache, err := d.cfg.newCache(d.layout, promptLen, d.slots)
 	if err != nil {
 		return nil, err
@@ -259,7 +279,14 @@ func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings
 	if err != nil {
 		return nil, fmt.Errorf("%w: selector: %w", ErrConfig, err)
 	}
-	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, sel: sel, sampler: newSampler(set), stops: d.stopRules(set), stats: stats}
+	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, text: text, sel: sel, sampler: newSampler(set), stops: d.stopRules(set), stats: stats}
+	if set.think != thinkOpen {
+		s.gate = &thinkGate{inner: seg, open: d.think.open, start: set.think, state: set.think}
+		if d.tok != nil {
+			s.gate.isSpace = isSpaceToken(d.tok)
+		}
+		s.seg = s.gate
+	}
 	s.sealer, _ = cache.(kvcache.Sealer)
 	s.zoomer, _ = cache.(kvcache.Zoomer)
 	s.observer, _ = cache.(kvcache.AttentionObserver)
@@ -350,7 +377,8 @@ func (s *session) next() (*pending, error) {
 	s.count++
 	ev := s.seg.Observe(id)
 	p.ev = ev
-	p.tok = Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1}
+	p.tok = Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1,
+		Hidden: ev.AnswerBegan || (s.gate != nil && s.gate.opened) || (d.tok != nil && d.tok.IsControl(id))}
 	// Ids past the tokenizer's vocabulary (padding rows of the embedding) have no text.
 	if s.stream != nil && id < d.tok.VocabSize() {
 		text, err := s.stream.Next(id)
@@ -398,6 +426,10 @@ func (s *session) finish(p *pending, res []*model.StepResult) error {
 		if s.stream != nil {
 			p.tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
 		}
+		s.text.add(p.tok)
+		if p.stop == StopString {
+			s.text.trimStop(s.stops.matched(s.tail))
+		}
 		s.describe(&p.tok)
 		return nil
 	}
@@ -422,6 +454,7 @@ func (s *session) finish(p *pending, res []*model.StepResult) error {
 	}
 	s.logits, s.greedy = r.Logits, r.Next
 	s.transfer += r.TransferBytes
+	s.text.add(p.tok)
 	s.describe(&p.tok)
 	return nil
 }
@@ -500,7 +533,7 @@ func (s *session) observeMemory() kvcache.Memory {
 
 func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
-	decoder := int64(8*cap(s.generated) + 8*cap(s.stats.Agreeabilities) + 4*cap(s.scores))
+	decoder := int64(8*cap(s.generated)+8*cap(s.stats.Agreeabilities)+4*cap(s.scores)) + s.text.bytes()
 	transfer := s.transfer + mem.MovedBytes - s.movedAtPrompt
 	s.stats.DecoderBytes, s.stats.TransferBytes = decoder, transfer
 	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes,
