@@ -28,8 +28,8 @@ func fourDevices(t *testing.T) {
 }
 
 // TestDevicesMatchOneDevice: a model split across 4 devices gives the single-device logits within
-// 1e-4 — a causal forward pass, decode steps over a whole context split per call, and with the
-// attention and query outputs — and the same greedy tokens, for GQA (2 query heads per KV head),
+// 1e-4 — a causal forward pass, decode steps over a whole context split per call (with the attention
+// and query outputs), a batch of steps over two contexts — and the same greedy tokens, for GQA (2 query heads per KV head),
 // biases, q/k norms and tied embeddings; and each device holds a quarter of the split weights.
 func TestDevicesMatchOneDevice(t *testing.T) {
 	fourDevices(t)
@@ -65,6 +65,19 @@ func TestDevicesMatchOneDevice(t *testing.T) {
 				want, have []float32
 			}{{"step logits", w.Logits, g.Logits}, {"K", w.K, g.K}, {"V", w.V, g.V}, {"Q", w.Q, g.Q}, {"attention", w.Attn, g.Attn}} {
 				diff = max(diff, maxAbsDiff(t, part.name, part.want, part.have))
+			}
+			// A batch of requests over different contexts: the batched step graph.
+			kv2 := NewSimpleKV(one.Config)
+			pre2, err := one.Prefill(ctx, tokens[:5], 0, nil, false)
+			require.NoError(t, err)
+			require.NoError(t, kv2.Append(pre2.K, pre2.V, 5))
+			batch := []StepRequest{{Token: 42, Pos: len(tokens), KV: kv.KV()}, {Token: 7, Pos: 5, KV: kv2.KV()}, {Token: 9, Pos: len(tokens), KV: kv.KV()}}
+			wb, err := one.StepBatch(ctx, batch)
+			require.NoError(t, err)
+			gb, err := four.StepBatch(ctx, batch)
+			require.NoError(t, err)
+			for i := range batch {
+				diff = max(diff, maxAbsDiff(t, "batched logits", wb[i].Logits, gb[i].Logits), maxAbsDiff(t, "batched K", wb[i].K, gb[i].K))
 			}
 			t.Logf("max |Δ| one vs four devices: %.2e", diff)
 			require.Less(t, diff, 1e-4)

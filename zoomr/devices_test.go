@@ -2,6 +2,7 @@ package zoomr
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,4 +55,56 @@ func TestCoveringZoomREqualsFullOnFourDevices(t *testing.T) {
 	other, _ := run(four, tight)
 	require.NotEqual(t, want, other, "a tight budget should change a random model's output")
 	t.Logf("%d tokens equal; %d re-selections", len(want), stats.Reselections)
+}
+
+// TestBatcherOnFourDevices: batched generations on a model split across 4 devices (the batched step
+// graph over several split contexts) give what each gives alone, with prefill chunks over the split
+// context too.
+func TestBatcherOnFourDevices(t *testing.T) {
+	b, err := model.DefaultBackend()
+	require.NoError(t, err)
+	if b.NumDevices() < 4 {
+		t.Skipf("backend %q has %d device(s); this test needs 4 (GOMLX_BACKEND=xla:cpu simulates them)", b.Name(), b.NumDevices())
+	}
+	dir := t.TempDir()
+	_, err = model.WriteRandom(dir, model.RandomSpec{Arch: "qwen3", VocabSize: 256, Hidden: 64, Layers: 2, Heads: 8, KVHeads: 4, Seed: 78})
+	require.NoError(t, err)
+	m, err := model.Load(context.Background(), dir, model.WithDevices(4))
+	require.NoError(t, err)
+	d, err := New(m, nil, Config{IgnoreEOS: true, NewSegmenter: scripted(), Window: 16, SummaryCap: 16, ZoomSlotLen: 16, PrefillChunk: 4})
+	require.NoError(t, err)
+	prompts := [][]int{{1, 2, 3}, testPrompt, {30, 31, 32, 33, 34, 35}}
+	want := make([][]int, len(prompts))
+	for i, p := range prompts {
+		want[i], _ = generateN(t, d.StartIDs(context.Background(), p, WithMaxTokens(40)))
+	}
+	batcher, err := d.NewBatcher(BatcherOptions{MaxBatch: 4})
+	require.NoError(t, err)
+	defer batcher.Close()
+	gens := make([]*Generation, len(prompts))
+	for i, p := range prompts {
+		gens[i] = batcher.Start(context.Background(), p, WithMaxTokens(40))
+	}
+	got := make([][]int, len(prompts))
+	var wg sync.WaitGroup
+	for i, g := range gens {
+		wg.Go(func() { got[i], _ = generateN(t, g) })
+	}
+	wg.Wait()
+	require.Equal(t, want, got)
+	st := batcher.Stats()
+	require.Greater(t, st.Rows, st.Steps, "some steps ran several generations at once")
+}
+
+// generateN ranges over a generation's tokens.
+func generateN(t *testing.T, g *Generation) ([]int, Stats) {
+	var ids []int
+	for tk, err := range g.Tokens() {
+		if err != nil {
+			t.Error(err)
+			break
+		}
+		ids = append(ids, tk.ID)
+	}
+	return ids, g.Stats()
 }
