@@ -25,7 +25,8 @@ type Decoder struct {
 	layout  kvcache.Layout
 	segKind SegmenterKind // the segmenter in use: SegmentAuto resolved
 	// slots makes the caches' active contexts: in the backend's buffers when the model runs graphs
-	// on a device (XLA), in Go memory otherwise (nil).
+	// on a device (XLA), split across its devices like the model when it has several, in Go memory
+	// otherwise (nil).
 	slots   kvcache.SlotsFactory
 	markers summarize.Markers // resolved summary markers (SegmentSummary)
 	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
