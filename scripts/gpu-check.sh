@@ -38,6 +38,12 @@ if [ "$mode" != nobuild ]; then
   go build -tags xla -o "$OUT/bench" ./examples/bench
   ls -l "$OUT/model.test" "$OUT/zoomr.test" "$OUT/bench" | awk '{print "  built", $NF, $5, "bytes"}'
 fi
+for bin in model.test zoomr.test bench; do
+  if [ ! -x "$OUT/$bin" ]; then
+    echo "$OUT/$bin is missing: run without --no-build on a machine with Go first" >&2
+    exit 1
+  fi
+done
 if [ "$mode" = dry ]; then
   echo "dry run: built only, nothing run."
   exit 0
