@@ -1,0 +1,190 @@
+// Command serve is an OpenAI-compatible HTTP server over one ZoomR decoder: concurrent requests
+// share every decode step (zoomr.Batcher), each with its own bounded KV cache.
+//
+//	go run ./examples/serve -model testdata/zoomr-tiny                 # 127.0.0.1:8080
+//	curl -s localhost:8080/v1/completions -d '{"prompt": "Question: ...", "max_tokens": 64, "temperature": 0}'
+//	curl -sN localhost:8080/v1/chat/completions -d '{"messages": [{"role": "user", "content": "Hi"}], "stream": true}'
+//
+// Endpoints: POST /v1/chat/completions (needs a chat template in the model folder: chat_template.jinja,
+// chat_template.json or tokenizer_config.json), POST /v1/completions, GET /v1/models, GET /health.
+// Fields, extensions and errors: examples/serve/api; behaviour: examples/serve/server. SIGINT or
+// SIGTERM drains: no new generations, running streams finish (up to -drain), then it exits.
+//
+// examples/serve/load is the load generator that measures it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zoomr-go/zoomr/examples/internal/cli"
+	"github.com/zoomr-go/zoomr/examples/serve/api"
+	"github.com/zoomr-go/zoomr/examples/serve/server"
+	"github.com/zoomr-go/zoomr/kvcache"
+	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/chat"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/zoomr"
+)
+
+func main() {
+	cli.Main("serve", run)
+}
+
+type flags struct {
+	modelDir, addr, name, cache, logFormat, templateName string
+	maxBatch, maxQueue, maxTokens, maxPrompt, window     int
+	maxBody                                              int64
+	drain, retryAfter                                    time.Duration
+	temperature                                          float64
+	bf16, noThink                                        bool
+}
+
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{}
+	fs := cli.NewFlags("serve")
+	fs.StringVar(&f.modelDir, "model", "", "Hugging Face model directory (config.json + safetensors, tokenizer.json)")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (port 0: any free port, printed at start)")
+	fs.StringVar(&f.name, "name", "", "model id served (default: the model directory's name)")
+	fs.StringVar(&f.cache, "cache", "zoomr", "KV cache policy: "+strings.Join(kvcache.PolicyNames(), "|"))
+	fs.IntVar(&f.window, "window", 0, "recent-token window (default 256)")
+	fs.BoolVar(&f.bf16, "bf16", false, "store the KV cache in bfloat16")
+	fs.IntVar(&f.maxBatch, "max-batch", 16, "generations decoding at once (one weight pass per step for all)")
+	fs.IntVar(&f.maxQueue, "max-queue", 64, "generations waiting for a place; beyond it requests get 429")
+	fs.IntVar(&f.maxTokens, "max-tokens", 2048, "largest max_tokens a request may ask (and a chat request's default)")
+	fs.IntVar(&f.maxPrompt, "max-prompt-tokens", zoomr.DefaultMaxPromptTokens, "largest prompt in tokens")
+	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request body in bytes")
+	fs.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGINT/SIGTERM, how long running streams may finish")
+	fs.DurationVar(&f.retryAfter, "retry-after", time.Second, "Retry-After of a 429")
+	fs.Float64Var(&f.temperature, "temperature", 1, "temperature of requests that give none (OpenAI's default 1)")
+	fs.StringVar(&f.templateName, "template", "", "named chat template variant (default: the default one)")
+	fs.BoolVar(&f.noThink, "no-think", false, "do not split <think> reasoning into reasoning_content")
+	fs.StringVar(&f.logFormat, "log", "text", "request log format: text|json (on stderr)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if f.modelDir == "" {
+		return nil, errors.New("-model is required")
+	}
+	if f.name == "" {
+		f.name = filepath.Base(filepath.Clean(f.modelDir))
+	}
+	return f, nil
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	f, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(f.logFormat)
+	if err != nil {
+		return err
+	}
+	srv, err := newServer(ctx, f, logger)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "serving %s on http://%s\n", f.name, ln.Addr())
+	return serve(ctx, ln, srv, f.drain, logger)
+}
+
+// newServer loads the model, its tokenizer and chat template, and builds the API server.
+func newServer(ctx context.Context, f *flags, logger *slog.Logger) (*server.Server, error) {
+	m, err := model.Load(ctx, f.modelDir)
+	if err != nil {
+		return nil, err
+	}
+	var tok *tokenizer.Tokenizer
+	if p := filepath.Join(f.modelDir, "tokenizer.json"); exists(p) {
+		if tok, err = tokenizer.Load(p); err != nil {
+			return nil, err
+		}
+	}
+	dec, err := zoomr.New(m, tok, zoomr.Config{Policy: f.cache, Window: f.window, BFloat16: f.bf16,
+		MaxTokens: f.maxTokens, MaxPromptTokens: f.maxPrompt})
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := chat.LoadDir(f.modelDir, f.templateName)
+	switch {
+	case errors.Is(err, chat.ErrNoTemplate) || errors.Is(err, fs.ErrNotExist):
+		tpl = nil
+		logger.Info("no chat template: /v1/chat/completions answers 400", "model", f.modelDir)
+	case err != nil:
+		return nil, err
+	}
+	opts := server.Options{Name: f.name, Limits: api.Limits{MaxTokens: f.maxTokens}, MaxPromptTokens: f.maxPrompt,
+		MaxBodyBytes: f.maxBody, Batch: zoomr.BatcherOptions{MaxBatch: f.maxBatch, MaxQueue: f.maxQueue},
+		RetryAfter: f.retryAfter, Temperature: f.temperature, Template: tpl, Logger: logger}
+	if tok != nil && tpl != nil && !f.noThink {
+		_, open := tok.TokenID(chat.DefaultThink.Open)
+		_, close := tok.TokenID(chat.DefaultThink.Close)
+		if open && close {
+			opts.Think = chat.DefaultThink
+		}
+	}
+	return server.New(dec, opts)
+}
+
+// serve runs the HTTP server until ctx is cancelled, then drains: the listener closes, new
+// generations get 503, running streams finish within drain; what is left after that is cancelled.
+func serve(ctx context.Context, ln net.Listener, srv *server.Server, drain time.Duration, logger *slog.Logger) error {
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// Requests must not inherit ctx: a signal starts the drain, it does not cancel the streams.
+		BaseContext: func(net.Listener) context.Context { return context.Background() },
+		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("draining", "timeout", drain.String(), "running", srv.Batcher().Stats().Running)
+	srv.Drain()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	err := hs.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		logger.Warn("drain timed out: cancelling the generations left", "running", srv.Batcher().Stats().Running)
+		err = hs.Close()
+	}
+	<-served // http.ErrServerClosed
+	logger.Info("stopped")
+	return err
+}
+
+func newLogger(format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
+	}
+	return nil, fmt.Errorf("-log %q: want text or json", format)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/examples/serve/api"
+	"github.com/zoomr-go/zoomr/model/chat"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/zoomr"
+)
+
+// reply is the part of a completion or chat response the equality tests compare.
+type reply struct {
+	IDs  []int
+	Text string
+}
+
+func decodeReply(t testing.TB, chatMode bool, body []byte) reply {
+	if chatMode {
+		var r api.ChatCompletion
+		require.NoError(t, json.Unmarshal(body, &r), "%s", body)
+		return reply{r.Choices[0].TokenIDs, r.Choices[0].Message.Content}
+	}
+	var r api.Completion
+	require.NoError(t, json.Unmarshal(body, &r), "%s", body)
+	return reply{r.Choices[0].TokenIDs, r.Choices[0].Text}
+}
+
+// TestBatchedEqualsAlone: 8 requests sent at once (so they share decode steps) give token for
+// token what each gives alone through the server and what the Decoder gives without the server —
+// greedy, and sampled with a seed; completions and chat.
+func TestBatchedEqualsAlone(t *testing.T) {
+	dec, tpl := tinyDecoder(t)
+	s, hs := startServer(t, dec, Options{Template: tpl, Batch: zoomr.BatcherOptions{MaxBatch: 8}})
+	prompts := taskPrompts(t, 8)
+	const maxTokens = 96
+	for _, mode := range []struct {
+		name        string
+		chat        bool
+		temperature float64
+	}{
+		{"completions greedy", false, 0}, {"completions sampled", false, 0.8}, {"chat greedy", true, 0},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			url := hs.URL + "/v1/completions"
+			if mode.chat {
+				url = hs.URL + "/v1/chat/completions"
+			}
+			body := func(i int) map[string]any {
+				b := map[string]any{"max_tokens": maxTokens, "temperature": mode.temperature, "seed": i,
+					"ignore_eos": true, "return_token_ids": true}
+				if mode.chat {
+					b["messages"] = []map[string]any{{"role": "user", "content": prompts[i]}}
+				} else {
+					b["prompt"] = prompts[i]
+				}
+				return b
+			}
+			ask := func(i int) reply {
+				resp, b := post(t, url, body(i))
+				require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+				return decodeReply(t, mode.chat, b)
+			}
+			alone := make([]reply, len(prompts))
+			for i := range prompts {
+				alone[i] = ask(i)
+				require.Len(t, alone[i].IDs, maxTokens)
+			}
+			before := s.Batcher().Stats()
+			batched := make([]reply, len(prompts))
+			var wg sync.WaitGroup
+			for i := range prompts {
+				wg.Go(func() { batched[i] = ask(i) })
+			}
+			wg.Wait()
+			after := s.Batcher().Stats()
+			mean := float64(after.Rows-before.Rows) / float64(after.Steps-before.Steps)
+			t.Logf("batched: %d steps, %.2f generations per step", after.Steps-before.Steps, mean)
+			require.Greater(t, mean, 2.0, "the requests shared decode steps")
+			for i := range prompts {
+				require.Equal(t, alone[i], batched[i], "request %d", i)
+				require.Equal(t, directIDs(t, dec, tpl, mode.chat, prompts[i], mode.temperature, uint64(i), maxTokens),
+					batched[i].IDs, "request %d against the Decoder", i)
+			}
+		})
+	}
+}
+
+// directIDs runs a request's generation on the Decoder itself, without server or batcher.
+func directIDs(t testing.TB, dec *zoomr.Decoder, tpl *chat.Template, chatMode bool, prompt string,
+	temperature float64, seed uint64, maxTokens int) []int {
+	var ids []int
+	var err error
+	if chatMode {
+		text, rerr := tpl.Render([]chat.Message{{Role: "user", Content: prompt}}, chat.Options{AddGenerationPrompt: true})
+		require.NoError(t, rerr)
+		ids, err = dec.Tokenizer().EncodeWith(text, tokenizer.Options{ParseSpecial: true})
+	} else {
+		ids, err = dec.Encode(prompt)
+	}
+	require.NoError(t, err)
+	g := dec.StartIDs(t.Context(), ids, zoomr.WithMaxTokens(maxTokens), zoomr.WithSampling(temperature, 0, 0, seed),
+		zoomr.WithIgnoreEOS(true))
+	var out []int
+	for tok, err := range g.Tokens() {
+		require.NoError(t, err)
+		out = append(out, tok.ID)
+	}
+	return out
+}
