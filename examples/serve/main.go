@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // -pprof
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,12 +43,12 @@ func main() {
 }
 
 type flags struct {
-	modelDir, addr, name, cache, logFormat, templateName string
-	maxBatch, maxQueue, maxTokens, maxPrompt, window     int
-	maxBody                                              int64
-	drain, retryAfter                                    time.Duration
-	temperature                                          float64
-	bf16, noThink                                        bool
+	modelDir, addr, name, cache, logFormat, templateName, pprofAddr string
+	maxBatch, maxQueue, maxTokens, maxPrompt, window                int
+	maxBody                                                         int64
+	drain, retryAfter                                               time.Duration
+	temperature                                                     float64
+	bf16, noThink                                                   bool
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -70,6 +71,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.templateName, "template", "", "named chat template variant (default: the default one)")
 	fs.BoolVar(&f.noThink, "no-think", false, "do not split <think> reasoning into reasoning_content")
 	fs.StringVar(&f.logFormat, "log", "text", "request log format: text|json (on stderr)")
+	fs.StringVar(&f.pprofAddr, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -99,6 +101,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
+	}
+	if f.pprofAddr != "" {
+		if err := servePprof(f.pprofAddr, logger); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(stdout, "serving %s on http://%s\n", f.name, ln.Addr())
 	return serve(ctx, ln, srv, f.drain, logger)
@@ -172,6 +179,18 @@ func serve(ctx context.Context, ln net.Listener, srv *server.Server, drain time.
 	<-served // http.ErrServerClosed
 	logger.Info("stopped")
 	return err
+}
+
+// servePprof serves the profiler on its own listener, away from the API (the default mux, where
+// net/http/pprof registers, is not the API's).
+func servePprof(addr string, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("pprof", "addr", ln.Addr().String())
+	go http.Serve(ln, http.DefaultServeMux) // lives as long as the process
+	return nil
 }
 
 func newLogger(format string) (*slog.Logger, error) {

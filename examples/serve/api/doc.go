@@ -42,6 +42,7 @@
 //	400     invalid_request_error  unsupported_parameter     a known field we cannot honour
 //	400     invalid_request_error  unknown_parameter         a field the API does not have
 //	400     invalid_request_error  context_length_exceeded   the prompt is longer than the limit
+//	400     invalid_request_error  no_chat_template          chat with a model that has no template
 //	404     invalid_request_error  model_not_found           model names another model
 //	404     invalid_request_error  not_found                 no such endpoint
 //	405     invalid_request_error  method_not_allowed        wrong HTTP method

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zoomr-go/zoomr/examples/serve/api"
+	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/chat"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/zoomr"
@@ -111,4 +112,43 @@ func directIDs(t testing.TB, dec *zoomr.Decoder, tpl *chat.Template, chatMode bo
 		out = append(out, tok.ID)
 	}
 	return out
+}
+
+// TestBatchedEqualsAloneF32: the same on a random model with F32 weights (the host engine's float
+// four-row kernels), prompts as token ids, 8 at once against each alone and against the Decoder.
+func TestBatchedEqualsAloneF32(t *testing.T) {
+	dec := randomDecoder(t, model.RandomSpec{Arch: "qwen3", VocabSize: 3000, Hidden: 128, Layers: 2, Seed: 9})
+	s, hs := startServer(t, dec, Options{Batch: zoomr.BatcherOptions{MaxBatch: 8}})
+	const n, maxTokens = 8, 64
+	prompt := func(i int) []int { return []int{5 + i, 17, 3*i + 1, 99, 250 + i} }
+	ask := func(i int) []int {
+		resp, b := post(t, hs.URL+"/v1/completions", map[string]any{"prompt": prompt(i), "max_tokens": maxTokens,
+			"temperature": 0, "ignore_eos": true})
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+		return decodeReply(t, false, b).IDs // without a tokenizer, token_ids always come
+	}
+	alone := make([][]int, n)
+	for i := range n {
+		alone[i] = ask(i)
+	}
+	before := s.Batcher().Stats()
+	batched := make([][]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { batched[i] = ask(i) })
+	}
+	wg.Wait()
+	after := s.Batcher().Stats()
+	require.Greater(t, float64(after.Rows-before.Rows)/float64(after.Steps-before.Steps), 2.0)
+	for i := range n {
+		require.Len(t, batched[i], maxTokens)
+		require.Equal(t, alone[i], batched[i], "request %d", i)
+		var direct []int
+		for tok, err := range dec.StartIDs(t.Context(), prompt(i), zoomr.WithMaxTokens(maxTokens),
+			zoomr.WithSampling(0, 0, 0, 0), zoomr.WithIgnoreEOS(true)).Tokens() {
+			require.NoError(t, err)
+			direct = append(direct, tok.ID)
+		}
+		require.Equal(t, direct, batched[i], "request %d against the Decoder", i)
+	}
 }

@@ -57,7 +57,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, g *generation)
 		if g.tokens == 0 {
 			info.ttft = time.Since(info.start)
 			if g.req.Stream {
-				g.stream = beginStream(w)
+				g.stream = beginStream(w, s.opts.WriteTimeout)
 				if err := g.stream.event(g.roleChunk()); err != nil {
 					clientGone = true
 					break
@@ -255,17 +255,18 @@ func (g *generation) chatChunk(choices []api.ChunkChoice, u *api.Usage) api.Chat
 
 // sse writes server-sent events, flushing each.
 type sse struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
 }
 
-func beginStream(w http.ResponseWriter) *sse {
+func beginStream(w http.ResponseWriter, timeout time.Duration) *sse {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // proxies: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
-	return &sse{w: w, rc: http.NewResponseController(w)}
+	return &sse{w: w, rc: http.NewResponseController(w), timeout: timeout}
 }
 
 // event writes one "data: {json}" event (nil writes nothing).
@@ -284,6 +285,7 @@ func (e *sse) event(v any) error {
 func (e *sse) done() error { return e.write([]byte("data: [DONE]\n\n")) }
 
 func (e *sse) write(b []byte) error {
+	e.rc.SetWriteDeadline(time.Now().Add(e.timeout)) // unsupported writers: no deadline
 	if _, err := e.w.Write(b); err != nil {
 		return err
 	}

@@ -35,6 +35,10 @@ type Options struct {
 	// as http.Server.ReadTimeout, whose deadline would also cut long streams: the server's background
 	// read of the connection times out and cancels the request's context.
 	BodyTimeout time.Duration
+	// WriteTimeout bounds each write of a response (every event of a stream): a client that stops
+	// reading for this long is disconnected (default 60 s). Its generation leaves the batch at the
+	// next step either way; this frees the handler and the connection.
+	WriteTimeout time.Duration
 	// Batch sizes the Batcher: generations decoding at once and waiting for a place.
 	Batch zoomr.BatcherOptions
 	// RetryAfter is the Retry-After of a 429 (default 1 s).
@@ -72,6 +76,9 @@ func New(dec *zoomr.Decoder, opts Options) (*Server, error) {
 	}
 	if opts.BodyTimeout <= 0 {
 		opts.BodyTimeout = 30 * time.Second
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = time.Minute
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = time.Second
