@@ -25,6 +25,7 @@ import (
 	_ "net/http/pprof" // -pprof
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ func main() {
 
 type flags struct {
 	modelDir, addr, name, cache, logFormat, templateName, pprofAddr string
-	maxBatch, maxQueue, maxTokens, maxPrompt, window                int
+	maxBatch, maxQueue, maxTokens, maxPrompt, window, gcPercent     int
 	maxBody                                                         int64
 	drain, retryAfter                                               time.Duration
 	temperature                                                     float64
@@ -71,6 +72,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.templateName, "template", "", "named chat template variant (default: the default one)")
 	fs.BoolVar(&f.noThink, "no-think", false, "do not split <think> reasoning into reasoning_content")
 	fs.StringVar(&f.logFormat, "log", "text", "request log format: text|json (on stderr)")
+	fs.IntVar(&f.gcPercent, "gc-percent", 25, "Go GC target percent unless $GOGC is set (the weights live in the Go heap: the default 100 lets garbage grow to the model's size)")
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -92,6 +94,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	logger, err := newLogger(f.logFormat)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOGC") == "" && f.gcPercent > 0 {
+		// Why: the GC's goal is a multiple of the live heap, and the live heap is mostly the weights
+		// (they are read into Go memory), so GOGC=100 lets each step's garbage (logits: 4 B × the
+		// vocabulary per row) accumulate to the model's size before a collection. Marking the
+		// weights costs little: they hold no pointers.
+		debug.SetGCPercent(f.gcPercent)
 	}
 	srv, err := newServer(ctx, f, logger)
 	if err != nil {

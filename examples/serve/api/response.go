@@ -112,8 +112,11 @@ type Health struct {
 	Waiting int    `json:"waiting"` // generations in the admission queue
 	Steps   int64  `json:"steps"`   // batched decode steps so far
 	Rows    int64  `json:"rows"`    // generation steps in them
-	// Goroutines and RSSBytes are the process's (RSS from /proc/self/statm; 0 where there is none),
-	// so a load test can watch for leaks from outside.
-	Goroutines int   `json:"goroutines"`
-	RSSBytes   int64 `json:"rss_bytes"`
+	// The process's goroutines, resident memory (from /proc/self/status; 0 where there is none:
+	// anonymous memory holds the weights and the Go heap, file-backed memory the mapped binary) and
+	// Go heap objects (live and not yet collected), so a load test can watch for leaks from outside.
+	Goroutines   int   `json:"goroutines"`
+	RSSBytes     int64 `json:"rss_bytes"`
+	RSSAnonBytes int64 `json:"rss_anon_bytes"`
+	HeapBytes    int64 `json:"heap_bytes"`
 }

@@ -132,9 +132,15 @@ func sequential(ctx context.Context, c *client, o *options, w io.Writer) (*seque
 	rep.RSSRatio = float64(rep.Final.RSSBytes) / float64(rep.Baseline.RSSBytes)
 	rep.GoroutineRatio = float64(rep.Final.Goroutines) / float64(rep.Baseline.Goroutines)
 	rep.WithinTenPercent = rep.RSSRatio <= 1.1 && rep.GoroutineRatio <= 1.1
-	fmt.Fprintf(w, "%d sequential requests (statuses %v): after 10: RSS %.1f MiB, %d goroutines; after all: RSS %.1f MiB (%.3f×), %d goroutines (%.3f×); within 10%%: %v\n",
-		rep.Requests, rep.Statuses, mib(rep.Baseline.RSSBytes), rep.Baseline.Goroutines, mib(rep.Final.RSSBytes), rep.RSSRatio,
-		rep.Final.Goroutines, rep.GoroutineRatio, rep.WithinTenPercent)
+	fmt.Fprintf(w, "%d sequential requests (statuses %v):\n", rep.Requests, rep.Statuses)
+	for _, s := range []struct {
+		name string
+		h    health
+	}{{"after 10", rep.Baseline}, {"after all", rep.Final}} {
+		fmt.Fprintf(w, "  %-9s RSS %.1f MiB (anonymous %.1f MiB), Go heap objects %.1f MiB, %d goroutines\n", s.name,
+			mib(s.h.RSSBytes), mib(s.h.RSSAnonBytes), mib(s.h.HeapBytes), s.h.Goroutines)
+	}
+	fmt.Fprintf(w, "  ratios: RSS %.3f×, goroutines %.3f×; within 10%%: %v\n", rep.RSSRatio, rep.GoroutineRatio, rep.WithinTenPercent)
 	if rep.Statuses[http.StatusOK]+rep.Statuses[http.StatusBadRequest] != rep.Requests {
 		return rep, fmt.Errorf("unexpected statuses %v", rep.Statuses)
 	}

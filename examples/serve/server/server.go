@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -154,7 +155,8 @@ func (s *Server) model() api.Model {
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	st := s.batcher.Stats()
 	h := api.Health{Status: "ok", Model: s.opts.Name, Running: st.Running, Waiting: st.Waiting, Steps: st.Steps,
-		Rows: st.Rows, Goroutines: runtime.NumGoroutine(), RSSBytes: rss()}
+		Rows: st.Rows, Goroutines: runtime.NumGoroutine(), HeapBytes: heapObjects()}
+	h.RSSBytes, h.RSSAnonBytes = rss()
 	status := http.StatusOK
 	if s.draining.Load() {
 		h.Status, status = "draining", http.StatusServiceUnavailable
@@ -162,18 +164,36 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, h)
 }
 
-// rss is the process's resident set size, from /proc/self/statm (0 where it cannot be read).
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
+// rss reads the process's resident set and its anonymous part from /proc/self/status (zeros where
+// it cannot be read).
+func rss() (total, anon int64) {
+	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok || (key != "VmRSS" && key != "RssAnon") {
+			continue
+		}
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
+		if key == "VmRSS" {
+			total = kb << 10
+		} else {
+			anon = kb << 10
+		}
+	}
+	return total, anon
+}
+
+// heapObjects is the Go heap's objects in bytes (live and not yet swept), from runtime/metrics.
+func heapObjects() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0
 	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
+	return int64(s[0].Value.Uint64())
 }
 
 // readBody reads a request body within the size and time limits.
