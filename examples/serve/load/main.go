@@ -158,6 +158,10 @@ type level struct {
 	ITLp50          float64 `json:"itl_ms_p50"`
 	ITLp99          float64 `json:"itl_ms_p99"`
 	Speedup         float64 `json:"speedup_vs_first_level"`
+	// Steps and MeanBatch are the server's batched decode steps during the level and the
+	// generations per step (from /health).
+	Steps     int64   `json:"steps"`
+	MeanBatch float64 `json:"mean_batch"`
 }
 
 // curve runs each level and prints the table.
@@ -168,12 +172,16 @@ func curve(ctx context.Context, c *client, o *options, levels []int, w io.Writer
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	fmt.Fprintf(w, "| clients | requests | tokens | wall s | aggregate tok/s | speedup | TTFT p50 ms | TTFT p99 ms | inter-token p50 ms | inter-token p99 ms |\n")
-	fmt.Fprintf(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| clients | requests | tokens | wall s | aggregate tok/s | speedup | TTFT p50 ms | TTFT p99 ms | inter-token p50 ms | inter-token p99 ms | steps | rows/step |\n")
+	fmt.Fprintf(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var out []level
 	for _, n := range levels {
 		results := make([][]result, n)
 		errs := make([]error, n)
+		before, err := c.health(ctx)
+		if err != nil {
+			return out, err
+		}
 		start := time.Now()
 		var wg sync.WaitGroup
 		for i := range n {
@@ -193,15 +201,23 @@ func curve(ctx context.Context, c *client, o *options, levels []int, w io.Writer
 		if err := errors.Join(errs...); err != nil {
 			return out, fmt.Errorf("%d clients: %w", n, err)
 		}
+		after, err := c.health(ctx)
+		if err != nil {
+			return out, err
+		}
 		l := summarize(n, slices.Concat(results...), wall)
+		l.Steps = after.Steps - before.Steps
+		if l.Steps > 0 {
+			l.MeanBatch = float64(after.Rows-before.Rows) / float64(l.Steps)
+		}
 		if len(out) > 0 {
 			l.Speedup = l.TokensPerSecond / out[0].TokensPerSecond
 		} else {
 			l.Speedup = 1
 		}
 		out = append(out, l)
-		fmt.Fprintf(w, "| %d | %d | %d | %.2f | %.1f | %.2f× | %.1f | %.1f | %.2f | %.2f |\n", l.Clients, l.Requests, l.Tokens,
-			l.WallSeconds, l.TokensPerSecond, l.Speedup, l.TTFTp50, l.TTFTp99, l.ITLp50, l.ITLp99)
+		fmt.Fprintf(w, "| %d | %d | %d | %.2f | %.1f | %.2f× | %.1f | %.1f | %.2f | %.2f | %d | %.2f |\n", l.Clients, l.Requests,
+			l.Tokens, l.WallSeconds, l.TokensPerSecond, l.Speedup, l.TTFTp50, l.TTFTp99, l.ITLp50, l.ITLp99, l.Steps, l.MeanBatch)
 	}
 	return out, nil
 }
