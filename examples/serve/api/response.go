@@ -119,4 +119,7 @@ type Health struct {
 	RSSBytes     int64 `json:"rss_bytes"`
 	RSSAnonBytes int64 `json:"rss_anon_bytes"`
 	HeapBytes    int64 `json:"heap_bytes"`
+	// CPUSeconds is the process's CPU time so far (user + system, /proc/self/stat; 0 where there is
+	// none): per generated token it measures the server's work apart from other load on the machine.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }

@@ -155,15 +155,16 @@ func (c *client) once(ctx context.Context, path string, body []byte) (int, error
 
 // health is the server's /health.
 type health struct {
-	Status       string `json:"status"`
-	Running      int    `json:"running"`
-	Waiting      int    `json:"waiting"`
-	Steps        int64  `json:"steps"`
-	Rows         int64  `json:"rows"`
-	Goroutines   int    `json:"goroutines"`
-	RSSBytes     int64  `json:"rss_bytes"`
-	RSSAnonBytes int64  `json:"rss_anon_bytes"`
-	HeapBytes    int64  `json:"heap_bytes"`
+	Status       string  `json:"status"`
+	Running      int     `json:"running"`
+	Waiting      int     `json:"waiting"`
+	Steps        int64   `json:"steps"`
+	Rows         int64   `json:"rows"`
+	Goroutines   int     `json:"goroutines"`
+	RSSBytes     int64   `json:"rss_bytes"`
+	RSSAnonBytes int64   `json:"rss_anon_bytes"`
+	HeapBytes    int64   `json:"heap_bytes"`
+	CPUSeconds   float64 `json:"cpu_seconds"`
 }
 
 func (c *client) health(ctx context.Context) (health, error) {

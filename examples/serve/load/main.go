@@ -162,6 +162,9 @@ type level struct {
 	// generations per step (from /health).
 	Steps     int64   `json:"steps"`
 	MeanBatch float64 `json:"mean_batch"`
+	// CPUMsPerToken is the server's CPU time per generated token (from /health): its work, apart
+	// from whatever else runs on the machine.
+	CPUMsPerToken float64 `json:"server_cpu_ms_per_token"`
 }
 
 // curve runs each level and prints the table.
@@ -172,8 +175,8 @@ func curve(ctx context.Context, c *client, o *options, levels []int, w io.Writer
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	fmt.Fprintf(w, "| clients | requests | tokens | wall s | aggregate tok/s | speedup | TTFT p50 ms | TTFT p99 ms | inter-token p50 ms | inter-token p99 ms | steps | rows/step |\n")
-	fmt.Fprintf(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| clients | requests | tokens | wall s | aggregate tok/s | speedup | TTFT p50 ms | TTFT p99 ms | inter-token p50 ms | inter-token p99 ms | steps | rows/step | server CPU ms/token |\n")
+	fmt.Fprintf(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var out []level
 	for _, n := range levels {
 		results := make([][]result, n)
@@ -210,14 +213,18 @@ func curve(ctx context.Context, c *client, o *options, levels []int, w io.Writer
 		if l.Steps > 0 {
 			l.MeanBatch = float64(after.Rows-before.Rows) / float64(l.Steps)
 		}
+		if l.Tokens > 0 {
+			l.CPUMsPerToken = 1e3 * (after.CPUSeconds - before.CPUSeconds) / float64(l.Tokens)
+		}
 		if len(out) > 0 {
 			l.Speedup = l.TokensPerSecond / out[0].TokensPerSecond
 		} else {
 			l.Speedup = 1
 		}
 		out = append(out, l)
-		fmt.Fprintf(w, "| %d | %d | %d | %.2f | %.1f | %.2f× | %.1f | %.1f | %.2f | %.2f | %d | %.2f |\n", l.Clients, l.Requests,
-			l.Tokens, l.WallSeconds, l.TokensPerSecond, l.Speedup, l.TTFTp50, l.TTFTp99, l.ITLp50, l.ITLp99, l.Steps, l.MeanBatch)
+		fmt.Fprintf(w, "| %d | %d | %d | %.2f | %.1f | %.2f× | %.1f | %.1f | %.2f | %.2f | %d | %.2f | %.2f |\n", l.Clients,
+			l.Requests, l.Tokens, l.WallSeconds, l.TokensPerSecond, l.Speedup, l.TTFTp50, l.TTFTp99, l.ITLp50, l.ITLp99,
+			l.Steps, l.MeanBatch, l.CPUMsPerToken)
 	}
 	return out, nil
 }

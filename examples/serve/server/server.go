@@ -157,6 +157,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	h := api.Health{Status: "ok", Model: s.opts.Name, Running: st.Running, Waiting: st.Waiting, Steps: st.Steps,
 		Rows: st.Rows, Goroutines: runtime.NumGoroutine(), HeapBytes: heapObjects()}
 	h.RSSBytes, h.RSSAnonBytes = rss()
+	h.CPUSeconds = cpuSeconds()
 	status := http.StatusOK
 	if s.draining.Load() {
 		h.Status, status = "draining", http.StatusServiceUnavailable
@@ -184,6 +185,25 @@ func rss() (total, anon int64) {
 		}
 	}
 	return total, anon
+}
+
+// cpuSeconds is the process's user + system CPU time from /proc/self/stat (0 where it cannot be
+// read), in clock ticks of 1/100 s as Linux reports them.
+func cpuSeconds() float64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; the fields after its closing parenthesis are
+	// state, ppid, … with utime and stime the 12th and 13th.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return float64(u+s) / 100
 }
 
 // heapObjects is the Go heap's objects in bytes (live and not yet swept), from runtime/metrics.
