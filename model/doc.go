@@ -1,26 +1,49 @@
 // Package model is a Llama-family decoder (Llama 2/3, Qwen2/2.5, Qwen3, Mistral) in GoMLX that loads
-// Hugging Face checkpoints and runs over an attention context supplied by the caller.
+// Hugging Face checkpoints and GGUF files and runs over an attention context supplied by the caller.
 //
 // # Loading
 //
 //	m, err := model.Load(ctx, "path/to/hf-model")   // config.json + model.safetensors (or sharded)
 //
 // Config comes from config.json (model_type llama, qwen2, qwen3, mistral; rope_scaling linear or llama3;
-// anything else is ErrUnsupportedArchitecture). Weights are F32, BF16 or F16 safetensors, widened to float32
-// at load, tensor by tensor, straight into their final buffers. Every tensor is checked against the config
-// by name, shape and dtype; errors name the tensor and both shapes.
+// anything else is ErrUnsupportedArchitecture) or a GGUF file's metadata. Weights are kept as stored:
+// F32, BF16 or F16 safetensors read into buffers of exactly their size, GGUF blocks (Q8_0, Q4_K, …)
+// viewed in the file's memory mapping (model/gguf, model/quant). Every tensor is checked against the
+// config by name and shape; errors name the tensor and both shapes.
+//
+// # Engines
+//
+// A model runs on one of two engines, chosen once when it is built (WithEngine; docs/DESIGN.md,
+// Engines):
+//
+//   - EngineHost (the default on the pure-Go backend): steps and prefill as Go code over the stored
+//     weights — model/quant's kernels for every weight product (AVX2 assembly on amd64, ggml's
+//     numerics for GGUF files, exact float32 activations for Hugging Face F16/BF16) and gonum's BLAS
+//     for attention over the valid runs of the context mask, float32 or bfloat16 contexts read in
+//     place. No graph variables are made: the weights are held once, at their stored size
+//     (WeightBytes). One pass runs several sequences (segments): StepBatch multiplies the rows of
+//     every request by each weight matrix at once.
+//   - EngineGraph (any other backend; WithTrainingLayout for trainers): GoMLX graphs built from one
+//     layer block (builder.forward/block) for the decode step, the batched decode step, the prefill
+//     chunk and the training pass, which differ only in the attention they plug in. The stored
+//     weights are widened to float32 variables at load. On a device, StepOptions.Greedy picks the
+//     next token where the logits are and SkipQueries keeps the queries there; StepResult's
+//     TransferBytes counts what crossed.
+//
+// The engines agree to float32 rounding (≈1e-6 on the logits; TestHostStepMatchesGraph,
+// TestHostPrefillMatchesGraph; the llama.cpp goldens run through both).
 //
 // # Running
 //
 // The model keeps no per-sequence state. A caller — usually a kvcache policy driven by zoomr.Decoder —
 // owns the KV cache and passes, on every call, a KV: per-layer keys [KVHeads, C, HeadDim], TRANSPOSED
 // values [KVHeads, HeadDim, C] and a mask [C] (1 attend, 0 skip), where C is a capacity fixed by the
-// caller. The graph is compiled once per (graph kind, C), so a cache with a fixed capacity never
-// triggers a rebuild (GraphBuilds counts them).
+// caller. The graph engine compiles once per (graph kind, C), so a cache whose capacity grows in
+// buckets triggers a handful of builds (GraphBuilds counts them).
 //
 //	res, err := m.Step(ctx, token, pos, kv, model.StepOptions{})
-//	// res.Logits [Vocab]; res.K, res.V [Layers, KVHeads, HeadDim] for the cache to append;
-//	// res.Q [Layers, Heads, HeadDim] post-RoPE queries, for scoring summaries.
+//	// res.Logits [Vocab], res.Next its argmax; res.K, res.V [Layers, KVHeads, HeadDim] for the cache
+//	// to append; res.Q [Layers, Heads, HeadDim] post-RoPE queries, for scoring summaries.
 //
 // One decode step, per layer:
 //
@@ -32,29 +55,12 @@
 // optionally over a context as well (chunked prefill), and returns the chunk's K/V [Layers, KVHeads, n,
 // HeadDim]. GenerateGreedy is a simple full-cache generation path for tests.
 //
-// # The host step
+// # Layouts
 //
-// On the pure-Go backend (the default here and in CI) Step and Prefill do not run graphs: they run
-// the same arithmetic as Go code over the same weights and the caller's context tensors, with the
-// weight products and the attention products done by gonum's BLAS (assembly kernels on amd64 and
-// arm64; hoststep.go). The backend's own matmul kernels are scalar Go, and a decode step is nothing
-// but one pass over every weight: the host step is ≈4x faster on the d=512 benchmark model
-// (BenchmarkDecodeStep), and prefill chunks become matrix-matrix products. The host path reads the
-// graph variables' own float32 buffers in the Hugging Face layout in place (the pure-Go backend
-// shares them with Go, so the weights are held once), reads only the valid runs of the context
-// mask, falls back to the graph for
-// bfloat16 contexts, and agrees with the graph to float32 rounding (TestHostStepMatchesGraph,
-// TestHostPrefillMatchesGraph; the llama.cpp goldens run through it). WithGraphStep turns it off;
-// every other backend (XLA on a GPU) always runs the graphs.
-//
-// # Layouts (docs/DESIGN.md, Engines)
-//
-// Every product contracts the last axis of both operands, the pure-Go backend's fast path, and values are
-// kept transposed for the same reason. The matrices the decode step multiplies by are stored in a
-// blocked layout, [in/B, P, out/P, B] (layout.go): a [1, in] row times it is a batch of small products
-// that each stream contiguous memory, stay on the backend's small-matrix kernel and run in parallel —
-// about 3x faster than the [out, in] layout on the pure-Go backend. Prefill and training see the
-// Hugging Face layout (WithTrainingLayout keeps it throughout, for trainers); Save writes it.
+// Every product contracts the last axis of both operands — weights [out, in], as Hugging Face stores
+// them — and values are kept transposed for the same reason: it is the pure-Go backend's fast path,
+// and XLA chooses its own layouts. (An earlier "blocked" weight layout served only the pure-Go
+// backend's graph step, which the host engine replaces; it is gone.)
 //
 // # Training
 //

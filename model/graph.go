@@ -187,15 +187,18 @@ func maskBias(mask *Node) *Node {
 // attnScale is 1/sqrt(head_dim).
 func (b *builder) attnScale() float64 { return 1 / math.Sqrt(float64(b.m.Config.HeadDim)) }
 
-// stepOutputs selects what a decode-step graph returns besides the logits and the new K/V.
+// stepOutputs selects what a decode-step graph returns besides the new K/V.
 type stepOutputs struct {
-	attn bool // attention probabilities over the context [L, H, C]
+	attn    bool // attention probabilities over the context [L, H, C]
+	greedy  bool // the argmax token [1] int32 instead of the logits [V]
+	queries bool // the queries [L, H, D]
 }
 
 // stepGraph is one decode step for a single token at position pos over a caller-supplied context.
 //
 //	token [1] int32, pos [1] int32, mask [C] float32, ctxK[l] [KVH, C, D], ctxVT[l] [KVH, D, C]
-//	-> logits [V], newK [L, KVH, D], newV [L, KVH, D], q [L, H, D], and (with attn) attn [L, H, C]
+//	-> logits [V] (or, greedy, the argmax [1] int32), newK [L, KVH, D], newV [L, KVH, D],
+//	   and as asked q [L, H, D], attn [L, H, C]
 func (b *builder) stepGraph(token, pos, mask *Node, ctxK, ctxVT []*Node, outs stepOutputs) []*Node {
 	c := b.m.Config
 	bias := maskBias(mask) // [C]
@@ -211,11 +214,17 @@ func (b *builder) stepGraph(token, pos, mask *Node, ctxK, ctxVT []*Node, outs st
 		}
 		return Reshape(o, 1, c.Heads*c.HeadDim)
 	})
+	logits := Reshape(b.lmHead(x), c.VocabSize)
+	if outs.greedy {
+		logits = Reshape(ArgMax(logits, 0, dtypes.Int32), 1)
+	}
 	out := []*Node{
-		Reshape(b.lmHead(x), c.VocabSize),
+		logits,
 		Reshape(Stack(ks, 0), c.Layers, c.KVHeads, c.HeadDim),
 		Reshape(Stack(vs, 0), c.Layers, c.KVHeads, c.HeadDim),
-		Reshape(Stack(qs, 0), c.Layers, c.Heads, c.HeadDim),
+	}
+	if outs.queries {
+		out = append(out, Reshape(Stack(qs, 0), c.Layers, c.Heads, c.HeadDim))
 	}
 	if outs.attn {
 		out = append(out, Stack(attns, 0))

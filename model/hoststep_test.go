@@ -260,3 +260,28 @@ func TestHostBF16CheckpointIsExact(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, maxAbsDiff(t, "logits", got.Logits, want.Logits), 2e-5)
 }
+
+// TestStepOptionsGreedyAndQueries: with Greedy the graph engine returns the argmax (not the logits)
+// and with SkipQueries no queries; the host engine returns the same token; both report the bytes a
+// step moved (none on the host engine or a backend sharing Go memory).
+func TestStepOptionsGreedyAndQueries(t *testing.T) {
+	ctx := context.Background()
+	host, graph := loadHostAndGraph(t, RandomSpec{Seed: 29})
+	kv := randomContext(host.Config, 24, 4)
+	full, err := graph.Step(ctx, 5, 24, kv, StepOptions{})
+	require.NoError(t, err)
+	require.Equal(t, Argmax(full.Logits), full.Next)
+	for _, m := range []*Model{host, graph} {
+		res, err := m.Step(ctx, 5, 24, kv, StepOptions{Greedy: true, SkipQueries: true})
+		require.NoError(t, err)
+		require.Equal(t, full.Next, res.Next, m.Engine())
+		require.Nil(t, res.Q, m.Engine())
+		require.Len(t, res.K, len(full.K))
+		if m.Engine() == EngineGraph {
+			require.Nil(t, res.Logits)
+		}
+		if m.Backend().HasSharedBuffers() || m.Engine() == EngineHost {
+			require.Zero(t, res.TransferBytes)
+		}
+	}
+}

@@ -115,6 +115,11 @@ func DefaultBackend() (backends.Backend, error) {
 	return defaultBackend, defaultBackendErr
 }
 
+// NewBackend creates the backend a configuration names ("go", "xla:cpu", "xla:cuda", with options
+// as GoMLX takes them), as DefaultBackend does for $GOMLX_BACKEND: for a model on a backend other than
+// the process default (model.WithBackend), e.g. to compare engines in one run. XLA needs -tags xla.
+func NewBackend(config string) (backends.Backend, error) { return newBackend(config) }
+
 // newQuietBackend creates a backend with its configuration banner (printed to stdout by the pure-Go backend)
 // discarded, so that programs whose stdout is JSON stay parseable.
 func newQuietBackend(config string) (b backends.Backend, err error) {
@@ -318,11 +323,9 @@ func run(e *mlctx.Exec, args ...any) (out []*tensors.Tensor, err error) {
 	return out, nil
 }
 
-// flat copies a float32 tensor out of the backend and frees its buffer, counting the bytes that
-// crossed (TransferBytes).
+// flat copies a float32 tensor out of the backend and frees its buffer.
 func (m *Model) flat(t *tensors.Tensor) []float32 {
 	out := tensors.MustCopyFlatData[float32](t)
-	m.transfer.Add(int64(4 * len(out)))
 	t.FinalizeAll()
 	return out
 }

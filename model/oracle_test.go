@@ -90,10 +90,11 @@ func runOracle(t *testing.T, c oracleCase) []byte {
 // not asked for: another llama.cpp build or CPU (SIMD width, thread count) rounds differently. Skips
 // when node or the oracle is not installed.
 func TestOracleGoldensRegenerate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: converts 150k-vocab models with llama.cpp")
+	if *updateGoldens {
+		oracle.SkipUnlessAvailable(t)
+	} else {
+		oracle.SkipUnlessLive(t)
 	}
-	oracle.SkipUnlessAvailable(t)
 	for _, c := range oracleCases {
 		t.Run(c.Name, func(t *testing.T) {
 			data := runOracle(t, c)

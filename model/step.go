@@ -76,14 +76,26 @@ type StepOptions struct {
 	// ReturnAttention fills StepResult.Attn (for attention-based policies such as H2O). It uses a second
 	// compiled graph.
 	ReturnAttention bool
+	// Greedy returns the most likely next token in StepResult.Next and leaves Logits nil: the graph
+	// engine picks it where the logits are (on the device) instead of copying the vocabulary's logits
+	// back. The host engine computes the logits anyway and returns both.
+	Greedy bool
+	// SkipQueries leaves StepResult.Q nil (the graph engine does not copy the queries back): a decoder
+	// needs them only at re-selection points.
+	SkipQueries bool
 }
 
 // StepResult is what one decode step produces.
 type StepResult struct {
-	Logits []float32 // [Vocab]
-	K, V   []float32 // [Layers, KVHeads, HeadDim]: the new token's post-RoPE key and its value
-	Q      []float32 // [Layers, Heads, HeadDim]: post-RoPE queries (a selector scores summaries with them)
-	Attn   []float32 // [Layers, Heads, C]: attention probabilities over the context slots (ReturnAttention only)
+	Logits []float32 // [Vocab] (nil with StepOptions.Greedy on the graph engine)
+	// Next is the argmax of the logits (ties: the lowest id): the greedy next token.
+	Next int
+	K, V []float32 // [Layers, KVHeads, HeadDim]: the new token's post-RoPE key and its value
+	Q    []float32 // [Layers, Heads, HeadDim]: post-RoPE queries (a selector scores summaries with them); nil with SkipQueries
+	Attn []float32 // [Layers, Heads, C]: attention probabilities over the context slots (ReturnAttention only)
+	// TransferBytes is what the step copied between the host and the backend's buffers: inputs not
+	// already there, outputs read back (0 on the host engine, whose data never leaves Go memory).
+	TransferBytes int64
 }
 
 func (m *Model) checkToken(token int) error {
@@ -114,8 +126,9 @@ func (m *Model) Step(ctx context.Context, token, pos int, kv KV, opts StepOption
 // StepBatch runs one decode step for each request, each over its own context: several generations
 // sharing a pass over the weights. The host engine multiplies all the requests' rows by each weight
 // matrix at once (the weights are read once per step, not once per request); the graph engine runs
-// one step graph per request. Results are in request order and equal what Step gives for each alone
-// (up to float32 rounding of the batched products).
+// the requests whose contexts have the same capacity and dtype as one batched step graph (batch sizes
+// in powers of two, compiled once per size). Results are in request order and equal what Step gives
+// for each alone (up to float32 rounding of the batched products).
 func (m *Model) StepBatch(ctx context.Context, reqs []StepRequest) (res []*StepResult, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -135,13 +148,7 @@ func (m *Model) StepBatch(ctx context.Context, reqs []StepRequest) (res []*StepR
 	if m.engine == EngineHost {
 		return m.hostSteps(reqs)
 	}
-	res = make([]*StepResult, len(reqs))
-	for i, r := range reqs {
-		if res[i], err = m.graphStep(r); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return m.graphSteps(reqs)
 }
 
 // checkStep validates one step request.
@@ -196,6 +203,10 @@ func (m *Model) hostSteps(reqs []StepRequest) ([]*StepResult, error) {
 	p.logits(logits, rows)
 	for i, r := range res {
 		r.Logits = logits[i*V : (i+1)*V : (i+1)*V]
+		r.Next = Argmax(r.Logits)
+		if reqs[i].Options.SkipQueries {
+			r.Q = nil
+		}
 	}
 	return res, nil
 }
@@ -203,7 +214,7 @@ func (m *Model) hostSteps(reqs []StepRequest) ([]*StepResult, error) {
 // graphStep runs one step graph.
 func (m *Model) graphStep(r StepRequest) (*StepResult, error) {
 	L := m.Config.Layers
-	outs := stepOutputs{attn: r.Options.ReturnAttention}
+	outs := stepOutputs{attn: r.Options.ReturnAttention, greedy: r.Options.Greedy, queries: !r.Options.SkipQueries}
 	kind := fmt.Sprintf("step%+v", outs)
 	e, err := m.exec(kind, fmt.Sprintf("C=%d,%s", r.KV.Capacity(), r.KV.K[0].DType()), func(_ *mlctx.Context, in []*Node) []*Node {
 		b := &builder{m: m, g: in[0].Graph()}
@@ -213,23 +224,48 @@ func (m *Model) graphStep(r StepRequest) (*StepResult, error) {
 		return nil, err
 	}
 	args := append([]any{[]int32{int32(r.Token)}, []int32{int32(r.Pos)}}, r.KV.args()...)
-	m.countUploads(args)
+	up := m.uploads(args)
 	out, err := run(e, args...)
 	if err != nil {
 		return nil, err
 	}
-	res := &StepResult{Logits: m.flat(out[0]), K: m.flat(out[1]), V: m.flat(out[2]), Q: m.flat(out[3])}
-	if outs.attn {
-		res.Attn = m.flat(out[4])
+	res := &StepResult{TransferBytes: up}
+	device := !m.backend.HasSharedBuffers() // reading an output copies it from the device
+	read := func(t *tensors.Tensor) []float32 {
+		x := m.flat(t)
+		if device {
+			res.TransferBytes += int64(4 * len(x))
+		}
+		return x
 	}
+	if outs.greedy {
+		next := tensors.MustCopyFlatData[int32](out[0])
+		out[0].FinalizeAll()
+		res.Next = int(next[0])
+		if device {
+			res.TransferBytes += 4
+		}
+	} else {
+		res.Logits = read(out[0])
+		res.Next = Argmax(res.Logits)
+	}
+	res.K, res.V = read(out[1]), read(out[2])
+	rest := out[3:]
+	if outs.queries {
+		res.Q, rest = read(rest[0]), rest[1:]
+	}
+	if outs.attn {
+		res.Attn = read(rest[0])
+	}
+	m.transfer.Add(res.TransferBytes)
 	return res, nil
 }
 
-// countUploads adds to TransferBytes what running a graph on args will copy to the backend: the
-// values that are not already in its buffers (none on a backend that shares Go memory).
-func (m *Model) countUploads(args []any) {
+// uploads is what running a graph on args will copy to the backend: the values that are not
+// already in its buffers (none on a backend that shares Go memory).
+func (m *Model) uploads(args []any) int64 {
 	if m.backend.HasSharedBuffers() {
-		return
+		return 0
 	}
 	var n int64
 	for _, a := range args {
@@ -242,7 +278,7 @@ func (m *Model) countUploads(args []any) {
 			n += int64(4 * len(x))
 		}
 	}
-	m.transfer.Add(n)
+	return n
 }
 
 // PrefillResult is what Prefill produces for n tokens.
@@ -360,7 +396,7 @@ func (m *Model) graphPrefill(tokens []int, startPos int, kv *KV, allLogits bool)
 	if withCtx {
 		args = append(args, kv.args()...)
 	}
-	m.countUploads(args)
+	m.transfer.Add(m.uploads(args))
 	out, err := run(e, args...)
 	if err != nil {
 		return nil, err

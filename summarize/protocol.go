@@ -30,11 +30,11 @@ type Vocab interface {
 // Protocol names the marker tokens by their text. The zero value uses the default summary markers
 // and no answer marker.
 type Protocol struct {
-	BeginSummary string // "" means DefaultBeginSummary
-	EndSummary   string // "" means DefaultEndSummary
+	BeginSummary string `json:"begin_summary,omitzero"` // "" means DefaultBeginSummary
+	EndSummary   string `json:"end_summary,omitzero"`   // "" means DefaultEndSummary
 	// AnswerMarker, when set (e.g. "</think>"), ends the reasoning: it and every later token are
 	// Answer. "" means the stream has no answer marker.
-	AnswerMarker string
+	AnswerMarker string `json:"answer_marker,omitzero"`
 }
 
 // Begin returns the begin-summary marker text, with the default applied.

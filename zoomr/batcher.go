@@ -254,7 +254,7 @@ func (b *Batcher) setup(j *batchJob) error {
 	if err := b.d.checkPrompt(g.prompt); err != nil {
 		return err
 	}
-	s, err := b.d.newSession(j.ctx, len(g.prompt), g.set, &j.stats)
+	s, err := b.d.newSession(j.ctx, len(g.prompt), g.set, &g.text, &j.stats)
 	if err != nil {
 		return err
 	}
@@ -309,6 +309,7 @@ func (b *Batcher) decode(jobs []*batchJob) map[*batchJob]bool {
 	b.mu.Unlock()
 	for i, j := range stepping {
 		j.stats.ModelSeconds += elapsed
+		pend[i].model = elapsed
 		if err != nil {
 			b.end(j, StopError, err)
 			ended[j] = true

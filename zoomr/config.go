@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/zoomr-go/zoomr/consensus"
 	"github.com/zoomr-go/zoomr/kvcache"
+	"github.com/zoomr-go/zoomr/model/chat"
 	"github.com/zoomr-go/zoomr/summarize"
 )
 
@@ -53,74 +55,86 @@ const (
 // (one instance per generation, so they need not be safe for concurrent use).
 type Config struct {
 	// Policy names a registered cache policy (kvcache.PolicyNames); "" means PolicyZoomR.
-	Policy string
+	Policy string `json:"policy,omitzero"`
 
 	// Window is the number of most recent tokens always attended (default 256).
-	Window int
+	Window int `json:"window,omitzero"`
 	// Sinks: 0 keeps the whole prompt resident (default); > 0 keeps only its first Sinks tokens.
-	Sinks int
+	Sinks int `json:"sinks,omitzero"`
 	// Zoom is c, the number of thoughts zoomed in at once (default 2).
-	Zoom int
+	Zoom int `json:"zoom,omitzero"`
 	// ZoomSlotLen is the capacity of one zoom slot in tokens (default 256); a longer thought keeps its
 	// last ZoomSlotLen body tokens.
-	ZoomSlotLen int
+	ZoomSlotLen int `json:"zoom_slot_len,omitzero"`
 	// Votes is k, the thoughts each attention head votes for (default 2).
-	Votes int
+	Votes int `json:"votes,omitzero"`
 	// VoteLayers, when set, are the only layers whose heads vote (consensus.Options.Layers); nil:
 	// every layer. For a model trained to route with some layers only (summarize/train's
 	// RouteSkipHeads), whose other heads' scores are noise at the re-selection points.
-	VoteLayers []int
+	VoteLayers []int `json:"vote_layers,omitzero"`
 	// SummaryCap is the summary region's capacity in tokens (default 1024).
-	SummaryCap int
+	SummaryCap int `json:"summary_cap,omitzero"`
 	// BFloat16 stores the KV cache in bfloat16 (half the memory) instead of float32.
-	BFloat16 bool
+	BFloat16 bool `json:"bf16,omitzero"`
 
 	// Segmenter is the stream segmenter; "" means SegmentAuto.
-	Segmenter SegmenterKind
+	Segmenter SegmenterKind `json:"segmenter,omitzero"`
 	// Protocol names the summary markers (defaults <|begin_of_summary|>, <|end_of_summary|>) and an
 	// optional answer marker.
-	Protocol summarize.Protocol
+	Protocol summarize.Protocol `json:"protocol,omitzero"`
+	// Think names the markers of a reasoning model's thinking span (zero: chat.DefaultThink, <think>
+	// and </think>). When the vocabulary has both as single tokens, the close marker ends the
+	// reasoning like Protocol.AnswerMarker, and Chat lets the model open the span itself.
+	Think chat.ThinkMarkers `json:"think,omitzero"`
+	// ChatTemplate renders Chat's messages into a prompt (nil: Chat is unavailable). LoadChatTemplate
+	// reads a model's (Hugging Face directory or GGUF).
+	ChatTemplate *chat.Template `json:"-"`
+
 	// MaxThoughtLen and MaxSummaryLen cap thoughts and summaries (defaults 512 and 64).
-	MaxThoughtLen, MaxSummaryLen int
+	MaxThoughtLen int `json:"max_thought_len,omitzero"`
+	MaxSummaryLen int `json:"max_summary_len,omitzero"`
 	// ParagraphTail: with SegmentParagraph, the last ParagraphTail tokens of each thought act as its
 	// summary region (0: the mean of all its keys).
-	ParagraphTail int
+	ParagraphTail int `json:"paragraph_tail,omitzero"`
 	// ReselectAt lists token texts after which the zoomed set is chosen again ("." "?" ...), besides
 	// every sealed thought. ReselectEvery adds a re-selection every N tokens (0: never).
-	ReselectAt    []string
-	ReselectEvery int
+	ReselectAt    []string `json:"reselect_at,omitzero"`
+	ReselectEvery int      `json:"reselect_every,omitzero"`
 
 	// Temperature 0 (default) is greedy decoding; > 0 samples, optionally restricted by TopK and TopP.
-	Temperature float64
-	TopK        int
-	TopP        float64
+	Temperature float64 `json:"temperature,omitzero"`
+	TopK        int     `json:"top_k,omitzero"`
+	TopP        float64 `json:"top_p,omitzero"`
 	// Seed makes sampling reproducible.
-	Seed uint64
+	Seed uint64 `json:"seed,omitzero"`
 
 	// MaxTokens bounds the generated tokens (default 1024).
-	MaxTokens int
+	MaxTokens int `json:"max_tokens,omitzero"`
 	// StopTokens end generation when sampled (they are emitted). The model's and tokenizer's EOS
 	// tokens are added unless IgnoreEOS.
-	StopTokens []int
+	StopTokens []int `json:"stop_tokens,omitzero"`
+	// EOSTokens are end-of-sequence ids besides the model config's and the tokenizer's (Load takes
+	// them from generation_config.json's eos_token_id): they stop generation unless IgnoreEOS.
+	EOSTokens []int `json:"eos_tokens,omitzero"`
 	// StopStrings end generation when the generated text ends with one of them.
-	StopStrings []string
-	IgnoreEOS   bool
+	StopStrings []string `json:"stop_strings,omitzero"`
+	IgnoreEOS   bool     `json:"ignore_eos,omitzero"`
 
 	// MaxPromptTokens bounds the prompt (default 8192): the whole-prompt sink region is sized to it.
-	MaxPromptTokens int
+	MaxPromptTokens int `json:"max_prompt_tokens,omitzero"`
 	// PrefillChunk is the number of prompt tokens run per prefill call (default 512).
-	PrefillChunk int
+	PrefillChunk int `json:"prefill_chunk,omitzero"`
 
 	// NewCache, if set, replaces the registered policy named by Policy. It gets the ZoomR cache
 	// config the decoder would use (the model's KV layout, the prompt length, the region sizes).
-	NewCache func(cfg kvcache.Config) (kvcache.Cache, error)
+	NewCache func(cfg kvcache.Config) (kvcache.Cache, error) `json:"-"`
 	// NewSelector, if set, replaces consensus.GlobalVote with Votes per head.
-	NewSelector func() consensus.Selector
+	NewSelector func() consensus.Selector `json:"-"`
 	// NewSegmenter, if set, replaces the segmenter built from Segmenter.
-	NewSegmenter func() (summarize.Segmenter, error)
+	NewSegmenter func() (summarize.Segmenter, error) `json:"-"`
 	// NewLogitsProcessor, if set, gives each generation a processor that edits the logits before
 	// every sampled token (a grammar for the answer, banned tokens).
-	NewLogitsProcessor func() LogitsProcessor
+	NewLogitsProcessor func() LogitsProcessor `json:"-"`
 }
 
 // Defaults.
@@ -142,6 +156,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Segmenter == "" {
 		c.Segmenter = SegmentAuto
+	}
+	if c.Think == (chat.ThinkMarkers{}) {
+		c.Think = chat.DefaultThink
 	}
 	def(&c.Window, kvcache.DefaultWindow)
 	def(&c.Zoom, kvcache.DefaultZoomSlots)
@@ -195,9 +212,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: empty stop string", ErrConfig)
 		}
 	}
-	for _, t := range c.StopTokens {
+	for _, t := range append(slices.Clip(c.StopTokens), c.EOSTokens...) {
 		if t < 0 {
-			return fmt.Errorf("%w: stop token %d < 0", ErrConfig, t)
+			return fmt.Errorf("%w: stop or EOS token %d < 0", ErrConfig, t)
 		}
 	}
 	if c.VoteLayers != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -22,10 +23,22 @@ type Decoder struct {
 	tok     *tokenizer.Tokenizer // nil: ids in, ids out
 	cfg     Config               // defaults applied
 	layout  kvcache.Layout
-	segKind SegmenterKind     // the segmenter in use: SegmentAuto resolved
+	segKind SegmenterKind // the segmenter in use: SegmentAuto resolved
+	// slots makes the caches' active contexts: in the backend's buffers when the model runs graphs
+	// on a device (XLA), in Go memory otherwise (nil).
+	slots   kvcache.SlotsFactory
 	markers summarize.Markers // resolved summary markers (SegmentSummary)
 	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
 	reselec []int             // token ids that trigger re-selection
+	think   thinkIDs          // the thinking span's markers, when the vocabulary has them
+	answer  []int             // ids that end the reasoning: the protocol's answer marker, the think close marker
+	owned   bool              // the Decoder loaded the model (Load) and closes it
+}
+
+// thinkIDs are the token ids of the thinking span's markers (Config.Think).
+type thinkIDs struct {
+	open, close int
+	ok          bool // the vocabulary has both as single tokens
 }
 
 // New builds a Decoder. tok may be nil when prompts are given as ids and no text is needed; then
@@ -41,6 +54,9 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	cfg = cfg.withDefaults()
 	mc := m.Config
 	d := &Decoder{model: m, tok: tok, cfg: cfg}
+	if m.Engine() == model.EngineGraph && !m.Backend().HasSharedBuffers() {
+		d.slots = kvcache.NewBackendSlots(m.Backend())
+	}
 	d.layout = kvcache.Layout{Layers: mc.Layers, KVHeads: mc.KVHeads, HeadDim: mc.HeadDim, DType: dtypes.Float32}
 	if cfg.BFloat16 {
 		d.layout.DType = dtypes.BFloat16
@@ -48,6 +64,11 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	for _, l := range cfg.VoteLayers {
 		if l >= mc.Layers {
 			return nil, fmt.Errorf("%w: VoteLayers names layer %d of a %d-layer model", ErrConfig, l, mc.Layers)
+		}
+	}
+	for _, t := range cfg.EOSTokens {
+		if t >= mc.VocabSize {
+			return nil, fmt.Errorf("%w: EOS token %d outside the vocabulary [0, %d)", ErrConfig, t, mc.VocabSize)
 		}
 	}
 	if tok != nil && tok.VocabSize() > mc.VocabSize {
@@ -78,6 +99,9 @@ func (d *Decoder) resolveProtocol() error {
 		}
 		d.reselec = append(d.reselec, id)
 	}
+	if err := d.resolveAnswer(); err != nil {
+		return err
+	}
 	if cfg.NewSegmenter != nil {
 		return nil
 	}
@@ -101,18 +125,41 @@ func (d *Decoder) resolveProtocol() error {
 			return fmt.Errorf("%w: the model's vocabulary has no summary tokens (was it tuned for ZoomR? "+
 				"use the paragraph segmenter otherwise): %w", ErrProtocol, err)
 		}
+		m.Answer = d.answer
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrProtocol, err)
+		}
 		d.markers = m
 	case SegmentParagraph:
 		if d.tok != nil {
 			d.texts = tokenTexts(d.tok)
 		}
-		if cfg.Protocol.AnswerMarker != "" {
-			if d.tok == nil {
-				return fmt.Errorf("%w: answer marker %q needs a tokenizer", ErrConfig, cfg.Protocol.AnswerMarker)
-			}
-			if _, ok := d.tok.TokenID(cfg.Protocol.AnswerMarker); !ok {
-				return fmt.Errorf("%w: answer marker %q is not a token", ErrProtocol, cfg.Protocol.AnswerMarker)
-			}
+	}
+	return nil
+}
+
+// resolveAnswer looks up the ids that end the reasoning: the protocol's answer marker (which must be
+// a token) and the thinking span's close marker (when the vocabulary has the span's markers).
+func (d *Decoder) resolveAnswer() error {
+	if a := d.cfg.Protocol.AnswerMarker; a != "" {
+		if d.tok == nil {
+			return fmt.Errorf("%w: answer marker %q needs a tokenizer", ErrConfig, a)
+		}
+		id, ok := d.tok.TokenID(a)
+		if !ok {
+			return fmt.Errorf("%w: answer marker %q is not a token", ErrProtocol, a)
+		}
+		d.answer = append(d.answer, id)
+	}
+	if d.tok == nil {
+		return nil
+	}
+	open, okOpen := d.tok.TokenID(d.cfg.Think.Open)
+	closing, okClose := d.tok.TokenID(d.cfg.Think.Close)
+	if okOpen && okClose && open != closing {
+		d.think = thinkIDs{open: open, close: closing, ok: true}
+		if !slices.Contains(d.answer, closing) {
+			d.answer = append(d.answer, closing)
 		}
 	}
 	return nil
@@ -142,10 +189,7 @@ func (d *Decoder) newSegmenter() (summarize.Segmenter, error) {
 		// outside the vocabulary satisfies the segmenter without ever matching.
 		pc.Breaks = []int{d.model.Config.VocabSize}
 	}
-	if a := cfg.Protocol.AnswerMarker; a != "" {
-		id, _ := d.tok.TokenID(a)
-		pc.Answer = []int{id}
-	}
+	pc.Answer = d.answer
 	return summarize.NewParagraphSegmenter(pc)
 }
 

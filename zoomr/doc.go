@@ -40,6 +40,26 @@
 // application (kvcache.Register). The bounded baselines get the same number of resident slots as
 // ZoomR would for the same prompt (Config.ResidentBudget), for honest comparisons.
 //
+// # Chat and reasoning models
+//
+// Decoder.Chat (and Batcher.Chat; ChatJSON for a request's JSON messages) renders messages with
+// Config.ChatTemplate (LoadChatTemplate reads a Hugging Face directory's or a GGUF's; Load finds it) and
+// starts a generation from them; WithChatVars passes
+// template variables (enable_thinking, tools) and WithGenerationPrompt(false) continues the last
+// message:
+//
+//	tpl, _ := zoomr.LoadChatTemplate(dir, "")
+//	dec, _ := zoomr.New(m, tok, zoomr.Config{ChatTemplate: tpl})
+//	g := dec.Chat(ctx, []chat.Message{{Role: "user", Content: "..."}})
+//	for t, err := range g.Tokens() { ... }       // t.Kind: thought, summary or answer
+//	reasoning, answer := g.Text()                // reasoning_content and content
+//
+// The reasoning is the thinking span (Config.Think: <think> … </think>): a prompt that opens it is
+// continued inside it, a model whose template leaves the open marker to it (Qwen3) opens it itself,
+// and the close marker, like the protocol's answer marker, starts the answer. Thoughts, summaries,
+// seals and zooms happen inside the span only; tokens outside it are answer. Token.Delta splits each
+// token's text as a streaming server sends it (the markers and special tokens are Hidden).
+//
 // # Constraining the output
 //
 // Config.NewLogitsProcessor gives every generation a LogitsProcessor that edits the logits before

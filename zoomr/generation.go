@@ -28,7 +28,11 @@ type Token struct {
 	// Reselected reports a re-selection after this token; Zoomed is then the new zoomed set.
 	Reselected bool
 	Zoomed     []int
-	Stats      StepStats
+	// Hidden: the token's Text belongs to neither the reasoning nor the answer (Delta,
+	// Generation.Text): the marker that opens or closes the thinking span (or the protocol's answer
+	// marker), or a special token such as EOS.
+	Hidden bool
+	Stats  StepStats
 }
 
 // StepStats is the cache and selection state after a token's step.
@@ -38,13 +42,20 @@ type StepStats struct {
 	IndexBytes    int64 // bytes of the summary index (per sealed thought: its mean key and record), on the host
 	// DecoderBytes is what the generation itself keeps that grows with the output: the generated ids
 	// a LogitsProcessor sees (8 B per token, only with a processor), the agreeability of every
-	// re-selection (8 B each) and the summary-score buffer (4 B per layer, head and thought), counted by
-	// the capacity of their slices. With HostBytes and IndexBytes
+	// re-selection (8 B each), the summary-score buffer (4 B per layer, head and thought) and the
+	// reasoning and answer texts (Generation.Text), counted by the capacity of their slices and
+	// builders. With HostBytes and IndexBytes
 	// it is every byte that grows with the output (zoomr's soak test holds the Go heap to it).
 	DecoderBytes int64
-	ActiveTokens int // attended slots of the active context
-	Capacity     int // slots of the active context
-	Thoughts     int // sealed thoughts
+	// TransferBytes is cumulative since the generation started: the bytes that crossed between host
+	// and device during decoding — what the model steps copied (token ids, the new token's K/V, the
+	// greedy choice or the logits, the queries at re-selections) and what the cache wrote into the
+	// active context since the prompt (new tokens' slots, summaries, zoomed thoughts). On the host
+	// engine nothing leaves Go memory; the figure is then the cache's writes: what a device would need.
+	TransferBytes int64
+	ActiveTokens  int // attended slots of the active context
+	Capacity      int // slots of the active context
+	Thoughts      int // sealed thoughts
 	// Selected lists the thoughts zoomed in (chosen at the last re-selection). Shared between tokens
 	// until the next re-selection: read it, do not modify it.
 	Selected []int
@@ -81,9 +92,9 @@ type Stats struct {
 	TokensPerSecond   float64 // Tokens / DecodeSeconds
 	PeakResidentBytes int64
 	PeakHostBytes     int64
-	// DecoderBytes is StepStats.DecoderBytes at the end.
-	DecoderBytes int64
-	Reselections int
+	// DecoderBytes and TransferBytes are StepStats' at the end.
+	DecoderBytes, TransferBytes int64
+	Reselections                int
 	// SelectionSeconds is the time spent scoring summaries, voting and zooming.
 	SelectionSeconds float64
 	// ModelSeconds is the time inside the model's decode step; OverheadSeconds the rest of the steps
@@ -104,6 +115,7 @@ type Generation struct {
 	batcher *Batcher // nil: the generation runs its own steps
 	err     error    // a setup error, yielded by Tokens
 	used    atomic.Bool
+	text    replyText // the reasoning and answer texts so far
 
 	mu    sync.Mutex
 	stats Stats // published when Tokens finishes
@@ -116,6 +128,18 @@ func (g *Generation) Stats() Stats {
 	return g.stats
 }
 
+// Text returns the generation's reasoning and its answer, as OpenAI-compatible servers return
+// reasoning_content and content: the text of the thought and summary tokens, and of the answer
+// tokens, hidden tokens left out (Token.Delta), the reasoning trimmed of surrounding whitespace and
+// the answer of leading whitespace (as chat.ThinkMarkers.Split trims), without the stop string that
+// ended it (Token.Text keeps it). Complete once Tokens has
+// finished; while it runs, the text so far. A generation from Start reasons until an answer marker
+// (Config.Protocol, the thinking span's close marker); Chat decides from the template.
+func (g *Generation) Text() (reasoning, answer string) { return g.text.text() }
+
+// PromptIDs returns the prompt's token ids (for Chat, the rendered and tokenized messages).
+func (g *Generation) PromptIDs() []int { return append([]int(nil), g.prompt...) }
+
 // session is the mutable state of one generation.
 type session struct {
 	d        *Decoder
@@ -126,6 +150,8 @@ type session struct {
 	observer kvcache.AttentionObserver // nil: no attention needed
 	thoughts int                       // thoughts sealed so far (the decoder's tracker)
 	seg      summarize.Segmenter
+	gate     *thinkGate // nil: the reasoning starts at the first token
+	text     *replyText
 	sel      consensus.Selector
 	sampler  *sampler
 	proc     LogitsProcessor // nil: none
@@ -137,7 +163,11 @@ type session struct {
 	agree    float64
 	pos      int       // the next position: the prompt's length once prefilled, then one per token
 	count    int       // tokens generated
-	logits   []float32 // the next token's distribution
+	logits   []float32 // the next token's distribution (nil after a greedy step: greedy holds its choice)
+	greedy   int
+	transfer int64 // bytes the model steps moved between host and backend
+	// movedAtPrompt is the cache's MovedBytes when the prompt was in (decoding's transfer starts there).
+	movedAtPrompt int64
 	// generated lists the tokens generated so far, kept only for a LogitsProcessor (which sees them).
 	generated []int
 	selected  []int // the zoomed thoughts, from the last re-selection
@@ -181,7 +211,7 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 	if err := d.checkPrompt(g.prompt); err != nil {
 		return err
 	}
-	s, err := d.newSession(g.ctx, len(g.prompt), g.set, stats)
+	s, err := d.newSession(g.ctx, len(g.prompt), g.set, &g.text, stats)
 	if err != nil {
 		return err
 	}
@@ -214,7 +244,8 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 		if p.req != nil {
 			modelStart := time.Now()
 			res, err = d.model.StepBatch(g.ctx, []model.StepRequest{*p.req})
-			s.stats.ModelSeconds += since(modelStart)
+			p.model = since(modelStart)
+			s.stats.ModelSeconds += p.model
 			if err != nil {
 				return err
 			}
@@ -235,8 +266,8 @@ func (g *Generation) run(stats *Stats, yield func(Token, error) bool) error {
 }
 
 // newSession builds the per-generation collaborators.
-func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings, stats *Stats) (*session, error) {
-	cache, err := d.cfg.newCache(d.layout, promptLen)
+func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings, text *replyText, stats *Stats) (*session, error) {
+	cache, err := d.cfg.newCache(d.layout, promptLen, d.slots)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +279,14 @@ func (d *Decoder) newSession(ctx context.Context, promptLen int, set genSettings
 	if err != nil {
 		return nil, fmt.Errorf("%w: selector: %w", ErrConfig, err)
 	}
-	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, sel: sel, sampler: newSampler(set), stops: d.stopRules(set), stats: stats}
+	s := &session{d: d, ctx: ctx, cache: cache, seg: seg, text: text, sel: sel, sampler: newSampler(set), stops: d.stopRules(set), stats: stats}
+	if set.think != thinkOpen {
+		s.gate = &thinkGate{inner: seg, open: d.think.open, start: set.think, state: set.think}
+		if d.tok != nil {
+			s.gate.isSpace = isSpaceToken(d.tok)
+		}
+		s.seg = s.gate
+	}
 	s.sealer, _ = cache.(kvcache.Sealer)
 	s.zoomer, _ = cache.(kvcache.Zoomer)
 	s.observer, _ = cache.(kvcache.AttentionObserver)
@@ -296,8 +334,11 @@ func (s *session) prefillChunk(prompt []int) error {
 	if err := s.cache.AppendPrompt(res.K, res.V, end-start); err != nil {
 		return err
 	}
+	if _, err := s.cache.Context(); err != nil { // a device context takes the prompt's rows now
+		return err
+	}
 	s.pos, s.logits = end, res.Logits
-	s.observeMemory()
+	s.movedAtPrompt = s.observeMemory().MovedBytes
 	return nil
 }
 
@@ -310,6 +351,7 @@ type pending struct {
 	stop  StopReason
 	req   *model.StepRequest
 	start time.Time
+	model float64 // seconds of its model step (set by whoever ran it), not counted as overhead
 }
 
 // next samples the next token from the session's logits, segments it, decides whether generation
@@ -321,7 +363,12 @@ func (s *session) next() (*pending, error) {
 	if err := s.process(s.generated, s.logits); err != nil {
 		return nil, err
 	}
-	id := s.sampler.sample(s.logits)
+	var id int
+	if s.logits == nil { // the last step ran greedy where the logits are and returned its choice
+		id = s.greedy
+	} else {
+		id = s.sampler.sample(s.logits)
+	}
 	if s.proc != nil {
 		s.generated = append(s.generated, id)
 	}
@@ -330,7 +377,8 @@ func (s *session) next() (*pending, error) {
 	s.count++
 	ev := s.seg.Observe(id)
 	p.ev = ev
-	p.tok = Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1}
+	p.tok = Token{ID: id, Kind: ev.Kind, Pos: pos, Thought: ev.Thought, Sealed: -1,
+		Hidden: ev.AnswerBegan || (s.gate != nil && s.gate.opened) || (d.tok != nil && d.tok.IsControl(id))}
 	// Ids past the tokenizer's vocabulary (padding rows of the embedding) have no text.
 	if s.stream != nil && id < d.tok.VocabSize() {
 		text, err := s.stream.Next(id)
@@ -360,7 +408,12 @@ func (s *session) next() (*pending, error) {
 		return nil, err
 	}
 	p.req = &model.StepRequest{Token: id, Pos: pos, KV: model.KV{K: c.K, V: c.V, Mask: c.Mask},
-		Options: model.StepOptions{ReturnAttention: s.observer != nil}}
+		Options: model.StepOptions{
+			ReturnAttention: s.observer != nil,
+			// Greedy without a processor needs one id, not the logits; the queries serve re-selection only.
+			Greedy:      s.sampler.temp == 0 && s.proc == nil,
+			SkipQueries: !ev.Reselect || s.zoomer == nil,
+		}}
 	return p, nil
 }
 
@@ -368,10 +421,14 @@ func (s *session) next() (*pending, error) {
 // attention to an observer, the token's K/V to the cache, a thought this token ended, a
 // re-selection; the next logits; and describes the token.
 func (s *session) finish(p *pending, res []*model.StepResult) error {
-	defer func() { s.stats.OverheadSeconds += since(p.start) }()
+	defer func() { s.stats.OverheadSeconds += since(p.start) - p.model }()
 	if res == nil {
 		if s.stream != nil {
 			p.tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
+		}
+		s.text.add(p.tok)
+		if p.stop == StopString {
+			s.text.trimStop(s.stops.matched(s.tail))
 		}
 		s.describe(&p.tok)
 		return nil
@@ -395,7 +452,9 @@ func (s *session) finish(p *pending, res []*model.StepResult) error {
 			return err
 		}
 	}
-	s.logits = r.Logits
+	s.logits, s.greedy = r.Logits, r.Next
+	s.transfer += r.TransferBytes
+	s.text.add(p.tok)
 	s.describe(&p.tok)
 	return nil
 }
@@ -474,10 +533,11 @@ func (s *session) observeMemory() kvcache.Memory {
 
 func (s *session) describe(tok *Token) {
 	mem := s.observeMemory()
-	decoder := int64(8*cap(s.generated) + 8*cap(s.stats.Agreeabilities) + 4*cap(s.scores))
-	s.stats.DecoderBytes = decoder
+	decoder := int64(8*cap(s.generated)+8*cap(s.stats.Agreeabilities)+4*cap(s.scores)) + s.text.bytes()
+	transfer := s.transfer + mem.MovedBytes - s.movedAtPrompt
+	s.stats.DecoderBytes, s.stats.TransferBytes = decoder, transfer
 	tok.Stats = StepStats{ResidentBytes: mem.ResidentBytes, HostBytes: mem.HostBytes, IndexBytes: mem.IndexBytes,
-		DecoderBytes: decoder, ActiveTokens: mem.Attended.Total(),
+		DecoderBytes: decoder, TransferBytes: transfer, ActiveTokens: mem.Attended.Total(),
 		Capacity: mem.Capacity, Thoughts: s.thoughts, Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
 }

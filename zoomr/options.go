@@ -20,6 +20,11 @@ type genSettings struct {
 	stopStrings       []string
 	stopTokens        []int
 	ignoreEOS         bool
+	// Chat's: the template's variables and add_generation_prompt (negated, so the zero value is
+	// true), and where the reasoning starts (decided from the rendered prompt).
+	chatVars    map[string]any
+	noGenPrompt bool
+	think       thinkStart
 }
 
 // WithMaxTokens bounds the generated tokens (> 0).
@@ -91,7 +96,7 @@ func (d *Decoder) stopRules(s genSettings) stopRules {
 		r.tokens[t] = true
 	}
 	if !s.ignoreEOS {
-		for _, t := range d.model.Config.EOSTokenIDs {
+		for _, t := range append(slices.Clip(d.model.Config.EOSTokenIDs), d.cfg.EOSTokens...) {
 			r.tokens[t] = true
 		}
 		if d.tok != nil && d.tok.EOS() >= 0 {
@@ -121,10 +126,15 @@ func (r *stopRules) stopString(tail *[]byte, text string) bool {
 		t = append(t[:0], t[len(t)-r.longest:]...)
 	}
 	*tail = t
+	return r.matched(t) != ""
+}
+
+// matched returns the stop string that the text's last bytes (tail) end with, or "".
+func (r *stopRules) matched(tail []byte) string {
 	for _, stop := range r.strings {
-		if len(t) >= len(stop) && string(t[len(t)-len(stop):]) == stop {
-			return true
+		if len(tail) >= len(stop) && string(tail[len(tail)-len(stop):]) == stop {
+			return stop
 		}
 	}
-	return false
+	return ""
 }

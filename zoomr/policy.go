@@ -25,8 +25,9 @@ func (c Config) ResidentBudget(layout kvcache.Layout, promptLen int) (kvcache.Bu
 }
 
 // newCache builds the session's cache: Config.NewCache, or the registered policy.
-func (c Config) newCache(layout kvcache.Layout, promptLen int) (kvcache.Cache, error) {
+func (c Config) newCache(layout kvcache.Layout, promptLen int, slots kvcache.SlotsFactory) (kvcache.Cache, error) {
 	cc := c.cacheConfig(layout, promptLen)
+	cc.NewSlots = slots
 	var cache kvcache.Cache
 	var err error
 	if c.NewCache != nil {

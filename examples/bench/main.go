@@ -1,6 +1,7 @@
 // Command bench measures decoding speed and memory of the full cache and ZoomR as the context grows.
 //
 //	go run ./examples/bench -lengths 1024,4096,16384,32768 -out bench.json [-llamacpp]
+//	go run -tags xla ./examples/bench -backends host,xla:cpu,noshared_buffers -lengths 1024,16384
 //
 // Length N means the context holds N tokens (prompt + generated) at the end of the measured window.
 // ZoomR generates its way there (its cache state — thoughts, summaries, zooms — only exists if it
@@ -42,6 +43,7 @@ import (
 // Run is one (model, policy, length) measurement; the JSON field names are the issue's.
 type Run struct {
 	Model             string  `json:"model"`
+	Backend           string  `json:"backend"` // "host" (the host engine), or the graph engine's backend ("go", "xla:cpu", ...)
 	Policy            string  `json:"policy"`
 	Length            int     `json:"length"`
 	TokensPerSecond   float64 `json:"tokens_per_s"`
@@ -49,6 +51,9 @@ type Run struct {
 	PeakHostBytes     int64   `json:"peak_host_bytes"`
 	SelectionShare    float64 `json:"selection_share"` // (selection + cache bookkeeping) / decode time in the window
 	GraphBuilds       int64   `json:"graph_builds"`    // the model's graph compilations so far
+	// TransferPerToken is the bytes that crossed between host and device per decoded token in the
+	// window (zoomr.StepStats.TransferBytes).
+	TransferPerToken float64 `json:"transfer_bytes_per_token"`
 }
 
 // LlamaRun is llama.cpp's decode speed at a context length.
@@ -68,7 +73,7 @@ type options struct {
 	asJSON           bool
 	llamacpp         bool
 	llamaThreads     []int
-	graphStep        bool // run decode steps and prefill as GoMLX graphs (model.WithGraphStep)
+	backends         []string // "host", or a backend for the graph engine ("go", "xla:cpu", ...)
 	cfg              zoomr.Config
 }
 
@@ -102,7 +107,7 @@ func parseOptions() (*options, error) {
 	flag.StringVar(&o.outPath, "out", "", "write the results as JSON to this file")
 	flag.BoolVar(&o.asJSON, "json", false, "print the results as JSON to stdout (the table goes to stderr)")
 	flag.BoolVar(&o.llamacpp, "llamacpp", false, "also run llama.cpp's bench on random512 and print ratios")
-	flag.BoolVar(&o.graphStep, "graph-step", false, "run the model as GoMLX graphs, not the pure-Go backend's host path (to compare the two)")
+	backendsFlag := flag.String("backends", "host", "engines to measure, in one run: host (the host engine), go (graphs on the pure-Go backend), xla:cpu, xla:cpu,noshared_buffers, xla:cuda (XLA needs -tags xla)")
 	threads := flag.String("llamacpp-threads", "1,2", "llama.cpp thread counts to try (the best is used)")
 	flag.IntVar(&o.cfg.Window, "window", 256, "ZoomR recent window")
 	flag.IntVar(&o.cfg.SummaryCap, "summary-cap", 1024, "ZoomR summary region")
@@ -117,6 +122,7 @@ func parseOptions() (*options, error) {
 		return nil, fmt.Errorf("-llamacpp-threads: %w", err)
 	}
 	o.models = strings.Split(*models, ",")
+	o.backends = splitBackends(*backendsFlag)
 	o.policies = strings.Split(*policies, ",")
 	for _, l := range o.lengths {
 		if l <= o.prompt+o.window {
@@ -133,30 +139,35 @@ func run() error {
 	}
 	ctx := context.Background()
 	var runs []Run
-	for _, name := range o.models {
-		dec, err := decoderFor(ctx, name, o)
-		if err != nil {
-			if name == "small" {
-				fmt.Fprintf(os.Stderr, "bench: skipping model small: %v\n", err)
-				continue
-			}
-			return err
-		}
-		for _, policy := range o.policies {
-			d, err := withPolicy(dec, policy)
+	for _, backend := range o.backends {
+		for _, name := range o.models {
+			dec, err := decoderFor(ctx, name, backend, o)
 			if err != nil {
+				if name == "small" {
+					fmt.Fprintf(os.Stderr, "bench: skipping model small: %v\n", err)
+					continue
+				}
 				return err
 			}
-			var rs []Run
-			if policy == zoomr.PolicyFull {
-				rs, err = measureFull(ctx, d, name, o)
-			} else {
-				rs, err = measureGenerated(ctx, d, name, policy, o)
+			for _, policy := range o.policies {
+				d, err := withPolicy(dec, policy)
+				if err != nil {
+					return err
+				}
+				var rs []Run
+				if policy == zoomr.PolicyFull {
+					rs, err = measureFull(ctx, d, name, o)
+				} else {
+					rs, err = measureGenerated(ctx, d, name, policy, o)
+				}
+				if err != nil {
+					return fmt.Errorf("%s/%s/%s: %w", backend, name, policy, err)
+				}
+				for i := range rs {
+					rs[i].Backend = backend
+				}
+				runs = append(runs, rs...)
 			}
-			if err != nil {
-				return fmt.Errorf("%s/%s: %w", name, policy, err)
-			}
-			runs = append(runs, rs...)
 		}
 	}
 	table := os.Stdout
@@ -182,15 +193,45 @@ func run() error {
 	return nil
 }
 
-// decoderFor loads a model and returns a ZoomR decoder configured for it.
-func decoderFor(ctx context.Context, name string, o *options) (*zoomr.Decoder, error) {
+// splitBackends splits the -backends list at commas that start a new backend (an XLA config's own
+// options, such as xla:cpu,noshared_buffers, stay with it).
+func splitBackends(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if len(out) > 0 && f != "host" && f != "go" && !strings.Contains(f, ":") {
+			out[len(out)-1] += "," + f
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// engineOptions are the model options of a -backends entry.
+func engineOptions(backend string) ([]model.Option, error) {
+	switch backend {
+	case "host":
+		return []model.Option{model.WithEngine(model.EngineHost)}, nil
+	case "go":
+		return []model.Option{model.WithEngine(model.EngineGraph)}, nil
+	}
+	b, err := model.NewBackend(backend)
+	if err != nil {
+		return nil, err
+	}
+	return []model.Option{model.WithBackend(b), model.WithEngine(model.EngineGraph)}, nil
+}
+
+// decoderFor loads a model on an engine and returns a ZoomR decoder configured for it.
+func decoderFor(ctx context.Context, name, backend string, o *options) (*zoomr.Decoder, error) {
 	cfg := o.cfg
 	cfg.IgnoreEOS = true
 	cfg.MaxTokens = 1 << 30
 	cfg.MaxPromptTokens = 1 << 20
-	var modelOpts []model.Option
-	if o.graphStep {
-		modelOpts = append(modelOpts, model.WithGraphStep())
+	modelOpts, err := engineOptions(backend)
+	if err != nil {
+		return nil, err
 	}
 	switch name {
 	case "small":
@@ -268,6 +309,7 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 		t        time.Time
 		overhead float64
 		model    float64
+		transfer int64
 	}
 	marks := map[int]mark{}
 	want := map[int]bool{}
@@ -287,7 +329,7 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 		peakRes = max(peakRes, tok.Stats.ResidentBytes)
 		peakHost = max(peakHost, tok.Stats.HostBytes)
 		if want[n] {
-			marks[n] = mark{time.Now(), tok.Stats.OverheadSeconds, tok.Stats.ModelSeconds}
+			marks[n] = mark{time.Now(), tok.Stats.OverheadSeconds, tok.Stats.ModelSeconds, tok.Stats.TransferBytes}
 		}
 		for _, l := range o.lengths {
 			if n != l {
@@ -297,7 +339,7 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 			secs := b.t.Sub(a.t).Seconds()
 			r := Run{Model: name, Policy: policy, Length: l, TokensPerSecond: float64(o.window) / secs,
 				PeakResidentBytes: peakRes, PeakHostBytes: peakHost, GraphBuilds: tok.Stats.GraphBuilds,
-				SelectionShare: (b.overhead - a.overhead) / secs}
+				SelectionShare: (b.overhead - a.overhead) / secs, TransferPerToken: float64(b.transfer-a.transfer) / float64(o.window)}
 			runs = append(runs, r)
 			fmt.Fprintf(os.Stderr, "%s/%s length %d: %.1f tokens/s (%.0f s elapsed)\n", name, policy, l, r.TokensPerSecond, time.Since(start).Seconds())
 		}
@@ -335,7 +377,7 @@ func measureFull(ctx context.Context, d *zoomr.Decoder, name string, o *options)
 		st := g.Stats()
 		r := Run{Model: name, Policy: "full", Length: l, TokensPerSecond: st.TokensPerSecond,
 			PeakResidentBytes: max(res, st.PeakResidentBytes), PeakHostBytes: max(host, st.PeakHostBytes),
-			GraphBuilds: builds, SelectionShare: overhead / st.DecodeSeconds}
+			GraphBuilds: builds, SelectionShare: overhead / st.DecodeSeconds, TransferPerToken: float64(st.TransferBytes) / float64(st.Tokens)}
 		runs = append(runs, r)
 		fmt.Fprintf(os.Stderr, "%s/full length %d: %.1f tokens/s (prefill %.0f s)\n", name, l, r.TokensPerSecond, st.PrefillSeconds)
 	}
@@ -351,23 +393,32 @@ func vocabOf(d *zoomr.Decoder) int {
 
 func printRuns(out io.Writer, runs []Run) {
 	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "model\tpolicy\tlength\ttokens/s\tpeak resident KV\tpeak host KV\tselection+bookkeeping\tgraph builds\t")
+	fmt.Fprintln(w, "model\tengine\tpolicy\tlength\ttokens/s\tpeak resident KV\tpeak host KV\ttransfer/token\tselection+bookkeeping\tgraph builds\t")
 	for _, r := range runs {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%.1f\t%.1f MiB\t%.1f MiB\t%.1f%%\t%d\t\n", r.Model, r.Policy, r.Length, r.TokensPerSecond,
-			float64(r.PeakResidentBytes)/(1<<20), float64(r.PeakHostBytes)/(1<<20), 100*r.SelectionShare, r.GraphBuilds)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.1f\t%.1f MiB\t%.1f MiB\t%.0f B\t%.1f%%\t%d\t\n", r.Model, r.Backend, r.Policy, r.Length, r.TokensPerSecond,
+			float64(r.PeakResidentBytes)/(1<<20), float64(r.PeakHostBytes)/(1<<20), r.TransferPerToken, 100*r.SelectionShare, r.GraphBuilds)
 	}
 	w.Flush()
 	byKey := map[string]Run{}
 	for _, r := range runs {
-		byKey[fmt.Sprintf("%s/%s/%d", r.Model, r.Policy, r.Length)] = r
+		byKey[fmt.Sprintf("%s/%s/%s/%d", r.Model, r.Backend, r.Policy, r.Length)] = r
 	}
 	for _, r := range runs {
 		if r.Policy != "zoomr" {
 			continue
 		}
-		if f, ok := byKey[fmt.Sprintf("%s/full/%d", r.Model, r.Length)]; ok {
-			fmt.Fprintf(out, "%s length %d: ZoomR/Full tokens/s %.2fx, Full/ZoomR resident KV %.1fx\n", r.Model, r.Length,
+		if f, ok := byKey[fmt.Sprintf("%s/%s/full/%d", r.Model, r.Backend, r.Length)]; ok {
+			fmt.Fprintf(out, "%s on %s, length %d: ZoomR/Full tokens/s %.2fx, Full/ZoomR resident KV %.1fx\n", r.Model, r.Backend, r.Length,
 				r.TokensPerSecond/f.TokensPerSecond, float64(f.PeakResidentBytes)/float64(r.PeakResidentBytes))
+		}
+	}
+	for _, r := range runs {
+		if r.Backend == "host" {
+			continue
+		}
+		if h, ok := byKey[fmt.Sprintf("%s/host/%s/%d", r.Model, r.Policy, r.Length)]; ok {
+			fmt.Fprintf(out, "%s %s length %d: %s/host engine tokens/s %.2fx\n", r.Model, r.Policy, r.Length, r.Backend,
+				r.TokensPerSecond/h.TokensPerSecond)
 		}
 	}
 }

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zoomr-go/zoomr/internal/oracle"
 	"github.com/zoomr-go/zoomr/kvcache"
 	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize/task"
 )
 
 // TestCLICoveringZoomREqualsFull: through the command line, -cache zoomr with budgets that cover
@@ -75,4 +80,131 @@ func TestCLIDefaultsWithoutTokenizer(t *testing.T) {
 		require.NoError(t, json.Unmarshal(out.Bytes(), &res))
 		require.Len(t, res.Tokens, 40, p)
 	}
+}
+
+// runJSON runs the command with -json and decodes its output.
+func runJSON(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), append(args, "-json"), &out))
+	var res cliResult
+	require.NoError(t, json.Unmarshal(out.Bytes(), &res), out.String())
+	return res
+}
+
+type cliResult struct {
+	PromptIDs []int          `json:"prompt_ids"`
+	Tokens    []int          `json:"tokens"`
+	Text      string         `json:"text"`
+	Reasoning string         `json:"reasoning"`
+	Answer    string         `json:"answer"`
+	Stats     map[string]any `json:"stats"`
+}
+
+// TestCLIZoomRNeverAboveFull: with -window 64, ZoomR's peak resident KV after 600 tokens is at most the
+// full cache's (its active context grows lazily, up to a budget below the full cache's capacity).
+func TestCLIZoomRNeverAboveFull(t *testing.T) {
+	dir := t.TempDir()
+	_, err := model.WriteRandom(dir, model.RandomSpec{Seed: 5})
+	require.NoError(t, err)
+	peak := map[string]float64{}
+	for _, cache := range []string{"zoomr", "full"} {
+		res := runJSON(t, "-m", dir, "-prompt-ids", "1,2,3,4,5", "-n", "600", "-ignore-eos", "-window", "64", "-cache", cache)
+		require.Len(t, res.Tokens, 600)
+		peak[cache] = res.Stats["peak_resident_bytes"].(float64)
+	}
+	t.Logf("peak resident KV at 600 tokens, -window 64: zoomr %.0f B, full %.0f B", peak["zoomr"], peak["full"])
+	require.LessOrEqual(t, peak["zoomr"], peak["full"])
+}
+
+// TestCLIBundledModel: a positional prompt on the bundled model (no chat template: sent raw) decodes
+// with the model's own settings (zoomr.json): its trace is the reasoning, the words after <|answer|> the answer.
+func TestCLIBundledModel(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "zoomr-tiny")
+	g, err := task.NewGenerator(task.Config{}, task.HeldOut, 1)
+	require.NoError(t, err)
+	p := g.Next()
+	res := runJSON(t, "-m", dir, p.Prompt())
+	require.Equal(t, "stop token", res.Stats["stop_reason"])
+	require.NotEmpty(t, res.Reasoning)
+	require.True(t, p.Correct(res.Answer), "answer %q, want %q", res.Answer, p.Answer())
+	require.Equal(t, 265.375*1024, res.Stats["peak_resident_bytes"], "the evaluated budget (model card: 265.4 KiB)")
+	var out bytes.Buffer
+	require.ErrorContains(t, run(t.Context(), []string{"-m", dir, "-chat", p.Prompt()}, &out), "no chat template")
+	require.ErrorContains(t, run(t.Context(), []string{"-m", dir, "-system", "be brief", p.Prompt()}, &out), "-system")
+}
+
+// qwen3Dir writes a random qwen3 model with Qwen3's real tokenizer and chat template (skips without the
+// shared folder).
+func qwen3Dir(t *testing.T) string {
+	t.Helper()
+	shared := os.Getenv("ZOOMR_SHARED")
+	if shared == "" {
+		d, err := oracle.Dir()
+		if err != nil {
+			t.Skipf("shared folder not found (set ZOOMR_SHARED): %v", err)
+		}
+		shared = filepath.Dir(d)
+	}
+	src := filepath.Join(shared, "tokenizers", "qwen3")
+	dir := t.TempDir()
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Skipf("Qwen3 tokenizer not available (set ZOOMR_SHARED): %v", err)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	tok, err := tokenizer.Load(dir)
+	require.NoError(t, err)
+	_, err = model.WriteRandom(dir, model.RandomSpec{Arch: "qwen3", VocabSize: tok.VocabSize(), Hidden: 32, Heads: 2, KVHeads: 1,
+		HeadDim: 16, Tie: true, Seed: 3})
+	require.NoError(t, err)
+	return dir
+}
+
+// TestCLIChat: a text prompt goes through the model's chat template (with -system), -chat=false sends it
+// raw, -f reads it from a file, and the llama-cli aliases are the long flags.
+func TestCLIChat(t *testing.T) {
+	dir := qwen3Dir(t)
+	tok, err := tokenizer.Load(dir)
+	require.NoError(t, err)
+	encode := func(s string) []int {
+		ids, err := tok.EncodeWith(s, tokenizer.Options{ParseSpecial: true})
+		require.NoError(t, err)
+		return ids
+	}
+	chatPrompt := "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
+	res := runJSON(t, "-m", dir, "-system", "Be brief.", "What is 2+2?", "-n", "5")
+	require.Equal(t, encode(chatPrompt), res.PromptIDs)
+	require.Len(t, res.Tokens, 5)
+
+	file := filepath.Join(t.TempDir(), "prompt.txt")
+	require.NoError(t, os.WriteFile(file, []byte("What is 2+2?"), 0o644))
+	fromFile := runJSON(t, "-model", dir, "-system", "Be brief.", "-f", file, "-max-tokens", "5")
+	require.Equal(t, res.PromptIDs, fromFile.PromptIDs)
+	require.Equal(t, res.Tokens, fromFile.Tokens)
+
+	raw := runJSON(t, "-m", dir, "-p", "What is 2+2?", "-chat=false", "-n", "5")
+	require.Equal(t, encode("What is 2+2?"), raw.PromptIDs)
+
+	// Sampling through the aliases: the same seed gives the same tokens; -temp 0 is greedy.
+	sample := func(args ...string) []int {
+		return runJSON(t, append([]string{"-m", dir, "hi", "-n", "12", "-ignore-eos"}, args...)...).Tokens
+	}
+	seven := sample("-temp", "1.5", "-s", "7")
+	require.Equal(t, seven, sample("-temperature", "1.5", "-seed", "7"))
+	require.NotEqual(t, seven, sample("-temp", "1.5", "-s", "8"))
+
+	var out bytes.Buffer
+	require.ErrorContains(t, run(t.Context(), []string{"-m", dir, "-p", "a", "b"}, &out), "prompt once")
+	require.ErrorContains(t, run(t.Context(), []string{"-m", dir, "-f", file, "b"}, &out), "-f")
+	require.ErrorContains(t, run(t.Context(), []string{"-m", dir, "-chat=false", "-system", "x", "b"}, &out), "-system")
+	require.ErrorContains(t, run(t.Context(), []string{"-m", dir}, &out), "give a prompt")
+	// Everything after "--" is the prompt.
+	out.Reset()
+	require.NoError(t, run(t.Context(), []string{"-m", dir, "-chat=false", "-n", "1", "-json", "--", "-n", "x"}, &out))
+	var dashed cliResult
+	require.NoError(t, json.Unmarshal(out.Bytes(), &dashed))
+	require.Equal(t, encode("-n x"), dashed.PromptIDs)
 }

@@ -3,7 +3,10 @@ package chat
 import "strings"
 
 // ThinkMarkers are the tags around a reasoning model's thinking span.
-type ThinkMarkers struct{ Open, Close string }
+type ThinkMarkers struct {
+	Open  string `json:"open"`
+	Close string `json:"close"`
+}
 
 // DefaultThink is the markers Qwen3, QwQ and the DeepSeek-R1 distills use.
 var DefaultThink = ThinkMarkers{Open: "<think>", Close: "</think>"}

@@ -86,7 +86,9 @@ func (t Task) Validate() error {
 	return zoomr.Config{VoteLayers: t.VoteLayers}.Validate()
 }
 
-// WriteTask records t as the TaskFile of the model in dir.
+// WriteTask records t as the TaskFile of the model in dir, and the decoder settings the model is
+// evaluated with (Config, without a policy) as its zoomr.SettingsFile, so that zoomr.Load decodes it
+// as the evaluation does.
 func WriteTask(dir string, t Task) error {
 	if err := t.Validate(); err != nil {
 		return err
@@ -95,7 +97,10 @@ func WriteTask(dir string, t Task) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, TaskFile), append(b, '\n'), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, TaskFile), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return zoomr.WriteSettings(dir, Config("", 0, t))
 }
 
 // Knobs of the evaluated ZoomR cache. A thought is at most 3+2·25+2 body tokens and a 4-token

@@ -26,6 +26,9 @@ func TestTaskFile(t *testing.T) {
 	tt, err = LoadTask(dir)
 	require.NoError(t, err)
 	require.Equal(t, want, tt)
+	settings, err := zoomr.ModelDefaults(dir)
+	require.NoError(t, err)
+	require.Equal(t, Config("", 0, want), settings, "WriteTask records the decoder settings as zoomr.json")
 	require.ErrorIs(t, WriteTask(dir, Task{VoteLayers: []int{1, 1}}), zoomr.ErrConfig)
 	for content, wantErr := range map[string]error{
 		`{"question_form": "n"}`:                                task.ErrConfig,
@@ -39,6 +42,17 @@ func TestTaskFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, TaskFile), []byte(`{"question_form"`), 0o644))
 	_, err = LoadTask(dir)
 	require.Error(t, err)
+}
+
+// TestBundledModelSettings: the bundled model's zoomr.json holds the settings it is evaluated with, so
+// zoomr.Load decodes it as examples/eval does (without the answer grammar, which is an option there).
+func TestBundledModelSettings(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", DefaultModel)
+	tt, err := LoadTask(dir)
+	require.NoError(t, err)
+	settings, err := zoomr.ModelDefaults(dir)
+	require.NoError(t, err)
+	require.Equal(t, Config("", 0, tt), settings)
 }
 
 // TestSolveRunsEveryPolicy: the task's decoder settings are valid for every policy, and Solve
