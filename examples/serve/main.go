@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,9 +32,6 @@ import (
 	"github.com/zoomr-go/zoomr/examples/serve/api"
 	"github.com/zoomr-go/zoomr/examples/serve/server"
 	"github.com/zoomr-go/zoomr/kvcache"
-	"github.com/zoomr-go/zoomr/model"
-	"github.com/zoomr-go/zoomr/model/chat"
-	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/zoomr"
 )
 
@@ -49,13 +45,13 @@ type flags struct {
 	maxBody                                                         int64
 	drain, retryAfter                                               time.Duration
 	temperature                                                     float64
-	bf16, noThink                                                   bool
+	bf16                                                            bool
 }
 
 func parseFlags(args []string) (*flags, error) {
 	f := &flags{}
 	fs := cli.NewFlags("serve")
-	fs.StringVar(&f.modelDir, "model", "", "Hugging Face model directory (config.json + safetensors, tokenizer.json)")
+	fs.StringVar(&f.modelDir, "model", "", "model: a Hugging Face directory (config.json, safetensors, tokenizer.json) or a GGUF file")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (port 0: any free port, printed at start)")
 	fs.StringVar(&f.name, "name", "", "model id served (default: the model directory's name)")
 	fs.StringVar(&f.cache, "cache", "zoomr", "KV cache policy: "+strings.Join(kvcache.PolicyNames(), "|"))
@@ -68,9 +64,8 @@ func parseFlags(args []string) (*flags, error) {
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request body in bytes")
 	fs.DurationVar(&f.drain, "drain", 30*time.Second, "on SIGINT/SIGTERM, how long running streams may finish")
 	fs.DurationVar(&f.retryAfter, "retry-after", time.Second, "Retry-After of a 429")
-	fs.Float64Var(&f.temperature, "temperature", 1, "temperature of requests that give none (OpenAI's default 1)")
+	fs.Float64Var(&f.temperature, "temperature", -1, "temperature of requests that give none (default: the model's generation_config.json, greedy without one)")
 	fs.StringVar(&f.templateName, "template", "", "named chat template variant (default: the default one)")
-	fs.BoolVar(&f.noThink, "no-think", false, "do not split <think> reasoning into reasoning_content")
 	fs.StringVar(&f.logFormat, "log", "text", "request log format: text|json (on stderr)")
 	fs.IntVar(&f.gcPercent, "gc-percent", 25, "Go GC target percent unless $GOGC is set (the weights live in the Go heap: the default 100 lets garbage grow to the model's size)")
 	fs.StringVar(&f.pprofAddr, "pprof", "", "serve net/http/pprof on this separate address (e.g. 127.0.0.1:6060)")
@@ -81,7 +76,7 @@ func parseFlags(args []string) (*flags, error) {
 		return nil, errors.New("-model is required")
 	}
 	if f.name == "" {
-		f.name = filepath.Base(filepath.Clean(f.modelDir))
+		f.name = strings.TrimSuffix(filepath.Base(filepath.Clean(f.modelDir)), ".gguf")
 	}
 	return f, nil
 }
@@ -120,40 +115,30 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return serve(ctx, ln, srv, f.drain, logger)
 }
 
-// newServer loads the model, its tokenizer and chat template, and builds the API server.
+// newServer loads the model with its tokenizer, chat template and defaults (zoomr.Load), and
+// builds the API server.
 func newServer(ctx context.Context, f *flags, logger *slog.Logger) (*server.Server, error) {
-	m, err := model.Load(ctx, f.modelDir)
-	if err != nil {
-		return nil, err
-	}
-	var tok *tokenizer.Tokenizer
-	if p := filepath.Join(f.modelDir, "tokenizer.json"); exists(p) {
-		if tok, err = tokenizer.Load(p); err != nil {
+	cfg := zoomr.Config{Policy: f.cache, Window: f.window, BFloat16: f.bf16, MaxTokens: f.maxTokens,
+		MaxPromptTokens: f.maxPrompt}
+	if f.templateName != "" {
+		tpl, err := zoomr.LoadChatTemplate(f.modelDir, f.templateName)
+		if err != nil {
 			return nil, err
 		}
+		cfg.ChatTemplate = tpl
 	}
-	dec, err := zoomr.New(m, tok, zoomr.Config{Policy: f.cache, Window: f.window, BFloat16: f.bf16,
-		MaxTokens: f.maxTokens, MaxPromptTokens: f.maxPrompt})
+	dec, err := zoomr.Load(ctx, f.modelDir, cfg)
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := chat.LoadDir(f.modelDir, f.templateName)
-	switch {
-	case errors.Is(err, chat.ErrNoTemplate) || errors.Is(err, fs.ErrNotExist):
-		tpl = nil
+	if dec.Config().ChatTemplate == nil {
 		logger.Info("no chat template: /v1/chat/completions answers 400", "model", f.modelDir)
-	case err != nil:
-		return nil, err
 	}
 	opts := server.Options{Name: f.name, Limits: api.Limits{MaxTokens: f.maxTokens}, MaxPromptTokens: f.maxPrompt,
 		MaxBodyBytes: f.maxBody, Batch: zoomr.BatcherOptions{MaxBatch: f.maxBatch, MaxQueue: f.maxQueue},
-		RetryAfter: f.retryAfter, Temperature: f.temperature, Template: tpl, Logger: logger}
-	if tok != nil && tpl != nil && !f.noThink {
-		_, open := tok.TokenID(chat.DefaultThink.Open)
-		_, close := tok.TokenID(chat.DefaultThink.Close)
-		if open && close {
-			opts.Think = chat.DefaultThink
-		}
+		RetryAfter: f.retryAfter, Logger: logger}
+	if f.temperature >= 0 {
+		opts.Temperature = &f.temperature
 	}
 	return server.New(dec, opts)
 }
@@ -210,9 +195,4 @@ func newLogger(format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
 	}
 	return nil, fmt.Errorf("-log %q: want text or json", format)
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

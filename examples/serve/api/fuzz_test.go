@@ -109,8 +109,8 @@ func checkCommon(t *testing.T, c *Common) {
 		t.Fatalf("temperature %v", *c.Temperature)
 	case c.TopP != nil && (*c.TopP <= 0 || *c.TopP > 1):
 		t.Fatalf("top_p %v", *c.TopP)
-	case c.TopK < 0:
-		t.Fatalf("top_k %d", c.TopK)
+	case c.TopK != nil && *c.TopK < 0:
+		t.Fatalf("top_k %d", *c.TopK)
 	case len(c.Stop) > l.MaxStops:
 		t.Fatalf("%d stop strings", len(c.Stop))
 	}

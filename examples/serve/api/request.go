@@ -44,7 +44,7 @@ type Sampling struct {
 	MaxTokens   int
 	Temperature *float64 // nil: the server's default
 	TopP        *float64 // nil: 1 (no nucleus)
-	TopK        int      // 0: off
+	TopK        *int     // nil: the server's default; 0: off
 	Seed        *int64   // nil: a fresh seed
 	Stop        []string // the output ends before the first of them, which is not returned
 	IgnoreEOS   bool
@@ -65,7 +65,10 @@ type Common struct {
 // ChatRequest is a decoded POST /v1/chat/completions body.
 type ChatRequest struct {
 	Common
-	Messages []chat.Message
+	// Messages are the validated messages; RawMessages the same list as the client wrote it, which
+	// a template should get (zoomr's ChatJSON: every field in its own key order).
+	Messages    []chat.Message
+	RawMessages json.RawMessage
 	// TemplateVars are chat_template_kwargs: further variables for the chat template.
 	TemplateVars map[string]any
 }
@@ -89,7 +92,10 @@ func DecodeChat(body []byte, lim Limits) (*ChatRequest, *Error) {
 	fields := r.Common.fields(lim, false)
 	fields["max_tokens"] = intIn(&maxTokens, "max_tokens", 1, lim.MaxTokens)
 	fields["max_completion_tokens"] = intIn(&maxCompletionTokens, "max_completion_tokens", 1, lim.MaxTokens)
-	fields["messages"] = func(raw json.RawMessage) *Error { return decodeMessages(raw, &r.Messages) }
+	fields["messages"] = func(raw json.RawMessage) *Error {
+		r.RawMessages = raw
+		return decodeMessages(raw, &r.Messages)
+	}
 	fields["chat_template_kwargs"] = func(raw json.RawMessage) *Error {
 		return decodeInto(raw, "chat_template_kwargs", "an object", &r.TemplateVars)
 	}
@@ -158,7 +164,8 @@ func (c *Common) fields(lim Limits, completions bool) map[string]field {
 			if err := intIn(&k, "top_k", -1, math.MaxInt32)(raw); err != nil {
 				return err
 			}
-			c.TopK = max(k, 0) // -1 is vLLM's "off"
+			k = max(k, 0) // -1 is vLLM's "off"
+			c.TopK = &k
 			return nil
 		},
 		"seed": func(raw json.RawMessage) *Error {

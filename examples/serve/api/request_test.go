@@ -19,7 +19,7 @@ func TestDecodeAccepts(t *testing.T) {
 	require.Equal(t, "m", r.Model)
 	require.Equal(t, 7, r.MaxTokens, "max_completion_tokens wins")
 	require.Equal(t, 0.0, *r.Temperature)
-	require.Equal(t, 0, r.TopK)
+	require.Equal(t, 0, *r.TopK)
 	require.Equal(t, int64(-1), *r.Seed)
 	require.Equal(t, []string{"\n\n"}, r.Stop)
 	require.True(t, r.Stream && r.IncludeUsage && r.IgnoreEOS && r.ReturnTokenIDs && r.KeepSpecial)

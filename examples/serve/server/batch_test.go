@@ -10,7 +10,6 @@ import (
 	"github.com/zoomr-go/zoomr/examples/serve/api"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/chat"
-	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/zoomr"
 )
 
@@ -35,8 +34,8 @@ func decodeReply(t testing.TB, chatMode bool, body []byte) reply {
 // token what each gives alone through the server and what the Decoder gives without the server —
 // greedy, and sampled with a seed; completions and chat.
 func TestBatchedEqualsAlone(t *testing.T) {
-	dec, tpl := tinyDecoder(t)
-	s, hs := startServer(t, dec, Options{Template: tpl, Batch: zoomr.BatcherOptions{MaxBatch: 8}})
+	dec := tinyDecoder(t)
+	s, hs := startServer(t, dec, Options{Batch: zoomr.BatcherOptions{MaxBatch: 8}})
 	prompts := taskPrompts(t, 8)
 	const maxTokens = 96
 	for _, mode := range []struct {
@@ -84,28 +83,25 @@ func TestBatchedEqualsAlone(t *testing.T) {
 			require.Greater(t, mean, 2.0, "the requests shared decode steps")
 			for i := range prompts {
 				require.Equal(t, alone[i], batched[i], "request %d", i)
-				require.Equal(t, directIDs(t, dec, tpl, mode.chat, prompts[i], mode.temperature, uint64(i), maxTokens),
+				require.Equal(t, directIDs(t, dec, mode.chat, prompts[i], mode.temperature, uint64(i), maxTokens),
 					batched[i].IDs, "request %d against the Decoder", i)
 			}
 		})
 	}
 }
 
-// directIDs runs a request's generation on the Decoder itself, without server or batcher.
-func directIDs(t testing.TB, dec *zoomr.Decoder, tpl *chat.Template, chatMode bool, prompt string,
-	temperature float64, seed uint64, maxTokens int) []int {
-	var ids []int
-	var err error
+// directIDs runs a request's generation on the Decoder itself, without server or batcher (the
+// Decoder's own Chat for chat).
+func directIDs(t testing.TB, dec *zoomr.Decoder, chatMode bool, prompt string, temperature float64, seed uint64,
+	maxTokens int) []int {
+	opts := []zoomr.GenOption{zoomr.WithMaxTokens(maxTokens), zoomr.WithSampling(temperature, 0, 0, seed),
+		zoomr.WithIgnoreEOS(true)}
+	var g *zoomr.Generation
 	if chatMode {
-		text, rerr := tpl.Render([]chat.Message{{Role: "user", Content: prompt}}, chat.Options{AddGenerationPrompt: true})
-		require.NoError(t, rerr)
-		ids, err = dec.Tokenizer().EncodeWith(text, tokenizer.Options{ParseSpecial: true})
+		g = dec.Chat(t.Context(), []chat.Message{{Role: "user", Content: prompt}}, opts...)
 	} else {
-		ids, err = dec.Encode(prompt)
+		g = dec.Start(t.Context(), prompt, opts...)
 	}
-	require.NoError(t, err)
-	g := dec.StartIDs(t.Context(), ids, zoomr.WithMaxTokens(maxTokens), zoomr.WithSampling(temperature, 0, 0, seed),
-		zoomr.WithIgnoreEOS(true))
 	var out []int
 	for tok, err := range g.Tokens() {
 		require.NoError(t, err)

@@ -15,8 +15,8 @@ import (
 // the server writes — models, completions, chat, both streamed, usage, errors — and gets the same
 // text as our own decoding of the responses.
 func TestGoOpenAIClient(t *testing.T) {
-	dec, tpl := tinyDecoder(t)
-	_, hs := startServer(t, dec, Options{Name: "zoomr-tiny", Template: tpl}) // temperature 0 by default here
+	dec := tinyDecoder(t)
+	_, hs := startServer(t, dec, Options{Name: "zoomr-tiny"}) // temperature 0 by default here
 	cfg := openai.DefaultConfig("unused")
 	cfg.BaseURL = hs.URL + "/v1"
 	c := openai.NewClientWithConfig(cfg)
@@ -56,13 +56,16 @@ func TestGoOpenAIClient(t *testing.T) {
 	chat, err := c.CreateChatCompletion(ctx, openai.ChatCompletionRequest{Model: "zoomr-tiny", Messages: msgs, MaxTokens: 16})
 	require.NoError(t, err)
 	require.Equal(t, openai.ChatMessageRoleAssistant, chat.Choices[0].Message.Role)
-	require.NotEmpty(t, chat.Choices[0].Message.Content)
+	// The bundled model reasons until its answer marker: 16 tokens are all reasoning.
+	require.NotEmpty(t, chat.Choices[0].Message.ReasoningContent)
+	require.Empty(t, chat.Choices[0].Message.Content)
 	require.Equal(t, openai.FinishReasonLength, chat.Choices[0].FinishReason)
 
 	st, err := c.CreateChatCompletionStream(ctx, openai.ChatCompletionRequest{Model: "zoomr-tiny", Messages: msgs, MaxTokens: 16,
 		Stream: true, StreamOptions: &openai.StreamOptions{IncludeUsage: true}})
 	require.NoError(t, err)
 	streamed.Reset()
+	var reasoning strings.Builder
 	var usage *openai.Usage
 	var finish openai.FinishReason
 	for {
@@ -73,6 +76,7 @@ func TestGoOpenAIClient(t *testing.T) {
 		require.NoError(t, err)
 		for _, ch := range r.Choices {
 			streamed.WriteString(ch.Delta.Content)
+			reasoning.WriteString(ch.Delta.ReasoningContent)
 			if ch.FinishReason != "" {
 				finish = ch.FinishReason
 			}
@@ -83,6 +87,7 @@ func TestGoOpenAIClient(t *testing.T) {
 	}
 	st.Close()
 	require.Equal(t, chat.Choices[0].Message.Content, streamed.String())
+	require.Equal(t, chat.Choices[0].Message.ReasoningContent, reasoning.String())
 	require.Equal(t, openai.FinishReasonLength, finish)
 	require.NotNil(t, usage)
 	require.Equal(t, 16, usage.CompletionTokens)

@@ -3,11 +3,13 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"github.com/zoomr-go/zoomr/examples/serve/api"
+	"github.com/zoomr-go/zoomr/zoomr"
 )
 
 // errorReply is the error body as a client reads it (param may be null).
@@ -23,11 +25,14 @@ type errorReply struct {
 // TestBadRequests: every malformed or unacceptable request gets its documented 4xx status and an
 // OpenAI-style error naming the field at fault.
 func TestBadRequests(t *testing.T) {
-	dec, tpl := tinyDecoder(t)
-	_, hs := startServer(t, dec, Options{Template: tpl, MaxBodyBytes: 4096, MaxPromptTokens: 64,
+	dec := tinyDecoder(t)
+	_, hs := startServer(t, dec, Options{MaxBodyBytes: 4096, MaxPromptTokens: 64,
 		Limits: api.Limits{MaxTokens: 100}})
-	noTemplate := func() string {
-		_, h := startServer(t, dec, Options{})
+	noTemplate := func() string { // the bundled model as it is: no chat template
+		plain, err := zoomr.Load(t.Context(), filepath.Join("..", "..", "..", "testdata", "zoomr-tiny"), zoomr.Config{})
+		require.NoError(t, err)
+		t.Cleanup(func() { plain.Close() })
+		_, h := startServer(t, plain, Options{})
 		return h.URL
 	}()
 	const chatPath, compPath = "/v1/chat/completions", "/v1/completions"

@@ -25,20 +25,16 @@ import (
 // space-separated (the model knows no chat format; this exercises the chat path).
 const tinyTemplate = `{% for m in messages %}{{ m.content }} {% endfor %}`
 
-// tinyDecoder is the bundled model (testdata/zoomr-tiny) with its tokenizer, and the test chat
-// template.
-func tinyDecoder(t testing.TB) (*zoomr.Decoder, *chat.Template) {
+// tinyDecoder is the bundled model (testdata/zoomr-tiny) as zoomr.Load reads it (tokenizer, its
+// zoomr.json settings), with the test chat template.
+func tinyDecoder(t testing.TB) *zoomr.Decoder {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "testdata", "zoomr-tiny")
-	m, err := model.Load(t.Context(), dir)
-	require.NoError(t, err)
-	tok, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
-	require.NoError(t, err)
-	dec, err := zoomr.New(m, tok, zoomr.Config{})
-	require.NoError(t, err)
 	tpl, err := chat.Parse(tinyTemplate)
 	require.NoError(t, err)
-	return dec, tpl
+	dec, err := zoomr.Load(t.Context(), filepath.Join("..", "..", "..", "testdata", "zoomr-tiny"), zoomr.Config{ChatTemplate: tpl})
+	require.NoError(t, err)
+	t.Cleanup(func() { dec.Close() })
+	return dec
 }
 
 // taskPrompts are n held-out problems of the bundled model's task, as text.
@@ -73,9 +69,9 @@ func sharedDir() string {
 	return filepath.Join("..", "..", "..", "..", "shared")
 }
 
-// qwen3Decoder is a random model over the Qwen3 vocabulary with Qwen3's tokenizer and chat
-// template (from the shared folder; the test skips without it).
-func qwen3Decoder(t testing.TB) (*zoomr.Decoder, *chat.Template) {
+// qwen3Model is a random model over the Qwen3 vocabulary with Qwen3's tokenizer and chat template
+// (from the shared folder; the test skips without it).
+func qwen3Model(t testing.TB) (*model.Model, *tokenizer.Tokenizer, *chat.Template) {
 	t.Helper()
 	src := filepath.Join(sharedDir(), "tokenizers", "qwen3")
 	if _, err := os.Stat(filepath.Join(src, "tokenizer.json")); err != nil {
@@ -90,9 +86,7 @@ func qwen3Decoder(t testing.TB) (*zoomr.Decoder, *chat.Template) {
 	require.NoError(t, err)
 	m, err := model.Load(t.Context(), dir)
 	require.NoError(t, err)
-	dec, err := zoomr.New(m, tok, zoomr.Config{})
-	require.NoError(t, err)
-	return dec, tpl
+	return m, tok, tpl
 }
 
 // startServer serves dec over loopback; the test's cleanup closes both.

@@ -11,42 +11,50 @@ import (
 	"time"
 
 	"github.com/zoomr-go/zoomr/examples/serve/api"
+	"github.com/zoomr-go/zoomr/summarize"
 	"github.com/zoomr-go/zoomr/zoomr"
 )
 
-// generation is one request's run: its prompt, settings and the text produced so far.
+// generation is one request's run: its settings and the text produced so far.
 type generation struct {
 	id    string
 	model string
-	chat  bool
-	ids   []int
+	chat  bool   // chat: reasoning and content apart; completions: the text as it comes
+	param string // the request field a prompt error names
 	req   api.Common
-	think *thinkSplitter // nil: no reasoning split
-	stops stopMatcher
+	stops stopMatcher // on the content
+	// The reply's trimming, as zoomr's Generation.Text trims: the reasoning of surrounding
+	// whitespace, the content of leading whitespace (a completion's text is left as it is).
+	reasoningTrim, contentTrim spaceTrim
 
 	created            int64
+	promptTokens       int
 	tokens             int // generated tokens received
 	reasoning, content strings.Builder
 	tokenIDs           []int // with return_token_ids
 	stream             *sse  // nil: one JSON response at the end
 }
 
-// generate runs the generation in the Batcher and writes the response: one JSON object, or
+// generate ranges over the generation in the Batcher and writes the response: one JSON object, or
 // server-sent events from the first token on.
-func (s *Server) generate(w http.ResponseWriter, r *http.Request, g *generation) {
+func (s *Server) generate(w http.ResponseWriter, r *http.Request, g *generation, run *zoomr.Generation) {
 	info := infoOf(r)
-	info.id, info.promptTokens = g.id, len(g.ids)
+	g.promptTokens = len(run.PromptIDs())
+	info.id, info.promptTokens = g.id, g.promptTokens
 	if s.draining.Load() {
 		fail(w, r, api.ShuttingDown())
 		return
 	}
 	g.created, g.model = time.Now().Unix(), s.opts.Name
 	g.stops.stops = g.req.Stop
+	g.reasoningTrim, g.contentTrim = spaceTrim{trailing: true}, spaceTrim{}
+	if !g.chat {
+		g.contentTrim.off = true
+	}
 	if s.dec.Tokenizer() == nil {
 		g.req.ReturnTokenIDs = true // without text, the ids are the output
 	}
 	ctx := r.Context()
-	run := s.batcher.Start(ctx, g.ids, s.genOptions(g.req)...)
 	var genErr error
 	stopped, clientGone := false, false
 	for tok, err := range run.Tokens() {
@@ -65,12 +73,9 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, g *generation)
 			}
 		}
 		g.tokens++
-		text := tok.Text
-		if t := s.dec.Tokenizer(); t != nil && !g.req.KeepSpecial && t.IsControl(tok.ID) {
-			text = ""
-		}
-		emit, found := g.stops.push(text)
-		if err := g.add(emit, tok.ID); err != nil {
+		reasoning, content := s.split(g, tok)
+		content, found := g.stops.push(content)
+		if err := g.add(reasoning, content, tok.ID, false); err != nil {
 			clientGone = true
 			break
 		}
@@ -89,11 +94,13 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, g *generation)
 		s.failGeneration(w, r, g, genErr)
 		return
 	}
+	held := ""
 	if !stopped {
-		if err := g.add(g.stops.flush(), -1); err != nil {
-			info.clientGone = true
-			return
-		}
+		held = g.stops.flush()
+	}
+	if err := g.add("", held, -1, true); err != nil {
+		info.clientGone = true
+		return
 	}
 	info.finish = finishReason(stopped, st.StopReason)
 	if err := g.finish(w, info.finish, s.usage(g, st)); err != nil {
@@ -101,13 +108,42 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, g *generation)
 	}
 }
 
-// genOptions are a request's generation settings.
+// split is a token's text as reasoning and content. Chat: zoomr's split (Token.Delta: the thinking
+// span's tokens are reasoning, its markers and control tokens hidden). Completions: all content,
+// control tokens left out. skip_special_tokens=false writes the control tokens too.
+func (s *Server) split(g *generation, tok zoomr.Token) (reasoning, content string) {
+	tk := s.dec.Tokenizer()
+	control := tk != nil && tk.IsControl(tok.ID)
+	if !g.chat {
+		if control && !g.req.KeepSpecial {
+			return "", ""
+		}
+		return "", tok.Text
+	}
+	reasoning, content = tok.Delta()
+	if tok.Hidden && control && g.req.KeepSpecial {
+		if tok.Kind == summarize.Answer {
+			return "", tok.Text
+		}
+		return tok.Text, ""
+	}
+	return reasoning, content
+}
+
+// genOptions are a request's generation settings; what it leaves out is the Decoder's (the
+// model's defaults under zoomr.Load) or the server's Temperature.
 func (s *Server) genOptions(c api.Common) []zoomr.GenOption {
-	temp := s.opts.Temperature
+	cfg := s.dec.Config()
+	temp, topK, topP := cfg.Temperature, cfg.TopK, cfg.TopP
+	if s.opts.Temperature != nil {
+		temp = *s.opts.Temperature
+	}
 	if c.Temperature != nil {
 		temp = *c.Temperature
 	}
-	topP := 0.0 // all tokens
+	if c.TopK != nil {
+		topK = *c.TopK
+	}
 	if c.TopP != nil {
 		topP = *c.TopP
 	}
@@ -119,7 +155,7 @@ func (s *Server) genOptions(c api.Common) []zoomr.GenOption {
 		randRead(b[:])
 		seed = binary.LittleEndian.Uint64(b[:])
 	}
-	return []zoomr.GenOption{zoomr.WithMaxTokens(c.MaxTokens), zoomr.WithSampling(temp, c.TopK, topP, seed),
+	return []zoomr.GenOption{zoomr.WithMaxTokens(c.MaxTokens), zoomr.WithSampling(temp, topK, topP, seed),
 		zoomr.WithIgnoreEOS(c.IgnoreEOS)}
 }
 
@@ -134,7 +170,7 @@ func (s *Server) failGeneration(w http.ResponseWriter, r *http.Request, g *gener
 	case errors.Is(err, zoomr.ErrClosed):
 		aerr = api.ShuttingDown()
 	case errors.Is(err, zoomr.ErrPrompt):
-		aerr = api.BadPrompt("prompt", err)
+		aerr = api.BadPrompt(g.param, err)
 	default:
 		aerr = api.Internal(err)
 		infoOf(r).genErr = err
@@ -149,17 +185,11 @@ func (s *Server) failGeneration(w http.ResponseWriter, r *http.Request, g *gener
 	}
 }
 
-// add takes emitted text (after stop strings) and the token that produced it (-1: none), splits
-// reasoning from content, and streams the delta.
-func (g *generation) add(text string, id int) error {
-	reasoning, content := "", text
-	if g.think != nil {
-		reasoning, content = g.think.push(text)
-		if id < 0 { // the end: what the splitter held back
-			r, c := g.think.flush()
-			reasoning, content = reasoning+r, content+c
-		}
-	}
+// add takes a token's reasoning and content (content after the stop strings), trims them as the
+// whole reply is trimmed, and streams the delta. id < 0: no token (the end, final: what was held).
+func (g *generation) add(reasoning, content string, id int, final bool) error {
+	reasoning = g.reasoningTrim.push(reasoning, final)
+	content = g.contentTrim.push(content, final)
 	g.reasoning.WriteString(reasoning)
 	g.content.WriteString(content)
 	var ids []int
@@ -200,8 +230,8 @@ func (g *generation) finish(w http.ResponseWriter, reason string, usage *api.Usa
 }
 
 func (s *Server) usage(g *generation, st zoomr.Stats) *api.Usage {
-	return &api.Usage{PromptTokens: len(g.ids), CompletionTokens: g.tokens,
-		TotalTokens: len(g.ids) + g.tokens, ZoomR: &api.ZoomRUsage{Policy: st.Policy,
+	return &api.Usage{PromptTokens: g.promptTokens, CompletionTokens: g.tokens,
+		TotalTokens: g.promptTokens + g.tokens, ZoomR: &api.ZoomRUsage{Policy: st.Policy,
 			PeakResidentKVBytes: st.PeakResidentBytes, PeakHostKVBytes: st.PeakHostBytes,
 			TokensPerSecond: st.TokensPerSecond, Reselections: st.Reselections,
 			PrefillSeconds: st.PrefillSeconds, DecodeSeconds: st.DecodeSeconds}}

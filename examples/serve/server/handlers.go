@@ -6,8 +6,7 @@ import (
 	"net/http"
 
 	"github.com/zoomr-go/zoomr/examples/serve/api"
-	"github.com/zoomr-go/zoomr/model/chat"
-	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/zoomr"
 )
 
 func randRead(b []byte) { rand.Read(b) } // crypto/rand.Read never fails (Go ≥ 1.24)
@@ -22,20 +21,26 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if aerr == nil {
 		aerr = s.checkModel(req.Model)
 	}
+	if aerr == nil && (s.dec.Config().ChatTemplate == nil || s.dec.Tokenizer() == nil) {
+		aerr = api.Errorf(http.StatusBadRequest, api.TypeInvalidRequest, "no_chat_template", "messages",
+			"Model %s has no chat template; use /v1/completions.", s.opts.Name)
+	}
 	if aerr != nil {
 		fail(w, r, aerr)
 		return
 	}
-	ids, inThink, aerr := s.renderChat(req)
-	if aerr != nil {
-		fail(w, r, aerr)
+	opts := s.genOptions(req.Common)
+	if len(req.TemplateVars) > 0 {
+		opts = append(opts, zoomr.WithChatVars(req.TemplateVars))
+	}
+	// The Decoder renders the messages as the client wrote them (the model's template, the
+	// generation prompt added) and tokenizes the prompt; its tokens say what is reasoning.
+	run := s.batcher.ChatJSON(r.Context(), req.RawMessages, opts...)
+	if n := len(run.PromptIDs()); n > s.opts.MaxPromptTokens {
+		fail(w, r, api.ContextLengthExceeded("messages", n, s.opts.MaxPromptTokens))
 		return
 	}
-	g := generation{id: genID("chatcmpl"), chat: true, ids: ids, req: req.Common}
-	if s.opts.Think.Close != "" {
-		g.think = newThinkSplitter(s.opts.Think, inThink)
-	}
-	s.generate(w, r, &g)
+	s.generate(w, r, &generation{id: genID("chatcmpl"), chat: true, req: req.Common, param: "messages"}, run)
 }
 
 func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +68,8 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, api.ContextLengthExceeded("prompt", len(ids), s.opts.MaxPromptTokens))
 		return
 	}
-	s.generate(w, r, &generation{id: genID("cmpl"), ids: ids, req: req.Common})
+	run := s.batcher.Start(r.Context(), ids, s.genOptions(req.Common)...)
+	s.generate(w, r, &generation{id: genID("cmpl"), req: req.Common, param: "prompt"}, run)
 }
 
 // encode tokenizes a completion prompt as the Decoder does (the tokenizer's BOS convention, as
@@ -77,29 +83,4 @@ func (s *Server) encode(prompt string) ([]int, *api.Error) {
 		return nil, api.BadPrompt("prompt", err)
 	}
 	return ids, nil
-}
-
-// renderChat renders the messages with the model's chat template (the generation prompt added,
-// chat_template_kwargs as variables) and tokenizes the result as transformers' apply_chat_template
-// does: special tokens parsed, no BOS added (the template writes it). It reports whether the prompt
-// leaves a think span open. When the decoder gets its own Chat (the chatdec branch), this is the
-// one function to swap.
-func (s *Server) renderChat(req *api.ChatRequest) (ids []int, inThink bool, aerr *api.Error) {
-	tpl := s.opts.Template
-	if tpl == nil {
-		return nil, false, api.Errorf(http.StatusBadRequest, api.TypeInvalidRequest, "no_chat_template", "messages",
-			"Model %s has no chat template; use /v1/completions.", s.opts.Name)
-	}
-	prompt, err := tpl.Render(req.Messages, chat.Options{AddGenerationPrompt: true, Vars: req.TemplateVars})
-	if err != nil {
-		return nil, false, api.BadPrompt("messages", err)
-	}
-	ids, err = s.dec.Tokenizer().EncodeWith(prompt, tokenizer.Options{ParseSpecial: true})
-	if err != nil {
-		return nil, false, api.BadPrompt("messages", err)
-	}
-	if len(ids) > s.opts.MaxPromptTokens {
-		return nil, false, api.ContextLengthExceeded("messages", len(ids), s.opts.MaxPromptTokens)
-	}
-	return ids, s.opts.Think.OpensThink(prompt), nil
 }

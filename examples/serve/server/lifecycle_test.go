@@ -170,8 +170,8 @@ func TestDisconnectFreesSlot(t *testing.T) {
 // is the role event, deltas that add up to the non-streamed text, the finish event, the usage
 // event and [DONE].
 func TestStopStringsAndStreaming(t *testing.T) {
-	dec, tpl := tinyDecoder(t)
-	_, hs := startServer(t, dec, Options{Template: tpl})
+	dec := tinyDecoder(t)
+	_, hs := startServer(t, dec, Options{})
 	prompt := taskPrompts(t, 1)[0]
 	base := map[string]any{"prompt": prompt, "max_tokens": 64, "temperature": 0, "ignore_eos": true}
 	with := func(kv ...any) map[string]any {
@@ -254,8 +254,8 @@ func TestStopStringsAndStreaming(t *testing.T) {
 
 // TestDrain: once draining, generations get 503 and /health says so.
 func TestDrain(t *testing.T) {
-	dec, tpl := tinyDecoder(t)
-	s, hs := startServer(t, dec, Options{Template: tpl})
+	dec := tinyDecoder(t)
+	s, hs := startServer(t, dec, Options{})
 	resp, err := http.Get(hs.URL + "/health")
 	require.NoError(t, err)
 	resp.Body.Close()

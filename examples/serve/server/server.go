@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/zoomr-go/zoomr/examples/serve/api"
-	"github.com/zoomr-go/zoomr/model/chat"
 	"github.com/zoomr-go/zoomr/zoomr"
 )
 
@@ -44,12 +43,9 @@ type Options struct {
 	Batch zoomr.BatcherOptions
 	// RetryAfter is the Retry-After of a 429 (default 1 s).
 	RetryAfter time.Duration
-	// Temperature is the sampling temperature of requests that give none (OpenAI's default is 1).
-	Temperature float64
-	// Template is the chat template (nil: /v1/chat/completions answers 400).
-	Template *chat.Template
-	// Think splits replies into reasoning and content at these markers (zero: no split).
-	Think chat.ThinkMarkers
+	// Temperature, when set, is the temperature of requests that give none; nil leaves them the
+	// Decoder's sampling (zoomr.Load: the model's generation_config.json, greedy without one).
+	Temperature *float64
 	// Logger receives one record per request (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -86,9 +82,6 @@ func New(dec *zoomr.Decoder, opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
-	}
-	if dec.Tokenizer() == nil {
-		opts.Template = nil // no text: prompts as token ids only
 	}
 	opts.Limits.VocabSize = dec.Model().Config.VocabSize
 	b, err := dec.NewBatcher(opts.Batch)

@@ -1,10 +1,6 @@
 package server
 
-import (
-	"strings"
-
-	"github.com/zoomr-go/zoomr/model/chat"
-)
+import "strings"
 
 // stopMatcher ends the output before the first stop string, as OpenAI does (the stop string is not
 // returned). It holds back the longest suffix that could begin a stop string, so nothing of a stop
@@ -47,106 +43,38 @@ func (m *stopMatcher) flush() string {
 	return h
 }
 
-// thinkState is where a thinkSplitter is in the text.
-type thinkState int
-
-const (
-	thinkDetect thinkState = iota // at the start: might a think span open here?
-	thinkIn                       // inside the span: reasoning
-	thinkAfter                    // past the span (or none): content
-)
-
-// thinkSplitter splits a reasoning model's streamed text into reasoning and content as
-// chat.ThinkMarkers.Split splits the whole text: the reasoning trimmed of surrounding whitespace,
-// the content after the close marker without its leading whitespace, text without an opening
-// marker all content. It holds back text that could be the start of a marker, and whitespace at
-// the end of the reasoning so far, until later text decides. One difference: Split calls a text
-// reasoning when a close marker appears with no open marker anywhere (a prompt that opened the span
-// without OpensThink seeing it); a stream cannot take back content already sent, so here such text
-// stays content.
-//
-// Until the chatdec branch's split lands in the decoder, this is the server's own.
-type thinkSplitter struct {
-	m       chat.ThinkMarkers
-	state   thinkState
-	buf     string // held back: a possible marker prefix (or, in thinkDetect, all so far)
-	space   string // whitespace after the reasoning emitted so far
-	started bool   // the current part (reasoning or content) has had non-whitespace
-}
-
-func newThinkSplitter(m chat.ThinkMarkers, inThink bool) *thinkSplitter {
-	t := &thinkSplitter{m: m}
-	if inThink {
-		t.state = thinkIn
-	}
-	return t
+// spaceTrim trims a streamed text as the whole text would be trimmed: leading whitespace always
+// (strings.TrimLeft), trailing whitespace too when trailing is set (strings.TrimSpace), by holding
+// whitespace back until more text follows; off passes everything through.
+type spaceTrim struct {
+	trailing, off bool
+	started       bool   // non-whitespace has been emitted
+	held          string // whitespace after the last non-whitespace
 }
 
 const spaces = " \t\r\n"
 
-// push adds text; it returns the reasoning and content that are now decided.
-func (t *thinkSplitter) push(text string) (reasoning, content string) {
-	t.buf += text
-	for {
-		switch t.state {
-		case thinkDetect:
-			trimmed := strings.TrimLeft(t.buf, spaces)
-			switch {
-			case strings.HasPrefix(trimmed, t.m.Open):
-				t.buf, t.state = trimmed[len(t.m.Open):], thinkIn
-				continue
-			case strings.HasPrefix(t.m.Open, trimmed): // maybe the marker, not complete yet
-				return reasoning, content
-			}
-			t.state, t.started = thinkAfter, true // no span: all content, as it is
-		case thinkIn:
-			if before, after, found := strings.Cut(t.buf, t.m.Close); found {
-				reasoning += t.reason(before, true)
-				t.buf, t.state, t.started = after, thinkAfter, false
-				continue
-			}
-			hold := partialSuffix(t.buf, t.m.Close)
-			reasoning += t.reason(t.buf[:len(t.buf)-hold], false)
-			t.buf = t.buf[len(t.buf)-hold:]
-			return reasoning, content
-		default:
-			if !t.started {
-				t.buf = strings.TrimLeft(t.buf, spaces)
-				t.started = t.buf != ""
-			}
-			content += t.buf
-			t.buf = ""
-			return reasoning, content
-		}
+// push returns the part of s to emit now; final ends the text (held whitespace is then dropped
+// when trailing, emitted otherwise).
+func (t *spaceTrim) push(s string, final bool) string {
+	if t.off {
+		return s
 	}
-}
-
-// reason returns the reasoning to emit for s: without the span's leading whitespace, and with
-// trailing whitespace kept back until more reasoning follows (dropped when final).
-func (t *thinkSplitter) reason(s string, final bool) string {
 	if !t.started {
 		s = strings.TrimLeft(s, spaces)
+		t.started = s != ""
+	}
+	if !t.trailing || s == "" {
+		return s
 	}
 	body := strings.TrimRight(s, spaces)
 	if body == "" {
-		if !final {
-			t.space += s
-		}
+		t.held += s
 		return ""
 	}
-	out := t.space + body
-	t.started, t.space = true, s[len(body):]
+	out := t.held + body
+	t.held = s[len(body):]
 	return out
-}
-
-// flush returns what is still held when the generation ends.
-func (t *thinkSplitter) flush() (reasoning, content string) {
-	rest := t.buf
-	t.buf = ""
-	if t.state == thinkIn {
-		return t.reason(rest, true), ""
-	}
-	return "", rest
 }
 
 // partialSuffix is the length of the longest suffix of s that is a proper prefix of marker.

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"github.com/zoomr-go/zoomr/model/chat"
 )
 
 // chunks cuts s into pieces of random lengths (bytes; a token's text may split anywhere).
@@ -64,55 +63,36 @@ func TestStopMatcher(t *testing.T) {
 	}
 }
 
-// TestThinkSplitterMatchesSplit: streamed in any pieces, the splitter's reasoning and content
-// are what chat.ThinkMarkers.Split gives for the whole text.
-func TestThinkSplitterMatchesSplit(t *testing.T) {
-	texts := []string{
-		"<think>\nLet me see.\n\nIt is 4.\n</think>\n\nThe answer is 4.",
-		"  <think>a</think>b",
-		"<think>\n\n</think>\n\nOnly an answer.",
-		"<think>unfinished thought  \n",
-		"No thinking at all.",
-		"  leading space kept when there is no span",
-		"<thi",
-		"<think> a < b </thin and on </think>  x </think> y",
-		"",
-		" \n ",
-		"<think>\n  spaced   out \n words \n</think>",
-	}
+// TestSpaceTrim: streamed in any pieces, the trimmed output is strings.TrimSpace (reasoning) or
+// strings.TrimLeft (content) of the whole.
+func TestSpaceTrim(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	words := []string{"<think>", "</think>", "<", "</", "think", ">", " ", "\n", "a", "b c", "<th"}
+	words := []string{" ", "\n", "\t", "a", "b c", "  d  ", "\n\n", "é"}
+	texts := []string{"", " ", "\n a b \n", "x", "  lead", "trail  ", " \n mid dle \n "}
 	for range 300 {
 		var b strings.Builder
-		if rng.IntN(2) == 0 {
-			b.WriteString("<think>")
-		}
-		for range rng.IntN(12) {
+		for range rng.IntN(10) {
 			b.WriteString(words[rng.IntN(len(words))])
 		}
 		texts = append(texts, b.String())
 	}
 	for _, text := range texts {
-		for _, inThink := range []bool{false, true} {
-			want := chat.DefaultThink.Split(text, inThink)
-			trimmed := strings.TrimLeft(text, spaces)
-			if !inThink && !strings.HasPrefix(trimmed, "<think>") && strings.Contains(text, "</think>") && !strings.Contains(text, "<think>") {
-				continue // Split's after-the-fact rule, which a stream cannot follow (see thinkSplitter)
+		for _, trailing := range []bool{false, true} {
+			want := strings.TrimLeft(text, spaces)
+			if trailing {
+				want = strings.TrimSpace(text)
 			}
 			for range 5 {
-				sp := newThinkSplitter(chat.DefaultThink, inThink)
-				var reasoning, content strings.Builder
+				tr := spaceTrim{trailing: trailing}
+				var out strings.Builder
 				for _, piece := range chunks(text, rng) {
-					r, c := sp.push(piece)
-					reasoning.WriteString(r)
-					content.WriteString(c)
+					out.WriteString(tr.push(piece, false))
 				}
-				r, c := sp.flush()
-				reasoning.WriteString(r)
-				content.WriteString(c)
-				require.Equal(t, want.Reasoning, reasoning.String(), "reasoning of %q (inThink %v)", text, inThink)
-				require.Equal(t, want.Content, content.String(), "content of %q (inThink %v)", text, inThink)
+				out.WriteString(tr.push("", true))
+				require.Equal(t, want, out.String(), "%q (trailing %v)", text, trailing)
 			}
 		}
 	}
+	off := spaceTrim{off: true}
+	require.Equal(t, "  x  ", off.push("  x  ", false))
 }
