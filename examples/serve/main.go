@@ -51,7 +51,7 @@ type flags struct {
 func parseFlags(args []string) (*flags, error) {
 	f := &flags{}
 	fs := cli.NewFlags("serve")
-	fs.StringVar(&f.modelDir, "model", "", "model: a Hugging Face directory (config.json, safetensors, tokenizer.json) or a GGUF file")
+	fs.StringVar(&f.modelDir, "model", "", "the model, as zoomr.Load takes it: a Hugging Face directory (config.json, safetensors, tokenizer.json, chat template)")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (port 0: any free port, printed at start)")
 	fs.StringVar(&f.name, "name", "", "model id served (default: the model directory's name)")
 	fs.StringVar(&f.cache, "cache", "zoomr", "KV cache policy: "+strings.Join(kvcache.PolicyNames(), "|"))
