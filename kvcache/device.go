@@ -52,12 +52,20 @@ type deviceExecs struct {
 
 // run executes graph kind (built by fn on first use) on args, turning panics into ErrInternal.
 func (x *deviceExecs) run(kind string, fn func(in []*Node) []*Node, args ...any) (out []*tensors.Tensor, err error) {
+	return x.runWith(kind, nil, fn, args...)
+}
+
+// runWith is run with setup (if not nil) applied to a new executor: e.g. its distribution.
+func (x *deviceExecs) runWith(kind string, setup func(*Exec), fn func(in []*Node) []*Node, args ...any) (out []*tensors.Tensor, err error) {
 	x.mu.Lock()
 	e, ok := x.execs[kind]
 	if !ok {
 		e, err = NewExecAny(x.backend, fn)
 		if err == nil {
 			e.SetMaxCache(64)
+			if setup != nil {
+				setup(e)
+			}
 			x.execs[kind] = e
 		}
 	}
@@ -178,12 +186,18 @@ func pow2(n int) int {
 	return 1 << bits.Len(uint(n-1))
 }
 
-// flush runs the update graph over the pending writes and clears.
-func (s *deviceSlots) flush() error {
-	if len(s.rows) == 0 && len(s.cleared) == 0 {
-		return nil
-	}
-	l, te := s.lay, s.lay.TokenElems()
+// pendingEdits are the queued writes and clears as update-graph arguments, each list padded to a
+// power of two (nw, nc): the padding repeats the first slot, with zero rows.
+type pendingEdits struct {
+	nw, nc int
+	widx   []int32   // [nw] written slots
+	rk, rv []float32 // [nw][L, KVH, D] their rows
+	cidx   []int32   // [nc] cleared slots
+}
+
+// pending returns the queued edits (none: nw = nc = 0).
+func (s *deviceSlots) pending() pendingEdits {
+	te := s.lay.TokenElems()
 	writes := slices.Sorted(func(yield func(int) bool) {
 		for sl := range s.rows {
 			if !yield(sl) {
@@ -215,6 +229,24 @@ func (s *deviceSlots) flush() error {
 	for i := range nc {
 		cidx[i] = int32(clears[min(i, len(clears)-1)])
 	}
+	return pendingEdits{nw: nw, nc: nc, widx: widx, rk: rk, rv: rv, cidx: cidx}
+}
+
+// applied forgets the queued edits once the buffers hold them.
+func (s *deviceSlots) applied() {
+	clear(s.rows)
+	clear(s.cleared)
+	s.wk, s.wv = s.wk[:0], s.wv[:0]
+}
+
+// flush runs the update graph over the pending writes and clears.
+func (s *deviceSlots) flush() error {
+	if len(s.rows) == 0 && len(s.cleared) == 0 {
+		return nil
+	}
+	l, te := s.lay, s.lay.TokenElems()
+	p := s.pending()
+	nw, nc, widx, rk, rv, cidx := p.nw, p.nc, p.widx, p.rk, p.rv, p.cidx
 	args := make([]any, 0, 2*l.Layers+4)
 	for _, t := range append(append([]*tensors.Tensor{}, s.k...), s.v...) {
 		d, err := DonateTensorBuffer(t, s.x.backend, 0)
@@ -245,9 +277,7 @@ func (s *deviceSlots) flush() error {
 	}
 	s.k, s.v, s.mask = out[:l.Layers], out[l.Layers:2*l.Layers], out[2*l.Layers]
 	s.moved += sent
-	clear(s.rows)
-	clear(s.cleared)
-	s.wk, s.wv = s.wk[:0], s.wv[:0]
+	s.applied()
 	return nil
 }
 
@@ -321,22 +351,7 @@ func (s *deviceSlots) Resize(c int) error {
 		args = append(args, t)
 	}
 	out, err := s.x.run(fmt.Sprintf("resize/%d/%d/%s", old, c, l.DType), func(in []*Node) []*Node {
-		fit := func(x *Node, axis int) *Node { // cut or zero-pad axis to c
-			if c < old {
-				return SliceAxis(x, axis, AxisRange(0, c))
-			}
-			dims := slices.Clone(x.Shape().Dimensions)
-			dims[axis] = c - old
-			return Concatenate([]*Node{x, Zeros(x.Graph(), shapes.Make(x.DType(), dims...))}, axis)
-		}
-		var outs []*Node
-		for li := range l.Layers {
-			outs = append(outs, fit(in[li], 1))
-		}
-		for li := range l.Layers {
-			outs = append(outs, fit(in[l.Layers+li], 2))
-		}
-		return append(outs, fit(in[2*l.Layers], 0))
+		return resizeGraph(in, l.Layers, old, c)
 	}, args...)
 	if err != nil {
 		return err
@@ -344,6 +359,27 @@ func (s *deviceSlots) Resize(c int) error {
 	s.release()
 	s.c, s.k, s.v, s.mask = c, out[:l.Layers], out[l.Layers:2*l.Layers], out[2*l.Layers]
 	return nil
+}
+
+// resizeGraph cuts or zero-pads the slot axis of K ×L [KVH, C, D], Vᵀ ×L [KVH, D, C] and the mask
+// [C] from capacity old to c.
+func resizeGraph(in []*Node, layers, old, c int) []*Node {
+	fit := func(x *Node, axis int) *Node {
+		if c < old {
+			return SliceAxis(x, axis, AxisRange(0, c))
+		}
+		dims := slices.Clone(x.Shape().Dimensions)
+		dims[axis] = c - old
+		return Concatenate([]*Node{x, Zeros(x.Graph(), shapes.Make(x.DType(), dims...))}, axis)
+	}
+	var outs []*Node
+	for li := range layers {
+		outs = append(outs, fit(in[li], 1))
+	}
+	for li := range layers {
+		outs = append(outs, fit(in[layers+li], 2))
+	}
+	return append(outs, fit(in[2*layers], 0))
 }
 
 // Release frees the buffers.

@@ -30,7 +30,8 @@
 // two compare at a matched budget. A policy is a small file on the exported building blocks:
 //
 //	SlotPool    positions -> slots of the active context, reference-counted, capacity in buckets
-//	Slots       the active context's storage (Go memory by default; a device engine brings its own)
+//	Slots       the active context's storage (Go memory by default; a device engine brings its own:
+//	            NewBackendSlots, or NewShardedBackendSlots split by KV head across devices)
 //	HostStore   every position's KV on the host, off the Go heap, exact size
 //	PoolCache   a Cache over one pool for policies that are an eviction rule
 //	SlotScores  a score per slot from observed attention

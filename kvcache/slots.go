@@ -3,6 +3,7 @@ package kvcache
 import (
 	"fmt"
 
+	"github.com/gomlx/gomlx/pkg/core/distributed"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/dtypes/bfloat16"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -20,14 +21,22 @@ import (
 type Context struct {
 	K, V []*tensors.Tensor
 	Mask *tensors.Tensor
+	// ShardedK, ShardedV and ShardedMask hold the context instead of K, V and Mask when it is split
+	// across devices (NewShardedBackendSlots): the same logical shapes, K and V split on their KV-head
+	// axis, the mask replicated.
+	ShardedK, ShardedV []*distributed.Tensor
+	ShardedMask        *distributed.Tensor
 }
 
 // Capacity is C, the number of slots of the context.
 func (c Context) Capacity() int {
-	if c.Mask == nil {
-		return 0
+	switch {
+	case c.Mask != nil:
+		return c.Mask.Shape().Dimensions[0]
+	case c.ShardedMask != nil:
+		return c.ShardedMask.Shape().Dimensions[0]
 	}
-	return c.Mask.Shape().Dimensions[0]
+	return 0
 }
 
 // Slots is the storage of an active context: C slots, each one token's K and V in every layer, and

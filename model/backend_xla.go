@@ -30,7 +30,7 @@ func newBackendFindingXLA(config string) (backends.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := newQuietBackend(resolved)
+	b, err := newXLABackend(resolved, plugin, os.Getenv("XLA_FLAGS"))
 	if err != nil && plugin != "" {
 		return nil, fmt.Errorf("%w\nthe XLA CPU plugin %s did not load: reinstall it with `%s` (docs/xla.md)",
 			err, plugin, xlaplugin.InstallCommand)

@@ -27,7 +27,7 @@ func (m *Model) graphSteps(reqs []StepRequest) ([]*StepResult, error) {
 			}
 			continue
 		}
-		key := fmt.Sprintf("C=%d,%s,%+v", r.KV.Capacity(), r.KV.K[0].DType(), r.Options)
+		key := fmt.Sprintf("C=%d,%s,%+v", r.KV.Capacity(), r.KV.dtype(), r.Options)
 		if _, ok := groups[key]; !ok {
 			order = append(order, key)
 		}
@@ -65,7 +65,7 @@ func (m *Model) graphStepBatch(reqs []StepRequest) ([]*StepResult, error) {
 	outs := stepOutputs{greedy: o.Greedy, queries: !o.SkipQueries}
 	kind := fmt.Sprintf("stepBatch%+v", outs)
 	per := 1 + 2*L // inputs per sequence: mask, K, V
-	e, err := m.exec(kind, fmt.Sprintf("B=%d,C=%d,%s", B, reqs[0].KV.Capacity(), reqs[0].KV.K[0].DType()), func(_ *mlctx.Context, in []*Node) []*Node {
+	e, err := m.exec(kind, fmt.Sprintf("B=%d,C=%d,%s", B, reqs[0].KV.Capacity(), reqs[0].KV.dtype()), argLayout{lead: 2, contexts: maxStepBatch}, func(_ *mlctx.Context, in []*Node) []*Node {
 		// The exec is shared by every batch size (one graph per input shapes): read B from the inputs.
 		b := &builder{m: m, g: in[0].Graph()}
 		var ctxs []stepContext
@@ -79,17 +79,22 @@ func (m *Model) graphStepBatch(reqs []StepRequest) ([]*StepResult, error) {
 		return nil, err
 	}
 	tokens, positions := make([]int32, B), make([]int32, B)
-	args := []any{tokens, positions}
+	kvs := make([]*KV, B)
 	for s := range B {
-		r := reqs[min(s, len(reqs)-1)] // padding repeats the last request
-		tokens[s], positions[s] = int32(r.Token), int32(r.Pos)
-		args = append(args, r.KV.args()...)
+		r := &reqs[min(s, len(reqs)-1)] // padding repeats the last request
+		tokens[s], positions[s], kvs[s] = int32(r.Token), int32(r.Pos), &r.KV
 	}
+	args, release, err := m.execArgs([]any{tokens, positions}, kvs...)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	up := m.uploads(args)
 	out, err := run(e, args...)
 	if err != nil {
 		return nil, err
 	}
+	out = m.firstDevice(out)
 	device := !m.backend.HasSharedBuffers()
 	var moved int64
 	read := func(t *tensors.Tensor) []float32 {

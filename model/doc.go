@@ -67,6 +67,15 @@
 // and XLA chooses its own layouts. (An earlier "blocked" weight layout served only the pure-Go
 // backend's graph step, which the host engine replaces; it is gone.)
 //
+// # Several devices
+//
+// WithDevices(n) splits the graph engine's model across n devices of its backend (tensor parallelism
+// by GoMLX's AutoSharding, devices.go): q/k/v/gate/up column-parallel, o/down row-parallel,
+// embeddings and norms replicated, the context split by KV head (n must divide the KV heads; else
+// ErrDevices). XLA's sharding propagation partitions the graphs and adds the collectives. A step takes
+// the context whole (split on the host per call) or already split in the devices' buffers
+// (KV.ShardedK/ShardedV/ShardedMask, as kvcache.NewShardedBackendSlots keeps it).
+//
 // # Training
 //
 // TrainLogits builds a differentiable forward pass with a caller-supplied attention mask [B, T, T] (so a

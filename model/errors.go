@@ -18,6 +18,8 @@ var (
 	ErrWeightMismatch = errors.New("model: weights do not match config")
 	// ErrInvalidInput: a token id, position, or attention context that the model cannot take.
 	ErrInvalidInput = errors.New("model: invalid input")
+	// ErrDevices: a model cannot be split across the devices asked for (WithDevices).
+	ErrDevices = errors.New("model: cannot split across devices")
 	// ErrBackend: the compute backend failed (graph building or execution).
 	ErrBackend = errors.New("model: backend error")
 )

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -57,34 +58,76 @@ func sharedFolder(t testing.TB) string {
 	return filepath.Dir(d)
 }
 
-// ggufGoldenHFDir writes the model's HF directory, with its real tokenizer, into a temp dir of t.
+// ggufGoldenBuilds holds the golden models built so far by this test binary: building one writes a
+// 128k-vocabulary checkpoint and quantizes it (seconds each), and three tests read the same files.
+var ggufGoldenBuilds struct {
+	sync.Mutex
+	root  string            // one temp folder for every build, removed by TestMain
+	paths map[string]string // "hf/<model>" or "<model>-<type>" → path
+}
+
+// ggufGoldenBuilt returns the path that build wrote under key, running build once per test binary.
+func ggufGoldenBuilt(t testing.TB, key string, build func(path string) error) string {
+	t.Helper()
+	b := &ggufGoldenBuilds
+	b.Lock()
+	defer b.Unlock()
+	if p, ok := b.paths[key]; ok {
+		return p
+	}
+	if b.root == "" {
+		root, err := os.MkdirTemp("", "zoomr-gguf-golden-")
+		require.NoError(t, err)
+		b.root, b.paths = root, map[string]string{}
+	}
+	p := filepath.Join(b.root, filepath.FromSlash(key))
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, build(p))
+	b.paths[key] = p
+	return p
+}
+
+// removeGGUFGoldenBuilds deletes what ggufGoldenBuilt wrote (called by TestMain).
+func removeGGUFGoldenBuilds() {
+	if r := ggufGoldenBuilds.root; r != "" {
+		_ = os.RemoveAll(r)
+	}
+}
+
+// ggufGoldenHFDir returns the model's HF directory, with its real tokenizer (built once).
 func ggufGoldenHFDir(t testing.TB, m ggufGoldenModel) string {
 	t.Helper()
 	src := filepath.Join(sharedFolder(t), m.Tokenizer)
 	if _, err := os.Stat(filepath.Join(src, "tokenizer.json")); err != nil {
 		t.Skipf("tokenizer %s not available (set ZOOMR_SHARED): %v", src, err)
 	}
-	dir := t.TempDir()
-	_, err := WriteRandom(dir, m.Spec)
-	require.NoError(t, err)
-	for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
-	}
-	return dir
+	return ggufGoldenBuilt(t, "hf/"+m.Name, func(dir string) error {
+		if _, err := WriteRandom(dir, m.Spec); err != nil {
+			return err
+		}
+		for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
+			b, err := os.ReadFile(filepath.Join(src, f))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
-// writeGGUFGoldenModel rebuilds the GGUF of a golden (model × type) from the model's HF directory
-// (ggufGoldenHFDir) in a temp dir and returns its path.
+// writeGGUFGoldenModel returns the GGUF of a golden (model × type), rebuilt from the model's HF
+// directory (ggufGoldenHFDir) once per test binary; callers only read it.
 func writeGGUFGoldenModel(t testing.TB, dir string, m ggufGoldenModel, typ string) string {
 	t.Helper()
 	ft, err := ParseGGUFFileType(typ)
 	require.NoError(t, err)
-	out := filepath.Join(t.TempDir(), m.Name+"-"+typ+".gguf")
-	_, err = WriteGGUF(dir, out, GGUFWriteOptions{Type: ft, Name: "zoomr-gguf-golden-" + m.Name})
-	require.NoError(t, err)
-	return out
+	return ggufGoldenBuilt(t, m.Name+"-"+typ+".gguf", func(out string) error {
+		_, err := WriteGGUF(dir, out, GGUFWriteOptions{Type: ft, Name: "zoomr-gguf-golden-" + m.Name})
+		return err
+	})
 }
 
 func fileSHA256(t testing.TB, path string) string {
@@ -127,10 +170,11 @@ func TestGGUFGoldenFiles(t *testing.T) {
 // TestGGUFGoldensOracle asks llama.cpp again on each rebuilt GGUF and requires the committed golden
 // (with -update it rewrites it).
 func TestGGUFGoldensOracle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: runs llama.cpp on 150k-vocabulary models")
+	if *updateGoldens {
+		oracle.SkipUnlessAvailable(t)
+	} else {
+		oracle.SkipUnlessLive(t)
 	}
-	oracle.SkipUnlessAvailable(t)
 	prompts, err := filepath.Abs(filepath.Join(ggufGoldenDir, "prompts.json"))
 	require.NoError(t, err)
 	for _, m := range ggufGoldenModels {

@@ -38,6 +38,7 @@ type Model struct {
 	mu       sync.Mutex
 	execs    map[string]*mlctx.Exec // by graph kind
 	shapes   map[string]bool        // graph kind + input shapes already compiled
+	split    *deviceSplit           // the devices the graph engine's weights are split across (WithDevices); nil: one
 	builds   atomic.Int64
 	transfer atomic.Int64 // host<->device bytes moved by graph runs (TransferBytes)
 }
@@ -73,6 +74,7 @@ type loadOptions struct {
 	backend        backends.Backend
 	engine         Engine
 	trainingLayout bool
+	devices        int
 }
 
 // WithEngine chooses the engine (default EngineAuto).
@@ -123,6 +125,12 @@ func NewBackend(config string) (backends.Backend, error) { return newBackend(con
 // newQuietBackend creates a backend with its configuration banner (printed to stdout by the pure-Go backend)
 // discarded, so that programs whose stdout is JSON stay parseable.
 func newQuietBackend(config string) (b backends.Backend, err error) {
+	return quietly(config, func() (backends.Backend, error) { return backends.NewWithConfig(config) })
+}
+
+// quietly runs newB (which creates the backend config names) with stdout discarded and panics
+// turned into ErrBackend.
+func quietly(config string, newB func() (backends.Backend, error)) (b backends.Backend, err error) {
 	stdout := os.Stdout
 	if devnull, openErr := os.Open(os.DevNull); openErr == nil {
 		os.Stdout = devnull
@@ -133,7 +141,7 @@ func newQuietBackend(config string) (b backends.Backend, err error) {
 			err = fmt.Errorf("%w: creating backend %q: %v", ErrBackend, config, r)
 		}
 	}()
-	b, err = backends.NewWithConfig(config)
+	b, err = newB()
 	if err != nil {
 		return nil, fmt.Errorf("%w: creating backend %q: %w", ErrBackend, config, err)
 	}
@@ -215,6 +223,14 @@ func newModel(cfg *Config, stored storedWeights, opts ...Option) (m *Model, err 
 			engine = EngineHost
 		}
 	}
+	split, err := newDeviceSplit(o.devices, cfg, o.backend, engine)
+	if err == nil && split != nil && o.trainingLayout {
+		err = fmt.Errorf("%w: WithDevices(%d) with a training layout: training runs on one device", ErrDevices, o.devices)
+	}
+	if err != nil {
+		stored.close()
+		return nil, err
+	}
 	m = &Model{
 		Config:   cfg,
 		engine:   engine,
@@ -223,6 +239,7 @@ func newModel(cfg *Config, stored storedWeights, opts ...Option) (m *Model, err 
 		hfShapes: map[string][]int{},
 		execs:    map[string]*mlctx.Exec{},
 		shapes:   map[string]bool{},
+		split:    split,
 	}
 	for _, s := range cfg.ExpectedTensors() {
 		m.hfShapes[s.Name] = s.Shape
@@ -238,6 +255,11 @@ func newModel(cfg *Config, stored storedWeights, opts ...Option) (m *Model, err 
 	defer stored.close() // the variables hold their own copies
 	if err := m.makeVariables(stored); err != nil {
 		return nil, err
+	}
+	if split != nil {
+		if err := m.shardVariables(); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -298,8 +320,9 @@ func (m *Model) Variable(name string) *mlctx.Variable { return m.vars[name] }
 func (m *Model) GraphBuilds() int64 { return m.builds.Load() }
 
 // exec returns the executor for graph `kind`, creating it on first use, and counts a build when a new
-// input-shape signature is seen (GoMLX compiles one graph per signature).
-func (m *Model) exec(kind, signature string, fn func(ctx *mlctx.Context, in []*Node) []*Node) (*mlctx.Exec, error) {
+// input-shape signature is seen (GoMLX compiles one graph per signature). args says where the
+// contexts are among the inputs: on several devices they are split and the rest replicated (shardExec).
+func (m *Model) exec(kind, signature string, args argLayout, fn func(ctx *mlctx.Context, in []*Node) []*Node) (*mlctx.Exec, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.execs[kind]
@@ -308,6 +331,11 @@ func (m *Model) exec(kind, signature string, fn func(ctx *mlctx.Context, in []*N
 		e, err = mlctx.NewExec(m.backend, m.ctx.Reuse(), fn)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBackend, err)
+		}
+		if m.split != nil {
+			if err := m.shardExec(e, args); err != nil {
+				return nil, err
+			}
 		}
 		e.SetMaxCache(1 << 10)
 		m.execs[kind] = e

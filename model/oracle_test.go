@@ -90,10 +90,11 @@ func runOracle(t *testing.T, c oracleCase) []byte {
 // not asked for: another llama.cpp build or CPU (SIMD width, thread count) rounds differently. Skips
 // when node or the oracle is not installed.
 func TestOracleGoldensRegenerate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: converts 150k-vocab models with llama.cpp")
+	if *updateGoldens {
+		oracle.SkipUnlessAvailable(t)
+	} else {
+		oracle.SkipUnlessLive(t)
 	}
-	oracle.SkipUnlessAvailable(t)
 	for _, c := range oracleCases {
 		t.Run(c.Name, func(t *testing.T) {
 			data := runOracle(t, c)
@@ -155,54 +156,58 @@ func compareGoldens(t *testing.T, want, got golden) float64 {
 // under 1e-3. It always runs (no node needed).
 func TestOracleGoldens(t *testing.T) {
 	for _, c := range oracleCases {
-		t.Run(c.Name, func(t *testing.T) {
-			data, err := os.ReadFile(goldenPath(c.Name))
-			require.NoError(t, err)
-			var g golden
-			require.NoError(t, json.Unmarshal(data, &g))
-			require.Equal(t, "zoomr-oracle-golden/1", g.Format)
-			require.Len(t, g.Prompts, 1)
-			p := g.Prompts[0]
-			require.Equal(t, c.Prompt, p.IDs)
-
-			m := writeAndLoad(t, c.Spec)
-			ctx := context.Background()
-			seq := append(append([]int{}, p.IDs...), p.Greedy[:len(p.Greedy)-1]...)
-			logits, err := m.Forward(ctx, seq)
-			require.NoError(t, err)
-			V := m.Config.VocabSize
-			maxDiff := 0.0
-			for _, pos := range p.Positions {
-				lp := logSoftmax(logits[pos.Pos*V : (pos.Pos+1)*V])
-				for i, id := range pos.TopIDs {
-					if pos.TopLogprobs[i] == nil {
-						continue
-					}
-					maxDiff = math.Max(maxDiff, math.Abs(lp[id]-*pos.TopLogprobs[i]))
-				}
-				if pos.NextLogprob != nil {
-					maxDiff = math.Max(maxDiff, math.Abs(lp[pos.Next]-*pos.NextLogprob))
-				}
-			}
-			t.Logf("max |log-prob - llama.cpp| over %d positions × top-20: %.2e", len(p.Positions), maxDiff)
-			require.Less(t, maxDiff, 1e-4)
-
-			// Greedy decoding through the step API, compared while llama.cpp's choice is clear.
-			gen, err := m.GenerateGreedy(ctx, p.IDs, len(p.Greedy))
-			require.NoError(t, err)
-			compared := 0
-			for k := range p.Greedy {
-				entry := p.Positions[len(p.IDs)-1+k]
-				if nearTie(entry.TopLogprobs) {
-					break
-				}
-				require.Equal(t, p.Greedy[k], gen[k], "greedy step %d", k)
-				compared++
-			}
-			t.Logf("greedy tokens equal for %d/%d steps", compared, len(p.Greedy))
-			require.Greater(t, compared, 8)
-		})
+		t.Run(c.Name, func(t *testing.T) { checkGolden(t, c) })
 	}
+}
+
+// checkGolden checks case c's model, loaded with opts, against its committed llama.cpp golden.
+func checkGolden(t *testing.T, c oracleCase, opts ...Option) {
+	t.Helper()
+	data, err := os.ReadFile(goldenPath(c.Name))
+	require.NoError(t, err)
+	var g golden
+	require.NoError(t, json.Unmarshal(data, &g))
+	require.Equal(t, "zoomr-oracle-golden/1", g.Format)
+	require.Len(t, g.Prompts, 1)
+	p := g.Prompts[0]
+	require.Equal(t, c.Prompt, p.IDs)
+
+	m := writeAndLoad(t, c.Spec, opts...)
+	ctx := context.Background()
+	seq := append(append([]int{}, p.IDs...), p.Greedy[:len(p.Greedy)-1]...)
+	logits, err := m.Forward(ctx, seq)
+	require.NoError(t, err)
+	V := m.Config.VocabSize
+	maxDiff := 0.0
+	for _, pos := range p.Positions {
+		lp := logSoftmax(logits[pos.Pos*V : (pos.Pos+1)*V])
+		for i, id := range pos.TopIDs {
+			if pos.TopLogprobs[i] == nil {
+				continue
+			}
+			maxDiff = math.Max(maxDiff, math.Abs(lp[id]-*pos.TopLogprobs[i]))
+		}
+		if pos.NextLogprob != nil {
+			maxDiff = math.Max(maxDiff, math.Abs(lp[pos.Next]-*pos.NextLogprob))
+		}
+	}
+	t.Logf("max |log-prob - llama.cpp| over %d positions × top-20: %.2e", len(p.Positions), maxDiff)
+	require.Less(t, maxDiff, 1e-4)
+
+	// Greedy decoding through the step API, compared while llama.cpp's choice is clear.
+	gen, err := m.GenerateGreedy(ctx, p.IDs, len(p.Greedy))
+	require.NoError(t, err)
+	compared := 0
+	for k := range p.Greedy {
+		entry := p.Positions[len(p.IDs)-1+k]
+		if nearTie(entry.TopLogprobs) {
+			break
+		}
+		require.Equal(t, p.Greedy[k], gen[k], "greedy step %d", k)
+		compared++
+	}
+	t.Logf("greedy tokens equal for %d/%d steps", compared, len(p.Greedy))
+	require.Greater(t, compared, 8)
 }
 
 // nearTie reports whether llama.cpp's top-2 log-probs at a position are within 1e-3: greedy choices

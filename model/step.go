@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/distributed"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	mlctx "github.com/gomlx/gomlx/pkg/ml/context"
 )
@@ -17,46 +20,95 @@ type KV struct {
 	K    []*tensors.Tensor // per layer [KVHeads, C, HeadDim], float32 or bfloat16, post-RoPE keys
 	V    []*tensors.Tensor // per layer [KVHeads, HeadDim, C]: TRANSPOSED so both attention products contract on last axes
 	Mask *tensors.Tensor   // [C] float32: 1 attend to the slot, 0 skip it (shared by all layers and heads)
+
+	// ShardedK, ShardedV and ShardedMask are, for a model split across devices (WithDevices), the same
+	// context already split in the devices' buffers (kvcache.NewShardedBackendSlots), in place of K, V
+	// and Mask: K and V split on their KV-head axis across the model's devices, the mask replicated.
+	ShardedK, ShardedV []*distributed.Tensor
+	ShardedMask        *distributed.Tensor
 }
 
 // Capacity is C, or 0 for an empty context.
 func (kv *KV) Capacity() int {
-	if kv == nil || kv.Mask == nil {
+	switch {
+	case kv == nil:
 		return 0
+	case kv.Mask != nil:
+		return kv.Mask.Shape().Dimensions[0]
+	case kv.ShardedMask != nil:
+		return kv.ShardedMask.Shape().Dimensions[0]
 	}
-	return kv.Mask.Shape().Dimensions[0]
+	return 0
 }
 
-// validate checks the context against the config: layer count, shapes, dtypes.
-func (kv *KV) validate(c *Config) error {
-	if kv.Mask == nil || kv.Mask.Rank() != 1 || kv.Mask.DType() != dtypes.Float32 {
+// dtype is the context's storage dtype.
+func (kv *KV) dtype() dtypes.DType {
+	if kv.ShardedK != nil {
+		return kv.ShardedK[0].DType()
+	}
+	return kv.K[0].DType()
+}
+
+// validate checks the context against the config: layer count, shapes, dtypes; a split context also
+// against the model's devices.
+func (kv *KV) validate(c *Config, devices int) error {
+	if kv.Mask == nil && kv.ShardedMask != nil {
+		if err := kv.validateSplit(c, devices); err != nil {
+			return err
+		}
+		return validateKVShapes(c, kv.ShardedMask.Shape(), shapesOf(kv.ShardedK), shapesOf(kv.ShardedV))
+	}
+	if kv.Mask == nil {
 		return fmt.Errorf("%w: KV.Mask must be a float32 [C] tensor", ErrInvalidInput)
 	}
-	capacity := kv.Mask.Shape().Dimensions[0]
+	return validateKVShapes(c, kv.Mask.Shape(), shapesOf(kv.K), shapesOf(kv.V))
+}
+
+// validateKVShapes checks a context's shapes and dtypes (nil layers as invalid shapes) against the config.
+func validateKVShapes(c *Config, mask shapes.Shape, k, v []shapes.Shape) error {
+	if mask.Rank() != 1 || mask.DType != dtypes.Float32 {
+		return fmt.Errorf("%w: KV.Mask must be a float32 [C] tensor", ErrInvalidInput)
+	}
+	capacity := mask.Dimensions[0]
 	if capacity < 1 {
 		return fmt.Errorf("%w: KV capacity %d must be >= 1", ErrInvalidInput, capacity)
 	}
-	if len(kv.K) != c.Layers || len(kv.V) != c.Layers {
-		return fmt.Errorf("%w: KV has %d K and %d V layers, model has %d", ErrInvalidInput, len(kv.K), len(kv.V), c.Layers)
+	if len(k) != c.Layers || len(v) != c.Layers {
+		return fmt.Errorf("%w: KV has %d K and %d V layers, model has %d", ErrInvalidInput, len(k), len(v), c.Layers)
 	}
-	dtype := kv.K[0].DType()
+	dtype := k[0].DType
 	if dtype != dtypes.Float32 && dtype != dtypes.BFloat16 {
 		return fmt.Errorf("%w: KV dtype %s (want float32 or bfloat16)", ErrInvalidInput, dtype)
 	}
 	wantK := []int{c.KVHeads, capacity, c.HeadDim}
 	wantV := []int{c.KVHeads, c.HeadDim, capacity}
 	for l := range c.Layers {
-		if kv.K[l] == nil || kv.V[l] == nil {
+		if !k[l].Ok() || !v[l].Ok() {
 			return fmt.Errorf("%w: KV layer %d is nil", ErrInvalidInput, l)
 		}
-		if got := kv.K[l].Shape().Dimensions; !slices.Equal(got, wantK) || kv.K[l].DType() != dtype {
-			return fmt.Errorf("%w: KV.K[%d] is %s, want %s%v", ErrInvalidInput, l, kv.K[l].Shape(), dtype, wantK)
+		if got := k[l].Dimensions; !slices.Equal(got, wantK) || k[l].DType != dtype {
+			return fmt.Errorf("%w: KV.K[%d] is %s, want %s%v", ErrInvalidInput, l, k[l], dtype, wantK)
 		}
-		if got := kv.V[l].Shape().Dimensions; !slices.Equal(got, wantV) || kv.V[l].DType() != dtype {
-			return fmt.Errorf("%w: KV.V[%d] is %s, want %s%v", ErrInvalidInput, l, kv.V[l].Shape(), dtype, wantV)
+		if got := v[l].Dimensions; !slices.Equal(got, wantV) || v[l].DType != dtype {
+			return fmt.Errorf("%w: KV.V[%d] is %s, want %s%v", ErrInvalidInput, l, v[l], dtype, wantV)
 		}
 	}
 	return nil
+}
+
+// shapesOf is the shapes of tensors (an invalid shape for a nil one).
+func shapesOf[T interface {
+	comparable
+	Shape() shapes.Shape
+}](ts []T) []shapes.Shape {
+	out := make([]shapes.Shape, len(ts))
+	var none T
+	for i, t := range ts {
+		if t != none {
+			out[i] = t.Shape()
+		}
+	}
+	return out
 }
 
 func (kv *KV) args() []any {
@@ -159,7 +211,7 @@ func (m *Model) checkStep(r *StepRequest) error {
 	if r.Pos < 0 || r.Pos >= 1<<30 {
 		return fmt.Errorf("%w: position %d", ErrInvalidInput, r.Pos)
 	}
-	return r.KV.validate(m.Config)
+	return r.KV.validate(m.Config, m.Devices())
 }
 
 // recoverBackend turns a panic in a kernel or a graph into ErrBackend at the API boundary.
@@ -216,19 +268,24 @@ func (m *Model) graphStep(r StepRequest) (*StepResult, error) {
 	L := m.Config.Layers
 	outs := stepOutputs{attn: r.Options.ReturnAttention, greedy: r.Options.Greedy, queries: !r.Options.SkipQueries}
 	kind := fmt.Sprintf("step%+v", outs)
-	e, err := m.exec(kind, fmt.Sprintf("C=%d,%s", r.KV.Capacity(), r.KV.K[0].DType()), func(_ *mlctx.Context, in []*Node) []*Node {
+	e, err := m.exec(kind, fmt.Sprintf("C=%d,%s", r.KV.Capacity(), r.KV.dtype()), argLayout{lead: 2, contexts: 1}, func(_ *mlctx.Context, in []*Node) []*Node {
 		b := &builder{m: m, g: in[0].Graph()}
 		return b.stepGraph(in[0], in[1], in[2], in[3:3+L], in[3+L:3+2*L], outs)
 	})
 	if err != nil {
 		return nil, err
 	}
-	args := append([]any{[]int32{int32(r.Token)}, []int32{int32(r.Pos)}}, r.KV.args()...)
+	args, release, err := m.execArgs([]any{[]int32{int32(r.Token)}, []int32{int32(r.Pos)}}, &r.KV)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	up := m.uploads(args)
 	out, err := run(e, args...)
 	if err != nil {
 		return nil, err
 	}
+	out = m.firstDevice(out)
 	res := &StepResult{TransferBytes: up}
 	device := !m.backend.HasSharedBuffers() // reading an output copies it from the device
 	read := func(t *tensors.Tensor) []float32 {
@@ -261,17 +318,18 @@ func (m *Model) graphStep(r StepRequest) (*StepResult, error) {
 	return res, nil
 }
 
-// uploads is what running a graph on args will copy to the backend: the values that are not
-// already in its buffers (none on a backend that shares Go memory).
+// uploads is what running a graph on args (device-major on several devices) will copy to the
+// backend: the values that are not already in its buffers (none on a backend that shares Go memory).
 func (m *Model) uploads(args []any) int64 {
 	if m.backend.HasSharedBuffers() {
 		return 0
 	}
 	var n int64
-	for _, a := range args {
+	perDevice := len(args) / m.Devices()
+	for i, a := range args {
 		switch x := a.(type) {
 		case *tensors.Tensor:
-			if !x.IsOnDevice(0) {
+			if !x.IsOnDevice(backends.DeviceNum(i / perDevice)) {
 				n += int64(x.Memory())
 			}
 		case []int32:
@@ -315,7 +373,7 @@ func (m *Model) Prefill(ctx context.Context, tokens []int, startPos int, kv *KV,
 		kv = nil
 	}
 	if kv != nil {
-		if err := kv.validate(m.Config); err != nil {
+		if err := kv.validate(m.Config, m.Devices()); err != nil {
 			return nil, err
 		}
 	}
@@ -377,10 +435,12 @@ func (m *Model) graphPrefill(tokens []int, startPos int, kv *KV, allLogits bool)
 	withCtx := kv != nil
 	kind := fmt.Sprintf("chunk(ctx=%v,all=%v)", withCtx, allLogits)
 	sig := fmt.Sprintf("T=%d", T)
+	layout := argLayout{lead: 3}
 	if withCtx {
-		sig += fmt.Sprintf(",C=%d,%s", kv.Capacity(), kv.K[0].DType())
+		sig += fmt.Sprintf(",C=%d,%s", kv.Capacity(), kv.dtype())
+		layout.contexts = 1
 	}
-	e, err := m.exec(kind, sig, func(_ *mlctx.Context, in []*Node) []*Node {
+	e, err := m.exec(kind, sig, layout, func(_ *mlctx.Context, in []*Node) []*Node {
 		b := &builder{m: m, g: in[0].Graph()}
 		var mask *Node
 		var ks, vs []*Node
@@ -392,15 +452,21 @@ func (m *Model) graphPrefill(tokens []int, startPos int, kv *KV, allLogits bool)
 	if err != nil {
 		return nil, err
 	}
-	args := []any{ids, positions, []int32{int32(n - 1)}}
+	var kvs []*KV
 	if withCtx {
-		args = append(args, kv.args()...)
+		kvs = append(kvs, kv)
 	}
+	args, release, err := m.execArgs([]any{ids, positions, []int32{int32(n - 1)}}, kvs...)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	m.transfer.Add(m.uploads(args))
 	out, err := run(e, args...)
 	if err != nil {
 		return nil, err
 	}
+	out = m.firstDevice(out)
 	res := &PrefillResult{N: n, Logits: m.flat(out[0])}
 	if allLogits {
 		res.Logits = res.Logits[:n*m.Config.VocabSize]

@@ -35,10 +35,14 @@ func TestBatcherEqualsAlone(t *testing.T) {
 			got := make([][]int, len(prompts))
 			stats := make([]Stats, len(prompts))
 			var wg sync.WaitGroup
+			// Every generation starts ranging at once (a sleep to stagger them was flaky on a loaded
+			// machine: each ended before the next joined); the fifth waits for a place and joins while
+			// the others run.
+			ready := make(chan struct{})
 			for i, p := range prompts {
 				wg.Go(func() {
-					time.Sleep(time.Duration(i) * time.Millisecond) // join while others run
 					g := b.Start(context.Background(), p, WithMaxTokens(maxTokens[i]))
+					<-ready
 					for tk, err := range g.Tokens() {
 						if err != nil {
 							t.Error(err)
@@ -49,6 +53,7 @@ func TestBatcherEqualsAlone(t *testing.T) {
 					stats[i] = g.Stats()
 				})
 			}
+			close(ready)
 			wg.Wait()
 			for i := range prompts {
 				require.Equal(t, want[i], got[i], "generation %d", i)
@@ -57,7 +62,8 @@ func TestBatcherEqualsAlone(t *testing.T) {
 			}
 			bs := b.Stats()
 			require.Greater(t, float64(bs.Rows)/float64(bs.Steps), 1.0, "steps were shared: %+v", bs)
-			require.Zero(t, bs.Running+bs.Waiting)
+			// The loop counts the ended generations out at the top of its next iteration.
+			require.Eventually(t, func() bool { st := b.Stats(); return st.Running+st.Waiting == 0 }, 5*time.Second, time.Millisecond)
 		})
 	}
 }
@@ -70,6 +76,7 @@ func TestBatcherLeavesAndLimits(t *testing.T) {
 	require.NoError(t, err)
 	b, err := d.NewBatcher(BatcherOptions{MaxBatch: 1, MaxQueue: 1})
 	require.NoError(t, err)
+	defer b.Close() // also when a check fails: no goroutine outlives the test
 
 	// The reader stops after 5 tokens.
 	g := b.Start(context.Background(), testPrompt)
@@ -81,7 +88,8 @@ func TestBatcherLeavesAndLimits(t *testing.T) {
 		}
 	}
 	require.Equal(t, StopCaller, g.Stats().StopReason)
-	require.Equal(t, 0, b.Stats().Running)
+	// The loop counts it out at the top of its next iteration, which may not have come yet.
+	require.Eventually(t, func() bool { return b.Stats().Running == 0 }, 5*time.Second, time.Millisecond)
 
 	// A long generation occupies the only place; one more waits; a third is refused.
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,6 +2,7 @@ package zoomr
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
@@ -41,6 +42,18 @@ func WithGenerationPrompt(add bool) GenOption {
 // template did not write it.
 func (d *Decoder) Chat(ctx context.Context, msgs []chat.Message, opts ...GenOption) *Generation {
 	prompt, err := d.ChatPrompt(msgs, opts...)
+	return d.startChat(ctx, prompt, err, opts)
+}
+
+// ChatJSON is Chat for messages given as a JSON array of message objects, as an OpenAI-compatible
+// request carries them: every field reaches the template in its own key order (chat.Template.RenderJSON).
+func (d *Decoder) ChatJSON(ctx context.Context, messages json.RawMessage, opts ...GenOption) *Generation {
+	prompt, err := d.render(func(tpl *chat.Template, co chat.Options) (string, error) { return tpl.RenderJSON(messages, co) }, opts)
+	return d.startChat(ctx, prompt, err, opts)
+}
+
+// startChat tokenizes a rendered prompt (or carries the render's error) and starts its generation.
+func (d *Decoder) startChat(ctx context.Context, prompt string, err error, opts []GenOption) *Generation {
 	var ids []int
 	if err == nil {
 		ids, err = d.encodeChat(prompt)
@@ -57,6 +70,11 @@ func (d *Decoder) Chat(ctx context.Context, msgs []chat.Message, opts ...GenOpti
 // says otherwise; template variables from WithChatVars; bos_token and eos_token from the template's
 // tokenizer config or, for a GGUF's template, the tokenizer's BOS and EOS). Other options are ignored.
 func (d *Decoder) ChatPrompt(msgs []chat.Message, opts ...GenOption) (string, error) {
+	return d.render(func(tpl *chat.Template, co chat.Options) (string, error) { return tpl.Render(msgs, co) }, opts)
+}
+
+// render renders with the decoder's template and the options' chat settings.
+func (d *Decoder) render(with func(*chat.Template, chat.Options) (string, error), opts []GenOption) (string, error) {
 	tpl := d.cfg.ChatTemplate
 	if tpl == nil {
 		return "", fmt.Errorf("%w: the decoder has no chat template (Config.ChatTemplate; LoadChatTemplate reads a model's): %w",
@@ -73,7 +91,7 @@ func (d *Decoder) ChatPrompt(msgs []chat.Message, opts ...GenOption) (string, er
 	if tpl.EOSToken == "" {
 		co.EOSToken = d.tokenText(d.tokEOS())
 	}
-	prompt, err := tpl.Render(msgs, co)
+	prompt, err := with(tpl, co)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrPrompt, err)
 	}
@@ -138,6 +156,13 @@ func (d *Decoder) tokenText(id int) string {
 // Chat is Decoder.Chat for a generation that runs in the batcher.
 func (b *Batcher) Chat(ctx context.Context, msgs []chat.Message, opts ...GenOption) *Generation {
 	g := b.d.Chat(ctx, msgs, opts...)
+	g.batcher = b
+	return g
+}
+
+// ChatJSON is Decoder.ChatJSON for a generation that runs in the batcher.
+func (b *Batcher) ChatJSON(ctx context.Context, messages json.RawMessage, opts ...GenOption) *Generation {
+	g := b.d.ChatJSON(ctx, messages, opts...)
 	g.batcher = b
 	return g
 }

@@ -2,6 +2,7 @@ package zoomr
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zoomr-go/zoomr/internal/oracle"
+	"github.com/zoomr-go/zoomr/internal/testmodels"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/chat"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
@@ -187,6 +189,8 @@ func TestChatQwen3Thinking(t *testing.T) {
 					zooms++
 				}
 			}
+			t.Logf("%s: %d tokens (%d thinking), %d thoughts sealed inside the span, %d re-selections zoomed in; reasoning %d bytes, answer %q",
+				policy, len(toks), closing, sealed, zooms, len(reasoning), answer)
 			require.Equal(t, 4, sealed, "four paragraphs (the last sealed by </think>)")
 			if policy == PolicyZoomR {
 				require.Greater(t, zooms, 0)
@@ -254,6 +258,31 @@ func TestChatOpenedSpan(t *testing.T) {
 	br, ba := bg.Text()
 	require.Equal(t, reasoning, br)
 	require.Equal(t, answer, ba)
+
+	// Messages as JSON (an OpenAI-compatible request's) render the same prompt, alone or batched.
+	raw := json.RawMessage(`[{"role": "system", "content": "Think step by step."}, {"role": "user", "content": "What is 2+2?"}]`)
+	jg := d.ChatJSON(t.Context(), raw)
+	require.Equal(t, g.PromptIDs(), jg.PromptIDs())
+	require.Equal(t, ids(toks), ids(chatTokens(t, jg)))
+	require.Equal(t, ids(toks), ids(chatTokens(t, b.ChatJSON(t.Context(), raw))))
+	for _, err := range d.ChatJSON(t.Context(), json.RawMessage(`{"role": "user"}`)).Tokens() {
+		require.ErrorIs(t, err, ErrPrompt)
+	}
+
+	// A stop string ends the text without being part of it (Token.Text keeps it).
+	sg := d.Chat(t.Context(), question, WithStop([]string{"answer is"}, nil))
+	stoks := chatTokens(t, sg)
+	require.Equal(t, StopString, sg.Stats().StopReason)
+	sr, sa := sg.Text()
+	require.Equal(t, thinking, sr)
+	require.Equal(t, "The ", sa)
+	require.True(t, strings.HasSuffix(stoks[len(stoks)-1].Text, "is"))
+	// Stopped inside the reasoning: the reasoning loses it.
+	sg = d.Chat(t.Context(), question, WithStop([]string{"Second idea"}, nil))
+	chatTokens(t, sg)
+	sr, sa = sg.Text()
+	require.Equal(t, "First idea: two and two, a sum of small numbers.", sr)
+	require.Empty(t, sa)
 }
 
 // TestStartEndsReasoningAtThinkClose: Start reasons from the first token (its prompt is the caller's),
@@ -306,4 +335,38 @@ func ids(toks []Token) []int {
 		out[i] = t.ID
 	}
 	return out
+}
+
+// TestChatGGUFTemplate: the real SmolLM2 GGUF's template and vocabulary (skips unless fetched) over a
+// random model of its vocabulary size: the ChatML prompt as Hugging Face renders it, no BOS (the
+// vocabulary adds none), and, as the model has no thinking span or answer marker, a reply that is all
+// answer.
+func TestChatGGUFTemplate(t *testing.T) {
+	path := testmodels.Require(t, "smollm2")
+	tpl, err := LoadChatTemplate(path, "")
+	require.NoError(t, err)
+	tok, err := LoadTokenizer(path)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	_, err = model.WriteRandom(dir, model.RandomSpec{VocabSize: tok.VocabSize(), Hidden: 32, Heads: 2, KVHeads: 1, Tie: true, Seed: 4})
+	require.NoError(t, err)
+	m, err := model.Load(t.Context(), dir)
+	require.NoError(t, err)
+	d, err := New(m, tok, Config{ChatTemplate: tpl, MaxTokens: 12, IgnoreEOS: true})
+	require.NoError(t, err)
+	msgs := []chat.Message{{Role: "user", Content: "Hi!"}}
+	prompt, err := d.ChatPrompt(msgs)
+	require.NoError(t, err)
+	want := "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n" +
+		"<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n"
+	require.Equal(t, want, prompt)
+	g := d.Chat(t.Context(), msgs)
+	wantIDs, err := tok.EncodeWith(want, tokenizer.Options{ParseSpecial: true})
+	require.NoError(t, err)
+	require.Equal(t, wantIDs, g.PromptIDs())
+	for _, tk := range chatTokens(t, g) {
+		require.Equal(t, summarize.Answer, tk.Kind)
+	}
+	reasoning, _ := g.Text()
+	require.Empty(t, reasoning)
 }

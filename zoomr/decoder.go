@@ -25,7 +25,8 @@ type Decoder struct {
 	layout  kvcache.Layout
 	segKind SegmenterKind // the segmenter in use: SegmentAuto resolved
 	// slots makes the caches' active contexts: in the backend's buffers when the model runs graphs
-	// on a device (XLA), in Go memory otherwise (nil).
+	// on a device (XLA), split across its devices like the model when it has several, in Go memory
+	// otherwise (nil).
 	slots   kvcache.SlotsFactory
 	markers summarize.Markers // resolved summary markers (SegmentSummary)
 	texts   []string          // token texts by id, for the paragraph segmenter (nil without a tokenizer)
@@ -54,7 +55,10 @@ func New(m *model.Model, tok *tokenizer.Tokenizer, cfg Config) (*Decoder, error)
 	cfg = cfg.withDefaults()
 	mc := m.Config
 	d := &Decoder{model: m, tok: tok, cfg: cfg}
-	if m.Engine() == model.EngineGraph && !m.Backend().HasSharedBuffers() {
+	switch {
+	case m.Devices() > 1: // split by KV head like the model, in the devices' buffers (shared or not)
+		d.slots = kvcache.NewShardedBackendSlots(m.Backend(), m.Mesh())
+	case m.Engine() == model.EngineGraph && !m.Backend().HasSharedBuffers():
 		d.slots = kvcache.NewBackendSlots(m.Backend())
 	}
 	d.layout = kvcache.Layout{Layers: mc.Layers, KVHeads: mc.KVHeads, HeadDim: mc.HeadDim, DType: dtypes.Float32}

@@ -42,8 +42,9 @@
 //
 // # Chat and reasoning models
 //
-// Decoder.Chat (and Batcher.Chat) renders messages with Config.ChatTemplate (LoadChatTemplate reads a
-// Hugging Face directory's or a GGUF's) and starts a generation from them; WithChatVars passes
+// Decoder.Chat (and Batcher.Chat; ChatJSON for a request's JSON messages) renders messages with
+// Config.ChatTemplate (LoadChatTemplate reads a Hugging Face directory's or a GGUF's; Load finds it) and
+// starts a generation from them; WithChatVars passes
 // template variables (enable_thinking, tools) and WithGenerationPrompt(false) continues the last
 // message:
 //

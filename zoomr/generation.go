@@ -131,7 +131,8 @@ func (g *Generation) Stats() Stats {
 // Text returns the generation's reasoning and its answer, as OpenAI-compatible servers return
 // reasoning_content and content: the text of the thought and summary tokens, and of the answer
 // tokens, hidden tokens left out (Token.Delta), the reasoning trimmed of surrounding whitespace and
-// the answer of leading whitespace (as chat.ThinkMarkers.Split trims). Complete once Tokens has
+// the answer of leading whitespace (as chat.ThinkMarkers.Split trims), without the stop string that
+// ended it (Token.Text keeps it). Complete once Tokens has
 // finished; while it runs, the text so far. A generation from Start reasons until an answer marker
 // (Config.Protocol, the thinking span's close marker); Chat decides from the template.
 func (g *Generation) Text() (reasoning, answer string) { return g.text.text() }
@@ -324,7 +325,7 @@ func (s *session) prefillChunk(prompt []int) error {
 		if err != nil {
 			return err
 		}
-		kv = &model.KV{K: c.K, V: c.V, Mask: c.Mask}
+		kv = modelKV(c)
 	}
 	res, err := s.d.model.Prefill(s.ctx, prompt[start:end], start, kv, false)
 	if err != nil {
@@ -406,7 +407,7 @@ func (s *session) next() (*pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.req = &model.StepRequest{Token: id, Pos: pos, KV: model.KV{K: c.K, V: c.V, Mask: c.Mask},
+	p.req = &model.StepRequest{Token: id, Pos: pos, KV: *modelKV(c),
 		Options: model.StepOptions{
 			ReturnAttention: s.observer != nil,
 			// Greedy without a processor needs one id, not the logits; the queries serve re-selection only.
@@ -426,6 +427,9 @@ func (s *session) finish(p *pending, res []*model.StepResult) error {
 			p.tok.Text += s.stream.Flush() // bytes of an unfinished character, as U+FFFD
 		}
 		s.text.add(p.tok)
+		if p.stop == StopString {
+			s.text.trimStop(s.stops.matched(s.tail))
+		}
 		s.describe(&p.tok)
 		return nil
 	}
@@ -536,4 +540,9 @@ func (s *session) describe(tok *Token) {
 		DecoderBytes: decoder, TransferBytes: transfer, ActiveTokens: mem.Attended.Total(),
 		Capacity: mem.Capacity, Thoughts: s.thoughts, Selected: s.selected, Agreeability: s.agree,
 		GraphBuilds: s.d.model.GraphBuilds(), ModelSeconds: s.stats.ModelSeconds, OverheadSeconds: s.stats.OverheadSeconds}
+}
+
+// modelKV is the model's view of a cache's active context, whole or split across devices.
+func modelKV(c kvcache.Context) *model.KV {
+	return &model.KV{K: c.K, V: c.V, Mask: c.Mask, ShardedK: c.ShardedK, ShardedV: c.ShardedV, ShardedMask: c.ShardedMask}
 }

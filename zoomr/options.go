@@ -126,10 +126,15 @@ func (r *stopRules) stopString(tail *[]byte, text string) bool {
 		t = append(t[:0], t[len(t)-r.longest:]...)
 	}
 	*tail = t
+	return r.matched(t) != ""
+}
+
+// matched returns the stop string that the text's last bytes (tail) end with, or "".
+func (r *stopRules) matched(tail []byte) string {
 	for _, stop := range r.strings {
-		if len(t) >= len(stop) && string(t[len(t)-len(stop):]) == stop {
-			return true
+		if len(tail) >= len(stop) && string(tail[len(tail)-len(stop):]) == stop {
+			return stop
 		}
 	}
-	return false
+	return ""
 }

@@ -89,6 +89,23 @@ func (r *replyText) add(t Token) {
 	r.mu.Unlock()
 }
 
+// trimStop removes the stop string that ended the generation from the end of the text it closed (the
+// answer, or the reasoning if it stopped there), as OpenAI-compatible servers leave it out.
+func (r *replyText) trimStop(stop string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range []*strings.Builder{&r.answer, &r.reasoning} {
+		if b.Len() == 0 {
+			continue
+		}
+		if text, ok := strings.CutSuffix(b.String(), stop); ok {
+			b.Reset()
+			b.WriteString(text)
+		}
+		return
+	}
+}
+
 // bytes is the builders' capacity (counted in DecoderBytes: it grows with the output).
 func (r *replyText) bytes() int64 {
 	r.mu.Lock()

@@ -39,7 +39,7 @@ func main() {
 
 type flags struct {
 	modelDir, tokenizerPath, prompt, promptFile, promptIDs, system, cache, segmenter string
-	maxTokens, window, sinks, zoom, votes, summaryCap, topK, maxThought              int
+	maxTokens, window, sinks, zoom, votes, summaryCap, topK, maxThought, devices     int
 	greedy, asJSON, events, bf16, ignoreEOS, chat                                    bool
 	temperature, topP                                                                float64
 	seed                                                                             uint64
@@ -89,6 +89,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.BoolVar(&f.bf16, "bf16", false, "store the KV cache in bfloat16")
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at end-of-sequence tokens")
 	fs.IntVar(&f.maxThought, "max-thought", 0, "split thoughts longer than this many tokens (default 512)")
+	fs.IntVar(&f.devices, "devices", 1, "split the model across this many devices of the backend (tensor parallelism; XLA, -tags xla)")
 	// Flags may follow the positional prompt (generate -m DIR "prompt" -n 64), as in llama-cli.
 	var positional []string
 	for {
@@ -172,7 +173,7 @@ func newDecoder(ctx context.Context, f *flags) (*zoomr.Decoder, error) {
 		IgnoreEOS: f.ignoreEOS, MaxThoughtLen: f.maxThought,
 	}
 	if f.tokenizerPath == "" {
-		return zoomr.Load(ctx, f.modelDir, cfg)
+		return zoomr.Load(ctx, f.modelDir, cfg, model.WithDevices(f.devices))
 	}
 	def, err := zoomr.ModelDefaults(f.modelDir)
 	if err != nil {
@@ -186,7 +187,7 @@ func newDecoder(ctx context.Context, f *flags) (*zoomr.Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.Load(ctx, f.modelDir)
+	m, err := model.Load(ctx, f.modelDir, model.WithDevices(f.devices))
 	if err != nil {
 		return nil, err
 	}
@@ -277,11 +278,12 @@ func generate(dec *zoomr.Decoder, g *zoomr.Generation, f *flags, stdout io.Write
 				"peak_resident_bytes": st.PeakResidentBytes, "peak_host_bytes": st.PeakHostBytes,
 				"graph_builds": st.GraphBuilds, "reselections": st.Reselections,
 				"prefill_s": st.PrefillSeconds, "decode_s": st.DecodeSeconds, "stop_reason": st.StopReason,
+				"devices": dec.Model().Devices(),
 			},
 		})
 	}
-	fmt.Fprintf(os.Stderr, "\n[%s] %d tokens, %.1f tokens/s, peak resident KV %d bytes, host %d bytes, %d re-selections, %d graph builds\n",
-		st.Policy, st.Tokens, st.TokensPerSecond, st.PeakResidentBytes, st.PeakHostBytes, st.Reselections, st.GraphBuilds)
+	fmt.Fprintf(os.Stderr, "\n[%s] %d tokens, %.1f tokens/s, peak resident KV %d bytes, host %d bytes, %d re-selections, %d graph builds, %d device(s)\n",
+		st.Policy, st.Tokens, st.TokensPerSecond, st.PeakResidentBytes, st.PeakHostBytes, st.Reselections, st.GraphBuilds, dec.Model().Devices())
 	return nil
 }
 

@@ -41,7 +41,7 @@ func TestCLICoveringZoomREqualsFull(t *testing.T) {
 				require.NoError(t, json.Unmarshal(out.Bytes(), &res))
 				require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7}, res.PromptIDs)
 				require.Len(t, res.Tokens, 256)
-				for _, key := range []string{"tokens_per_s", "peak_resident_bytes", "peak_host_bytes", "graph_builds"} {
+				for _, key := range []string{"tokens_per_s", "peak_resident_bytes", "peak_host_bytes", "graph_builds", "devices"} {
 					require.Contains(t, res.Stats, key)
 				}
 				return res.Tokens, res.Stats
@@ -66,6 +66,7 @@ func TestCLIErrors(t *testing.T) {
 	require.ErrorContains(t, run(ctx, []string{"-model", dir, "-prompt-ids", "1,x"}, &out), "bad token id")
 	require.ErrorContains(t, run(ctx, []string{"-model", dir, "-prompt-ids", "1,2", "-segmenter", "summary"}, &out), "summary")
 	require.ErrorContains(t, run(ctx, []string{"-model", dir, "-prompt-ids", "1,2", "-cache", "lru"}, &out), "Policy")
+	require.ErrorIs(t, run(ctx, []string{"-model", dir, "-prompt-ids", "1,2", "-devices", "3"}, &out), model.ErrDevices)
 }
 
 // TestCLIDefaultsWithoutTokenizer: a model without a tokenizer or summary markers runs from prompt ids

@@ -58,6 +58,21 @@ func Available() error {
 	return nil
 }
 
+// LiveEnv is the environment variable that opts in to the slow live checks (SkipUnlessLive): .ci/run
+// sets it.
+const LiveEnv = "ZOOMR_ORACLE_LIVE"
+
+// SkipUnlessLive skips t unless $ZOOMR_ORACLE_LIVE is set and the oracle can run. It guards the checks
+// that re-run llama.cpp to reproduce committed goldens (minutes on two cores): the default test run
+// checks our code against the goldens and leaves proving the goldens to CI.
+func SkipUnlessLive(t testing.TB) {
+	t.Helper()
+	if os.Getenv(LiveEnv) == "" {
+		t.Skipf("re-running llama.cpp on the committed goldens is slow: set %s=1 to run it (.ci/run does)", LiveEnv)
+	}
+	SkipUnlessAvailable(t)
+}
+
 // SkipUnlessAvailable skips t with the reason when the oracle cannot run.
 func SkipUnlessAvailable(t testing.TB) {
 	t.Helper()

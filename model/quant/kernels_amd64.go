@@ -52,6 +52,24 @@ func dotQ4_Kx4AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *in
 //go:noescape
 func dotQ6_Kx4AVX2(w *byte, rowBytes, rows int, xq *int8, xd *float32, bsums *int16, nb int, y *float32, yStride int)
 
+//go:noescape
+func dotF32x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+
+//go:noescape
+func dotF16x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+
+//go:noescape
+func dotBF16x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+
+//go:noescape
+func dotF32w2x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+
+//go:noescape
+func dotF16w2x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+
+//go:noescape
+func dotBF16w2x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+
 func cpuidF16C() bool
 
 func init() {
@@ -101,6 +119,40 @@ var asmKernels4 = map[Type]rowsKernel4{
 	Q5_0: x4(dotQ5_0x4AVX2),
 	Q4_K: kx4(dotQ4_Kx4AVX2),
 	Q6_K: kx4(dotQ6_Kx4AVX2),
+	F32:  fx4(F32, dotF32w2x4AVX2, dotF32x4AVX2),
+	F16:  fx4(F16, dotF16w2x4AVX2, dotF16x4AVX2),
+	BF16: fx4(BF16, dotBF16w2x4AVX2, dotBF16x4AVX2),
+}
+
+// floatX4 is a float kernel over four activation rows (strides in bytes).
+type floatX4 func(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+
+// fx4 wraps the four-row float kernels: pairs of weight rows by w2, an odd last row by one. Why: a
+// float product with n > 1 otherwise reads each tile of weights from cache once per activation
+// row, one load of weights per FMA; an output head of a large vocabulary (151,936 × 256 in F32)
+// spent most of a batched step there. The kernels need whole 32-value blocks; other widths run the
+// one-row kernel per row (the same results).
+func fx4(typ Type, w2, one floatX4) rowsKernel4 {
+	return func(y []float32, yRows int, w []byte, rowBytes, rows int, b *actBatch, i int) {
+		c := b.cols
+		if c%32 != 0 {
+			k := kernels[typ]
+			for j := range 4 {
+				k(y[j*yRows:j*yRows+rows], w, rowBytes, &b.rows[i+j])
+			}
+			return
+		}
+		x := b.f
+		if b.kind == actF32 {
+			x = b.x
+		}
+		if even := rows &^ 1; even > 0 {
+			w2(&w[0], rowBytes, even, &x[i*c], 4*c, c, &y[0], 4*yRows)
+		}
+		if rows&1 == 1 {
+			one(&w[(rows-1)*rowBytes], rowBytes, 1, &x[i*c], 4*c, c, &y[rows-1], 4*yRows)
+		}
+	}
 }
 
 // kx4 wraps a four-row k-quant kernel: it reads the batch's interleaved groups (interleave4).

@@ -765,6 +765,182 @@ done: \
 	VZEROUPPER; \
 	RET
 
+// Four activation rows at once for the float kernels (MatMul, n a multiple of 32): func(w *byte,
+// rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int), strides in bytes. Each
+// weight row is read in two passes — lanes 0-15 of every 32 values, then lanes 16-31 — and every
+// load of weights feeds the four activation rows (at DI, DI+R8, DI+2·R8, DI+BX with BX = 3·R8), so
+// the weights are read once for four rows instead of once per row. Accumulator k of activation row
+// a gets the one-row kernel's FMAs in the same order and the same REDUCE folds them, so the results
+// equal ROWS_FLOAT's bit for bit. The first pass's accumulators wait in the frame: acc(a, k) at
+// 64a+32k(SP). Output row a is at R9 + a·yStride (R13, 2·R13, DX = 3·R13).
+#define FLOAT_X4_PASS(LOAD, STEP, woff, xoff, label) \
+	MOVQ    R12, SI; \
+	MOVQ    x+24(FP), DI; \
+	MOVQ    n+40(FP), CX; \
+	SHRQ    $5, CX; \
+	VXORPS  Y0, Y0, Y0; \
+	VXORPS  Y1, Y1, Y1; \
+	VXORPS  Y2, Y2, Y2; \
+	VXORPS  Y3, Y3, Y3; \
+	VXORPS  Y4, Y4, Y4; \
+	VXORPS  Y5, Y5, Y5; \
+	VXORPS  Y6, Y6, Y6; \
+	VXORPS  Y7, Y7, Y7; \
+label: \
+	LOAD(SI, woff, Y8); \
+	LOAD(SI, woff+STEP/4, Y9); \
+	VFMADD231PS xoff(DI), Y8, Y0; \
+	VFMADD231PS xoff+32(DI), Y9, Y1; \
+	VFMADD231PS xoff(DI)(R8*1), Y8, Y2; \
+	VFMADD231PS xoff+32(DI)(R8*1), Y9, Y3; \
+	VFMADD231PS xoff(DI)(R8*2), Y8, Y4; \
+	VFMADD231PS xoff+32(DI)(R8*2), Y9, Y5; \
+	VFMADD231PS xoff(DI)(BX*1), Y8, Y6; \
+	VFMADD231PS xoff+32(DI)(BX*1), Y9, Y7; \
+	ADDQ    $STEP, SI; \
+	ADDQ    $128, DI; \
+	DECQ    CX; \
+	JNZ     label
+
+// FLOAT_X4_OUT: activation row a's four accumulators (two in the frame, two in Y(2a), Y(2a+1))
+// folded and stored at out.
+#define FLOAT_X4_OUT(REDUCE, a, ya, yb, out) \
+	VMOVUPS (64*a)(SP), Y8; \
+	VMOVUPS (64*a+32)(SP), Y9; \
+	REDUCE(Y8, Y9, ya, yb, X8, X10); \
+	VMOVSS  X8, out
+
+#define ROWS_FLOAT_X4(LOAD, STEP, REDUCE) \
+	MOVQ    w+0(FP), R12; \
+	MOVQ    rowBytes+8(FP), R10; \
+	MOVQ    rows+16(FP), R11; \
+	MOVQ    xStride+32(FP), R8; \
+	LEAQ    (R8)(R8*2), BX; \
+	MOVQ    y+48(FP), R9; \
+	MOVQ    yStride+56(FP), R13; \
+	LEAQ    (R13)(R13*2), DX; \
+row4: \
+	TESTQ   R11, R11; \
+	JZ      done4; \
+	FLOAT_X4_PASS(LOAD, STEP, 0, 0, lo4); \
+	VMOVUPS Y0, 0(SP); \
+	VMOVUPS Y1, 32(SP); \
+	VMOVUPS Y2, 64(SP); \
+	VMOVUPS Y3, 96(SP); \
+	VMOVUPS Y4, 128(SP); \
+	VMOVUPS Y5, 160(SP); \
+	VMOVUPS Y6, 192(SP); \
+	VMOVUPS Y7, 224(SP); \
+	FLOAT_X4_PASS(LOAD, STEP, STEP/2, 64, hi4); \
+	FLOAT_X4_OUT(REDUCE, 0, Y0, Y1, (R9)); \
+	FLOAT_X4_OUT(REDUCE, 1, Y2, Y3, (R9)(R13*1)); \
+	FLOAT_X4_OUT(REDUCE, 2, Y4, Y5, (R9)(R13*2)); \
+	FLOAT_X4_OUT(REDUCE, 3, Y6, Y7, (R9)(DX*1)); \
+	ADDQ    $4, R9; \
+	ADDQ    R10, R12; \
+	DECQ    R11; \
+	JMP     row4; \
+done4: \
+	VZEROUPPER; \
+	RET
+
+// Two weight rows by four activation rows, for MatMul (n a multiple of 32): func(w *byte, rowBytes,
+// rows int, x *float32, xStride, n int, y *float32, yStride int), rows even. The products run in
+// four passes, one per 8-lane block k of every 32 values; in a pass the two rows' weights (Y8, Y9)
+// and the four activation rows' values (Y10-Y13) are loaded once and multiplied in all eight pairs,
+// so each FMA needs under one load (ROWS_FLOAT_X4 needs more than one, and the kernel was
+// load-bound). Pair (r, a) accumulates block k in its own register with the one-row kernel's FMAs
+// in the same order, and the same REDUCE folds the four, so results equal ROWS_FLOAT's bit for bit.
+// Passes 0-2 wait in the frame: pass k's Y(4r+a) at 256k+32(4r+a)(SP); pass 3 stays in Y0-Y7.
+#define FLOAT_W2X4_PASS(LOAD, STEP, k, label) \
+	MOVQ    R12, SI; \
+	LEAQ    (R12)(R10*1), BX; \
+	MOVQ    x+24(FP), DI; \
+	MOVQ    n+40(FP), CX; \
+	SHRQ    $5, CX; \
+	VXORPS  Y0, Y0, Y0; \
+	VXORPS  Y1, Y1, Y1; \
+	VXORPS  Y2, Y2, Y2; \
+	VXORPS  Y3, Y3, Y3; \
+	VXORPS  Y4, Y4, Y4; \
+	VXORPS  Y5, Y5, Y5; \
+	VXORPS  Y6, Y6, Y6; \
+	VXORPS  Y7, Y7, Y7; \
+label: \
+	LOAD(SI, k*STEP/4, Y8); \
+	LOAD(BX, k*STEP/4, Y9); \
+	VMOVUPS (32*k)(DI), Y10; \
+	VMOVUPS (32*k)(DI)(R8*1), Y11; \
+	VMOVUPS (32*k)(DI)(R8*2), Y12; \
+	VMOVUPS (32*k)(DI)(R14*1), Y13; \
+	VFMADD231PS Y10, Y8, Y0; \
+	VFMADD231PS Y11, Y8, Y1; \
+	VFMADD231PS Y12, Y8, Y2; \
+	VFMADD231PS Y13, Y8, Y3; \
+	VFMADD231PS Y10, Y9, Y4; \
+	VFMADD231PS Y11, Y9, Y5; \
+	VFMADD231PS Y12, Y9, Y6; \
+	VFMADD231PS Y13, Y9, Y7; \
+	ADDQ    $STEP, SI; \
+	ADDQ    $STEP, BX; \
+	ADDQ    $128, DI; \
+	DECQ    CX; \
+	JNZ     label
+
+#define FLOAT_W2X4_SPILL(k) \
+	VMOVUPS Y0, (256*k)(SP); \
+	VMOVUPS Y1, (256*k+32)(SP); \
+	VMOVUPS Y2, (256*k+64)(SP); \
+	VMOVUPS Y3, (256*k+96)(SP); \
+	VMOVUPS Y4, (256*k+128)(SP); \
+	VMOVUPS Y5, (256*k+160)(SP); \
+	VMOVUPS Y6, (256*k+192)(SP); \
+	VMOVUPS Y7, (256*k+224)(SP)
+
+// FLOAT_W2X4_OUT: pair j = 4r+a (blocks 0-2 in the frame, block 3 in yj) folded and stored at out.
+#define FLOAT_W2X4_OUT(REDUCE, j, yj, out) \
+	VMOVUPS (32*j)(SP), Y8; \
+	VMOVUPS (256+32*j)(SP), Y9; \
+	VMOVUPS (512+32*j)(SP), Y10; \
+	REDUCE(Y8, Y9, Y10, yj, X8, X11); \
+	VMOVSS  X8, out
+
+#define ROWS_FLOAT_W2X4(LOAD, STEP, REDUCE) \
+	MOVQ    w+0(FP), R12; \
+	MOVQ    rowBytes+8(FP), R10; \
+	MOVQ    rows+16(FP), R11; \
+	SHRQ    $1, R11; \
+	MOVQ    xStride+32(FP), R8; \
+	LEAQ    (R8)(R8*2), R14; \
+	MOVQ    y+48(FP), R9; \
+	MOVQ    yStride+56(FP), R13; \
+	LEAQ    (R13)(R13*2), DX; \
+pair4: \
+	TESTQ   R11, R11; \
+	JZ      done24; \
+	FLOAT_W2X4_PASS(LOAD, STEP, 0, p0); \
+	FLOAT_W2X4_SPILL(0); \
+	FLOAT_W2X4_PASS(LOAD, STEP, 1, p1); \
+	FLOAT_W2X4_SPILL(1); \
+	FLOAT_W2X4_PASS(LOAD, STEP, 2, p2); \
+	FLOAT_W2X4_SPILL(2); \
+	FLOAT_W2X4_PASS(LOAD, STEP, 3, p3); \
+	FLOAT_W2X4_OUT(REDUCE, 0, Y0, (R9)); \
+	FLOAT_W2X4_OUT(REDUCE, 1, Y1, (R9)(R13*1)); \
+	FLOAT_W2X4_OUT(REDUCE, 2, Y2, (R9)(R13*2)); \
+	FLOAT_W2X4_OUT(REDUCE, 3, Y3, (R9)(DX*1)); \
+	FLOAT_W2X4_OUT(REDUCE, 4, Y4, 4(R9)); \
+	FLOAT_W2X4_OUT(REDUCE, 5, Y5, 4(R9)(R13*1)); \
+	FLOAT_W2X4_OUT(REDUCE, 6, Y6, 4(R9)(R13*2)); \
+	FLOAT_W2X4_OUT(REDUCE, 7, Y7, 4(R9)(DX*1)); \
+	ADDQ    $8, R9; \
+	LEAQ    (R12)(R10*2), R12; \
+	DECQ    R11; \
+	JMP     pair4; \
+done24: \
+	VZEROUPPER; \
+	RET
+
 // Four activation rows at once, for MatMul: each weight block is decoded once (DECODE leaves the
 // signed quants in Y4) and multiplied with the blocks of four activation rows, whose products
 // accumulate in Y0-Y3 with exactly the per-row operations of the one-row kernels above, so MatMul
@@ -1138,6 +1314,33 @@ TEXT ·dotF16AVX2(SB), NOSPLIT, $0-48
 // func dotBF16AVX2(w *byte, rowBytes, rows int, x *float32, n int, y *float32)
 TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-48
 	ROWS_FLOAT(LOAD_BF16, 64, REDUCE_BF16, TAIL_BF16)
+
+// func dotF32x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+TEXT ·dotF32x4AVX2(SB), NOSPLIT, $256-64
+	ROWS_FLOAT_X4(LOAD_F32, 128, REDUCE_HADD)
+
+// func dotF16x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+TEXT ·dotF16x4AVX2(SB), NOSPLIT, $256-64
+	ROWS_FLOAT_X4(LOAD_F16, 64, REDUCE_HADD)
+
+// func dotBF16x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+TEXT ·dotBF16x4AVX2(SB), NOSPLIT, $256-64
+	ROWS_FLOAT_X4(LOAD_BF16, 64, REDUCE_BF16)
+
+// The two-row kernels have a 768-byte frame, more than a NOSPLIT function may take: they keep
+// the stack check.
+
+// func dotF32w2x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+TEXT ·dotF32w2x4AVX2(SB), 0, $768-64
+	ROWS_FLOAT_W2X4(LOAD_F32, 128, REDUCE_HADD)
+
+// func dotF16w2x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+TEXT ·dotF16w2x4AVX2(SB), 0, $768-64
+	ROWS_FLOAT_W2X4(LOAD_F16, 64, REDUCE_HADD)
+
+// func dotBF16w2x4AVX2(w *byte, rowBytes, rows int, x *float32, xStride, n int, y *float32, yStride int)
+TEXT ·dotBF16w2x4AVX2(SB), 0, $768-64
+	ROWS_FLOAT_W2X4(LOAD_BF16, 64, REDUCE_BF16)
 
 // func dotQ8_0x4AVX2(w *byte, rowBytes, rows int, xq *int8, xqStride int, xd *float32, xdStride, nb int, y *float32, yStride int)
 TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-80

@@ -179,13 +179,31 @@ func randomRows(n int, rng *rand.Rand) []float32 {
 }
 
 // TestMatMulEqualsMatVec: a product of n rows equals n products of one row bit for bit, for every
-// type and for runners of 1 and 3 threads (the kernels and their order of work are the same).
+// type and for runners of 1 and 3 threads (the kernels and their order of work are the same); float
+// types also at a width that is not a whole number of the four-row kernels' 32-value blocks.
 func TestMatMulEqualsMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	const rows, cols, n = 600, 512, 9
+	const rows, n = 600, 9
 	one, three := NewRunner(1), NewRunner(3)
+	var cases []struct {
+		typ  Type
+		cols int
+	}
 	for _, typ := range kernelTypes {
-		t.Run(typ.String(), func(t *testing.T) {
+		cases = append(cases, struct {
+			typ  Type
+			cols int
+		}{typ, 512})
+		if typ.BlockSize() == 1 {
+			cases = append(cases, struct {
+				typ  Type
+				cols int
+			}{typ, 525})
+		}
+	}
+	for _, c := range cases {
+		typ, cols := c.typ, c.cols
+		t.Run(fmt.Sprintf("%v/cols=%d", typ, cols), func(t *testing.T) {
 			w := randomMatrix(t, typ, rows, cols, rng)
 			x := randomRows(n*cols, rng)
 			y1 := make([]float32, n*rows)
