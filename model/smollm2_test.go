@@ -207,10 +207,11 @@ func smolLM2TeacherForced(t *testing.T, m *Model, ids, greedy []int, positions [
 
 // TestSmolLM2ChatGoldensOracle asks llama.cpp again (with -update it rewrites the golden).
 func TestSmolLM2ChatGoldensOracle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow: runs llama.cpp")
+	if *updateGoldens {
+		oracle.SkipUnlessAvailable(t)
+	} else {
+		oracle.SkipUnlessLive(t)
 	}
-	oracle.SkipUnlessAvailable(t)
 	path := smolLM2GGUF(t)
 	texts := renderSmolLM2Prompts(t, path)
 	type prompt struct {
