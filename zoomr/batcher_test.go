@@ -2,7 +2,9 @@ package zoomr
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,8 +20,23 @@ func TestBatcherEqualsAlone(t *testing.T) {
 	maxTokens := []int{40, 25, 60, 33, 50}
 	for _, policy := range []string{PolicyZoomR, PolicyFull} {
 		t.Run(policy, func(t *testing.T) {
+			// The gate holds the batcher's loop at its first sampled token until every generation has
+			// been submitted, so they share steps however late their goroutines are scheduled.
+			var gate atomic.Pointer[chan struct{}]
+			hold := func() LogitsProcessor {
+				return LogitsProcessorFunc(func([]int, []float32) error {
+					if g := gate.Load(); g != nil {
+						select {
+						case <-*g:
+						case <-time.After(time.Minute):
+							return errors.New("the test never opened the gate")
+						}
+					}
+					return nil
+				})
+			}
 			d, err := New(m, nil, Config{Policy: policy, IgnoreEOS: true, NewSegmenter: scripted(), Window: 16, SummaryCap: 16,
-				ZoomSlotLen: 16, PrefillChunk: 4})
+				ZoomSlotLen: 16, PrefillChunk: 4, NewLogitsProcessor: hold})
 			require.NoError(t, err)
 			want := make([][]int, len(prompts))
 			for i, p := range prompts {
@@ -35,14 +52,13 @@ func TestBatcherEqualsAlone(t *testing.T) {
 			got := make([][]int, len(prompts))
 			stats := make([]Stats, len(prompts))
 			var wg sync.WaitGroup
-			// Every generation starts ranging at once (a sleep to stagger them was flaky on a loaded
-			// machine: each ended before the next joined); the fifth waits for a place and joins while
-			// the others run.
-			ready := make(chan struct{})
+			// Every generation starts ranging at once; the loop waits at the gate until all are
+			// submitted; the fifth waits for a place and joins while the others run.
+			open := make(chan struct{})
+			gate.Store(&open)
 			for i, p := range prompts {
 				wg.Go(func() {
 					g := b.Start(context.Background(), p, WithMaxTokens(maxTokens[i]))
-					<-ready
 					for tk, err := range g.Tokens() {
 						if err != nil {
 							t.Error(err)
@@ -53,7 +69,8 @@ func TestBatcherEqualsAlone(t *testing.T) {
 					stats[i] = g.Stats()
 				})
 			}
-			close(ready)
+			require.Eventually(t, func() bool { st := b.Stats(); return st.Running+st.Waiting == len(prompts) }, time.Minute, time.Millisecond)
+			close(open)
 			wg.Wait()
 			for i := range prompts {
 				require.Equal(t, want[i], got[i], "generation %d", i)
