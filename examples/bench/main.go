@@ -8,7 +8,8 @@
 // decoded the tokens); its tokens/s at N is measured over the Window tokens before N. The full cache's
 // cost depends only on how many tokens it holds, not on how they got there, so it is measured like
 // llama.cpp's bench: prefill N-Window tokens, then decode Window tokens (this keeps a 32k full-cache run
-// from taking hours on 2 cores).
+// from taking hours on 2 cores). Tokens/s is the steady state: a step during which a graph was
+// compiled (a new shape) is left out and counted in "steps compiling".
 //
 // Models: "small" is the committed trained model (testdata/zoomr-tiny) decoding with its summaries;
 // "random512" is a random d=512, 8-layer, 8/2-head model decoding with the training-free segmenter;
@@ -61,6 +62,7 @@ type Run struct {
 	PeakHostBytes     int64   `json:"peak_host_bytes"`
 	SelectionShare    float64 `json:"selection_share"` // (selection + cache bookkeeping) / decode time in the window
 	GraphBuilds       int64   `json:"graph_builds"`    // the model's graph compilations so far
+	CompileSteps      int     `json:"compile_steps"`   // steps in the window left out of tokens/s: a graph was compiled during them
 	// TransferPerToken is the bytes that crossed between host and device per decoded token in the
 	// window (zoomr.StepStats.TransferBytes).
 	TransferPerToken float64 `json:"transfer_bytes_per_token"`
@@ -348,21 +350,46 @@ func randomPrompt(n, vocab int, seed uint64) []int {
 }
 
 // measureGenerated decodes up to the longest length once and measures a window before each length.
+// stepClock adds up the time of decode steps, leaving out the steps during which the model compiled
+// a graph (a new shape: the first step, a context that grew to its next capacity): tokens/s is the
+// steady state, as llama.cpp's bench measures it after a warm-up. Compiles are counted instead.
+type stepClock struct {
+	last       time.Time
+	lastBuilds int64
+	seconds    float64 // summed duration of the counted steps
+	steps      int     // steps counted
+	compiles   int     // steps left out because a graph was built during them
+}
+
+// tick records a token that arrived now, with the model's graph-build count at that point.
+func (c *stepClock) tick(now time.Time, builds int64) {
+	if !c.last.IsZero() {
+		if builds == c.lastBuilds {
+			c.seconds += now.Sub(c.last).Seconds()
+			c.steps++
+		} else {
+			c.compiles++
+		}
+	}
+	c.last, c.lastBuilds = now, builds
+}
+
+// rate is the tokens/s between an earlier snapshot of the clock and c.
+func (c stepClock) rate(since stepClock) float64 {
+	return float64(c.steps-since.steps) / (c.seconds - since.seconds)
+}
+
 func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string, o *options) ([]Run, error) {
 	prompt, err := generationPrompt(d, name, o)
 	if err != nil {
 		return nil, err
 	}
-	maxLen := o.lengths[len(o.lengths)-1]
-	for _, l := range o.lengths {
-		maxLen = max(maxLen, l)
-	}
+	maxLen := slices.Max(o.lengths)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type mark struct {
-		t        time.Time
+		clock    stepClock
 		overhead float64
-		model    float64
 		transfer int64
 	}
 	marks := map[int]mark{}
@@ -373,6 +400,7 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 	}
 	var runs []Run
 	var peakRes, peakHost int64
+	var clock stepClock
 	n := len(prompt)
 	start := time.Now()
 	for tok, err := range d.GenerateIDs(ctx, prompt) {
@@ -380,20 +408,21 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 			return nil, err
 		}
 		n++
+		clock.tick(time.Now(), tok.Stats.GraphBuilds)
 		peakRes = max(peakRes, tok.Stats.ResidentBytes)
 		peakHost = max(peakHost, tok.Stats.HostBytes)
 		if want[n] {
-			marks[n] = mark{time.Now(), tok.Stats.OverheadSeconds, tok.Stats.ModelSeconds, tok.Stats.TransferBytes}
+			marks[n] = mark{clock, tok.Stats.OverheadSeconds, tok.Stats.TransferBytes}
 		}
 		for _, l := range o.lengths {
 			if n != l {
 				continue
 			}
 			a, b := marks[l-o.window], marks[l]
-			secs := b.t.Sub(a.t).Seconds()
-			r := Run{Model: name, Policy: policy, Length: l, TokensPerSecond: float64(o.window) / secs,
+			r := Run{Model: name, Policy: policy, Length: l, TokensPerSecond: b.clock.rate(a.clock),
 				PeakResidentBytes: peakRes, PeakHostBytes: peakHost, GraphBuilds: tok.Stats.GraphBuilds,
-				SelectionShare: (b.overhead - a.overhead) / secs, TransferPerToken: float64(b.transfer-a.transfer) / float64(o.window),
+				CompileSteps:   b.clock.compiles - a.clock.compiles,
+				SelectionShare: (b.overhead - a.overhead) / (b.clock.seconds - a.clock.seconds), TransferPerToken: float64(b.transfer-a.transfer) / float64(o.window),
 				WeightBytes: d.Model().WeightBytes()}
 			runs = append(runs, r)
 			fmt.Fprintf(os.Stderr, "%s/%s length %d: %.1f tokens/s (%.0f s elapsed)\n", name, policy, l, r.TokensPerSecond, time.Since(start).Seconds())
@@ -405,7 +434,8 @@ func measureGenerated(ctx context.Context, d *zoomr.Decoder, name, policy string
 	return runs, nil
 }
 
-// measureFull prefills length-window tokens into a full cache and decodes window tokens, per length.
+// measureFull prefills length-window tokens into a full cache and times the window decode steps
+// that follow (window+1 tokens: the first comes from the prefill), per length.
 func measureFull(ctx context.Context, d *zoomr.Decoder, name string, o *options) ([]Run, error) {
 	var runs []Run
 	for _, l := range o.lengths {
@@ -414,26 +444,22 @@ func measureFull(ctx context.Context, d *zoomr.Decoder, name string, o *options)
 			continue
 		}
 		prompt := randomPrompt(l-o.window, vocabOf(d), uint64(l))
-		g := d.StartIDs(ctx, prompt)
-		n := 0
-		var res, host int64
-		var builds int64
+		g := d.StartIDs(ctx, prompt, zoomr.WithMaxTokens(o.window+1))
+		var res, host, builds int64
 		var overhead float64
+		var clock stepClock
 		for tok, err := range g.Tokens() {
 			if err != nil {
 				return nil, err
 			}
-			n++
+			clock.tick(time.Now(), tok.Stats.GraphBuilds)
 			res, host, builds, overhead = max(res, tok.Stats.ResidentBytes), max(host, tok.Stats.HostBytes), tok.Stats.GraphBuilds, tok.Stats.OverheadSeconds
-			if n == o.window {
-				break
-			}
 		}
 		st := g.Stats()
-		r := Run{Model: name, Policy: "full", Length: l, TokensPerSecond: st.TokensPerSecond,
+		r := Run{Model: name, Policy: "full", Length: l, TokensPerSecond: clock.rate(stepClock{}),
 			PeakResidentBytes: max(res, st.PeakResidentBytes), PeakHostBytes: max(host, st.PeakHostBytes),
-			GraphBuilds: builds, SelectionShare: overhead / st.DecodeSeconds, TransferPerToken: float64(st.TransferBytes) / float64(st.Tokens),
-			WeightBytes: d.Model().WeightBytes()}
+			GraphBuilds: builds, CompileSteps: clock.compiles, SelectionShare: overhead / st.DecodeSeconds,
+			TransferPerToken: float64(st.TransferBytes) / float64(st.Tokens), WeightBytes: d.Model().WeightBytes()}
 		runs = append(runs, r)
 		fmt.Fprintf(os.Stderr, "%s/full length %d: %.1f tokens/s (prefill %.0f s)\n", name, l, r.TokensPerSecond, st.PrefillSeconds)
 	}
@@ -449,10 +475,10 @@ func vocabOf(d *zoomr.Decoder) int {
 
 func printRuns(out io.Writer, runs []Run) {
 	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "model\tengine\tpolicy\tlength\ttokens/s\tweights\tpeak resident KV\tpeak host KV\ttransfer/token\tselection+bookkeeping\tgraph builds\t")
+	fmt.Fprintln(w, "model\tengine\tpolicy\tlength\ttokens/s\tweights\tpeak resident KV\tpeak host KV\ttransfer/token\tselection+bookkeeping\tgraph builds\tsteps compiling\t")
 	for _, r := range runs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.1f\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%.0f B\t%.1f%%\t%d\t\n", r.Model, r.Backend, r.Policy, r.Length, r.TokensPerSecond,
-			float64(r.WeightBytes)/(1<<20), float64(r.PeakResidentBytes)/(1<<20), float64(r.PeakHostBytes)/(1<<20), r.TransferPerToken, 100*r.SelectionShare, r.GraphBuilds)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%.1f\t%.1f MiB\t%.1f MiB\t%.1f MiB\t%.0f B\t%.1f%%\t%d\t%d\t\n", r.Model, r.Backend, r.Policy, r.Length, r.TokensPerSecond,
+			float64(r.WeightBytes)/(1<<20), float64(r.PeakResidentBytes)/(1<<20), float64(r.PeakHostBytes)/(1<<20), r.TransferPerToken, 100*r.SelectionShare, r.GraphBuilds, r.CompileSteps)
 	}
 	w.Flush()
 	byKey := map[string]Run{}
