@@ -17,16 +17,18 @@ import (
 // NewBackendSlots is a SlotsFactory whose active contexts live in a backend's own buffers — an
 // accelerator's memory under XLA — where the model's graphs read them without a copy. The cache's
 // edits never re-upload a context: writes and clears are queued and, before the next step, applied
-// by one small graph that updates the buffers in place (they are donated to it): only the written
-// rows and the slot indices cross. Moved counts exactly those bytes.
+// by one small program on the device: only the written rows and the slot indices cross. Moved counts
+// exactly those bytes. On XLA (-tags xla) that program aliases the buffers to its outputs, so it
+// touches only the written rows (device_inplace.go); elsewhere it is a GoMLX graph over donated
+// buffers, which XLA cannot alias and so copies whole (a cost on the device, not a transfer).
 //
-// A write sets a slot's K and V by scatter: min(x, 0) then max(·, 0) zeroes the target rows, a sum
+// The graph sets a slot's K and V by scatter: min(x, 0) then max(·, 0) zeroes the target rows, a sum
 // adds the new ones (the backends' scatter has min, max and sum, not "set"); the mask is set with a
 // scatter-max of ones and cleared with a scatter-min of zeros. Batches are padded to powers of two
-// (padding repeats the first index with zero rows, which every one of those scatters ignores), so a
+// (padding repeats the last index with zero rows, which every one of those scatters ignores), so a
 // few update graphs serve a whole generation.
 func NewBackendSlots(b backends.Backend) SlotsFactory {
-	execs := &deviceExecs{backend: b, execs: map[string]*Exec{}}
+	execs := &deviceExecs{backend: b, execs: map[string]*Exec{}, inPlace: newInPlaceUpdater(b)}
 	return func(l Layout, c int) (Slots, error) {
 		if err := l.Validate(); err != nil {
 			return nil, err
@@ -48,6 +50,7 @@ type deviceExecs struct {
 	backend backends.Backend
 	mu      sync.Mutex
 	execs   map[string]*Exec
+	inPlace inPlaceUpdater // nil: edits go through updateGraph (a copy of each buffer)
 }
 
 // run executes graph kind (built by fn on first use) on args, turning panics into ErrInternal.
@@ -187,9 +190,10 @@ func pow2(n int) int {
 }
 
 // pendingEdits are the queued writes and clears as update-graph arguments, each list padded to a
-// power of two (nw, nc): the padding repeats the first slot, with zero rows.
+// power of two (nw, nc): the padding repeats the last slot, with zero rows.
 type pendingEdits struct {
 	nw, nc int
+	writes int       // real writes: widx[writes:] is padding
 	widx   []int32   // [nw] written slots
 	rk, rv []float32 // [nw][L, KVH, D] their rows
 	cidx   []int32   // [nc] cleared slots
@@ -213,7 +217,7 @@ func (s *deviceSlots) pending() pendingEdits {
 		}
 	})
 	nw, nc := pow2(len(writes)), pow2(len(clears))
-	// Write indices and rows, padded: the padding repeats the first slot with zero rows.
+	// Write indices and rows, padded: the padding repeats the last slot with zero rows.
 	widx := make([]int32, nw)
 	rk, rv := make([]float32, nw*te), make([]float32, nw*te)
 	for i := range nw {
@@ -229,7 +233,7 @@ func (s *deviceSlots) pending() pendingEdits {
 	for i := range nc {
 		cidx[i] = int32(clears[min(i, len(clears)-1)])
 	}
-	return pendingEdits{nw: nw, nc: nc, widx: widx, rk: rk, rv: rv, cidx: cidx}
+	return pendingEdits{nw: nw, nc: nc, writes: len(writes), widx: widx, rk: rk, rv: rv, cidx: cidx}
 }
 
 // applied forgets the queued edits once the buffers hold them.
@@ -247,6 +251,18 @@ func (s *deviceSlots) flush() error {
 	l, te := s.lay, s.lay.TokenElems()
 	p := s.pending()
 	nw, nc, widx, rk, rv, cidx := p.nw, p.nc, p.widx, p.rk, p.rv, p.cidx
+	sent := int64(4*nw) + 2*int64(nw)*int64(te*l.ElemBytes()) + int64(4*nc)
+	if s.x.inPlace != nil {
+		ok, err := s.x.inPlace.apply(s, p)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.moved += sent
+			s.applied()
+			return nil
+		}
+	}
 	args := make([]any, 0, 2*l.Layers+4)
 	for _, t := range append(append([]*tensors.Tensor{}, s.k...), s.v...) {
 		d, err := DonateTensorBuffer(t, s.x.backend, 0)
@@ -260,15 +276,12 @@ func (s *deviceSlots) flush() error {
 		return internalErr(err)
 	}
 	args = append(args, dm)
-	var sent int64
 	if nw > 0 {
 		tk, tv := s.rowsTensor(rk, nw), s.rowsTensor(rv, nw)
 		args = append(args, widx, tk, tv)
-		sent += int64(4*nw) + 2*int64(nw)*int64(te*l.ElemBytes())
 	}
 	if nc > 0 {
 		args = append(args, cidx)
-		sent += int64(4 * nc)
 	}
 	kind := fmt.Sprintf("update/%d/%s/w%d/c%d", s.c, l.DType, nw, nc)
 	out, err := s.x.run(kind, func(in []*Node) []*Node { return s.updateGraph(in, nw, nc) }, args...)
