@@ -145,10 +145,31 @@ func (m *Model) GenerateGreedy(ctx context.Context, prompt []int, n int) ([]int,
 
 // Argmax returns the index of the largest value (the lowest index on ties).
 func Argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
+	best, bestV := 0, float32(0)
+	if len(x) > 0 {
+		bestV = x[0]
+	}
+	// Blocks of 8 are tested against the running best with eight independent comparisons (no
+	// loop-carried dependency; a new maximum is rare after the first few blocks), and only a block
+	// holding a larger value is scanned in order: the result is the plain scan's, first index of
+	// the maximum, NaNs never chosen unless first. A batched step takes the argmax of 8 rows of a
+	// 152k vocabulary: the plain scan cost 1.2 ms of an 11.5 ms step.
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		b := x[i : i+8 : i+8]
+		if !(b[0] > bestV || b[1] > bestV || b[2] > bestV || b[3] > bestV ||
+			b[4] > bestV || b[5] > bestV || b[6] > bestV || b[7] > bestV) {
+			continue
+		}
+		for j, v := range b {
+			if v > bestV {
+				best, bestV = i+j, v
+			}
+		}
+	}
+	for ; i < len(x); i++ {
+		if x[i] > bestV {
+			best, bestV = i, x[i]
 		}
 	}
 	return best

@@ -103,3 +103,25 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatMulHead is a batched decode step's output head: a 151,936 × 256 F32 matrix (a
+// Qwen-vocabulary model of hidden 256, where the head dominates the step) times n activation rows
+// on two threads. One weight pass serves all n rows, so ns/op should grow much slower than n.
+func BenchmarkMatMulHead(b *testing.B) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	r := NewRunner(2)
+	const rows, cols = 151936, 256
+	w := benchMatrix(b, F32, rows, cols)
+	for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8} {
+		x := randomRows(n*cols, rng)
+		y := make([]float32, n*rows)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := r.MatMul(y, w, x, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
