@@ -13,6 +13,8 @@ type inPlaceUpdater interface {
 	// apply runs the edits p on s's buffers and replaces them with the results. ok is false (and
 	// nothing changed) when s's buffers are not ones it can update; the caller then uses the graph.
 	apply(s *deviceSlots, p pendingEdits) (ok bool, err error)
+	// applySplit is apply for a context split across devices (NewShardedBackendSlots).
+	applySplit(s *splitSlots, p pendingEdits) (ok bool, err error)
 }
 
 // newInPlaceUpdater returns the backend's in-place updater, or nil: the default build has none.

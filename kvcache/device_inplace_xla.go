@@ -5,12 +5,14 @@ package kvcache
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gomlx/go-xla/pkg/pjrt"
 	"github.com/gomlx/go-xla/pkg/stablehlo"
 	xdtypes "github.com/gomlx/go-xla/pkg/types/dtypes"
 	xshapes "github.com/gomlx/go-xla/pkg/types/shapes"
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/distributed"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
@@ -32,6 +34,7 @@ type xlaUpdater struct {
 	backend backends.Backend
 	mu      sync.Mutex
 	execs   map[string]*pjrt.LoadedExecutable // by updateKind
+	runs    atomic.Int64                      // programs run (one per device per update): tests check the path
 }
 
 // apply implements inPlaceUpdater.
@@ -39,83 +42,148 @@ func (u *xlaUpdater) apply(s *deviceSlots, p pendingEdits) (bool, error) {
 	l := s.lay
 	big := make([]*tensors.Tensor, 0, 2*l.Layers+1)
 	big = append(append(append(big, s.k...), s.v...), s.mask)
-	first, err := big[0].Buffer(u.backend, 0)
-	if err != nil {
-		return false, internalErr(err)
-	}
-	pb, ok := first.(*pjrt.Buffer)
-	if !ok {
+	if !u.isXLA(big[0], 0) {
 		return false, nil // not an XLA buffer: the GoMLX graph does it
 	}
-	exec, err := u.exec(pb.Client(), l, s.c, p.nw, p.nc)
-	if err != nil {
-		return false, internalErr(err)
+	padRows(p, l.TokenElems())
+	var small []*tensors.Tensor
+	if p.nw > 0 {
+		small = append(small, tensors.FromFlatDataAndDimensions(p.widx, p.nw, 1), s.rowsTensor(p.rk, p.nw), s.rowsTensor(p.rv, p.nw))
 	}
-	small, err := u.smallInputs(s, p)
-	defer func() {
-		for _, t := range small {
-			_ = t.FinalizeAll()
-		}
-	}()
+	if p.nc > 0 {
+		small = append(small, tensors.FromFlatDataAndDimensions(p.cidx, p.nc, 1))
+	}
+	defer finalize(small)
+	res, err := u.run(0, l, s.c, p.nw, p.nc, big, small)
 	if err != nil {
 		return false, err
-	}
-	inputs := make([]*pjrt.Buffer, 0, len(big)+len(small))
-	donated := make([]int, len(big))
-	for i, t := range big {
-		b, err := t.DonateBuffer(u.backend, 0)
-		if err != nil {
-			return false, internalErr(err)
-		}
-		inputs = append(inputs, b.(*pjrt.Buffer))
-		donated[i] = i
-	}
-	for _, t := range small {
-		b, err := t.Buffer(u.backend, 0)
-		if err != nil {
-			return false, internalErr(err)
-		}
-		inputs = append(inputs, b.(*pjrt.Buffer))
-	}
-	outs, err := exec.Execute(inputs...).Donate(donated...).Done()
-	if err != nil {
-		// The donated buffers are gone: the context is lost, which the caller reports.
-		return false, internalErr(err)
-	}
-	res := make([]*tensors.Tensor, len(outs))
-	for i, o := range outs {
-		if res[i], err = tensors.FromBuffer(u.backend, o); err != nil {
-			return false, internalErr(err)
-		}
 	}
 	s.k, s.v, s.mask = res[:l.Layers], res[l.Layers:2*l.Layers], res[2*l.Layers]
 	return true, nil
 }
 
-// smallInputs are the program's other arguments: written slots [nw, 1] and their rows
-// [nw, L, KVH, D] for K and V, cleared slots [nc, 1]. The padding repeats the last written slot
-// (pendingEdits); here its rows repeat that write's too (a "set" scatter applies duplicates in any
-// order, so they must agree; the graph's adds wanted zeros).
-func (u *xlaUpdater) smallInputs(s *deviceSlots, p pendingEdits) ([]*tensors.Tensor, error) {
-	var ts []*tensors.Tensor
+// applySplit implements inPlaceUpdater: device d's shards (its KV heads of every K and Vᵀ, its copy
+// of the mask) are updated by the single-device program compiled for d, with d's share of the
+// written rows; the devices need nothing from each other.
+func (u *xlaUpdater) applySplit(s *splitSlots, p pendingEdits) (bool, error) {
+	l, n := s.lay, s.specs.n
+	if !u.isXLA(s.mask.Shards()[0], 0) {
+		return false, nil
+	}
+	padRows(p, l.TokenElems())
+	var rk, rv *distributed.Tensor
+	var err error
 	if p.nw > 0 {
-		te := s.lay.TokenElems()
-		last := (p.writes - 1) * te
-		for i := p.writes; i < p.nw; i++ {
-			copy(p.rk[i*te:(i+1)*te], p.rk[last:last+te])
-			copy(p.rv[i*te:(i+1)*te], p.rv[last:last+te])
+		if rk, err = distributed.ShardTensor(s.specs.rowsByHead, s.rowsTensor(p.rk, p.nw)); err != nil {
+			return false, internalErr(err)
 		}
-		ts = append(ts, tensors.FromFlatDataAndDimensions(p.widx, p.nw, 1), s.rowsTensor(p.rk, p.nw), s.rowsTensor(p.rv, p.nw))
+		if rv, err = distributed.ShardTensor(s.specs.rowsByHead, s.rowsTensor(p.rv, p.nw)); err != nil {
+			return false, internalErr(err)
+		}
 	}
-	if p.nc > 0 {
-		ts = append(ts, tensors.FromFlatDataAndDimensions(p.cidx, p.nc, 1))
+	shard := l
+	shard.KVHeads = l.KVHeads / n
+	out := make([]*tensors.Tensor, 0, n*(2*l.Layers+1)) // device-major, as adopt takes them
+	for d := range n {
+		big := make([]*tensors.Tensor, 0, 2*l.Layers+1)
+		for _, dt := range append(append(append([]*distributed.Tensor{}, s.k...), s.v...), s.mask) {
+			big = append(big, dt.Shards()[d])
+		}
+		var small []*tensors.Tensor
+		if p.nw > 0 {
+			small = append(small, tensors.FromFlatDataAndDimensions(p.widx, p.nw, 1), rk.Shards()[d], rv.Shards()[d])
+		}
+		if p.nc > 0 {
+			small = append(small, tensors.FromFlatDataAndDimensions(p.cidx, p.nc, 1))
+		}
+		res, err := u.run(d, shard, s.c, p.nw, p.nc, big, small)
+		finalize(small)
+		if err != nil {
+			return false, err
+		}
+		out = append(out, res...)
 	}
-	return ts, nil
+	return true, s.adopt(out)
+}
+
+// isXLA reports whether t's buffer on device d is a PJRT buffer (the program's input kind).
+func (u *xlaUpdater) isXLA(t *tensors.Tensor, d int) bool {
+	b, err := t.Buffer(u.backend, backends.DeviceNum(d))
+	if err != nil {
+		return false
+	}
+	_, ok := b.(*pjrt.Buffer)
+	return ok
+}
+
+// run executes the update program on device d: big (K ×L, Vᵀ ×L, mask, of layout l and capacity c)
+// donated and aliased to the results, small the edits' arguments. A failure after the donation loses
+// the buffers: the context is gone, which the caller reports.
+func (u *xlaUpdater) run(d int, l Layout, c, nw, nc int, big, small []*tensors.Tensor) ([]*tensors.Tensor, error) {
+	dev := backends.DeviceNum(d)
+	first, err := big[0].Buffer(u.backend, dev)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	exec, err := u.exec(first.(*pjrt.Buffer).Client(), d, l, c, nw, nc)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	inputs := make([]*pjrt.Buffer, 0, len(big)+len(small))
+	donated := make([]int, len(big))
+	for i, t := range big {
+		b, err := t.DonateBuffer(u.backend, dev)
+		if err != nil {
+			return nil, internalErr(err)
+		}
+		inputs = append(inputs, b.(*pjrt.Buffer))
+		donated[i] = i
+	}
+	for _, t := range small {
+		b, err := t.Buffer(u.backend, dev)
+		if err != nil {
+			return nil, internalErr(err)
+		}
+		inputs = append(inputs, b.(*pjrt.Buffer))
+	}
+	outs, err := exec.Execute(inputs...).Donate(donated...).Done()
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	u.runs.Add(1)
+	res := make([]*tensors.Tensor, len(outs))
+	for i, o := range outs {
+		if res[i], err = tensors.FromBuffer(u.backend, o); err != nil {
+			return nil, internalErr(err)
+		}
+	}
+	return res, nil
+}
+
+// padRows makes the padding writes (widx[writes:], which repeat the last written slot) carry that
+// write's rows too: a "set" scatter applies duplicate indices in any order, so they must agree (the
+// graph's adds wanted zeros there).
+func padRows(p pendingEdits, te int) {
+	if p.nw == 0 {
+		return
+	}
+	last := (p.writes - 1) * te
+	for i := p.writes; i < p.nw; i++ {
+		copy(p.rk[i*te:(i+1)*te], p.rk[last:last+te])
+		copy(p.rv[i*te:(i+1)*te], p.rv[last:last+te])
+	}
+}
+
+// finalize frees the argument tensors' buffers now rather than at garbage collection.
+func finalize(ts []*tensors.Tensor) {
+	for _, t := range ts {
+		_ = t.FinalizeAll()
+	}
 }
 
 // exec returns the compiled update program for these shapes, compiling it on first use.
-func (u *xlaUpdater) exec(client *pjrt.Client, l Layout, c, nw, nc int) (*pjrt.LoadedExecutable, error) {
-	kind := fmt.Sprintf("%d/%d/%d/%s/c%d/w%d/c%d", l.Layers, l.KVHeads, l.HeadDim, l.DType, c, nw, nc)
+func (u *xlaUpdater) exec(client *pjrt.Client, d int, l Layout, c, nw, nc int) (*pjrt.LoadedExecutable, error) {
+	kind := fmt.Sprintf("dev%d/%d/%d/%d/%s/c%d/w%d/c%d", d, l.Layers, l.KVHeads, l.HeadDim, l.DType, c, nw, nc)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if e, ok := u.execs[kind]; ok {
@@ -125,7 +193,8 @@ func (u *xlaUpdater) exec(client *pjrt.Client, l Layout, c, nw, nc int) (*pjrt.L
 	if err != nil {
 		return nil, err
 	}
-	e, err := client.Compile().WithStableHLO(prog).Done()
+	// One replica, one partition, on device d (where the shard's buffers are).
+	e, err := client.Compile().WithStableHLO(prog).WithDeviceAssignment([]int{d}).Done()
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ import (
 // across the devices (GoMLX AutoSharding): a written token's rows are uploaded split by KV head too,
 // so each device receives only its heads' rows. The mesh's size must divide the layout's KV heads.
 func NewShardedBackendSlots(b backends.Backend, mesh *distributed.DeviceMesh) SlotsFactory {
-	execs := &deviceExecs{backend: b, execs: map[string]*Exec{}}
+	execs := &deviceExecs{backend: b, execs: map[string]*Exec{}, inPlace: newInPlaceUpdater(b)}
 	return func(l Layout, c int) (Slots, error) {
 		if err := l.Validate(); err != nil {
 			return nil, err
@@ -198,6 +198,17 @@ func (s *splitSlots) flush() error {
 	}
 	l, n := s.lay, s.specs.n
 	p := s.pending()
+	if s.x.inPlace != nil {
+		ok, err := s.x.inPlace.applySplit(s, p)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.moved += splitSent(l, n, p)
+			s.applied()
+			return nil
+		}
+	}
 	bufs, err := s.buffers(true)
 	if err != nil {
 		return err
@@ -208,7 +219,6 @@ func (s *splitSlots) flush() error {
 	for d := range n {
 		perDevice[d] = slices.Clip(bufs[d*per : (d+1)*per]) // appended to below
 	}
-	var sent int64
 	if p.nw > 0 {
 		in = append(in, s.specs.replicated, s.specs.rowsByHead, s.specs.rowsByHead)
 		rk, err := distributed.ShardTensor(s.specs.rowsByHead, s.rowsTensor(p.rk, p.nw))
@@ -222,14 +232,12 @@ func (s *splitSlots) flush() error {
 		for d := range n {
 			perDevice[d] = append(perDevice[d], p.widx, rk.Shards()[d], rv.Shards()[d])
 		}
-		sent += int64(n*4*p.nw) + 2*int64(p.nw)*int64(l.TokenElems()*l.ElemBytes())
 	}
 	if p.nc > 0 {
 		in = append(in, s.specs.replicated)
 		for d := range n {
 			perDevice[d] = append(perDevice[d], p.cidx)
 		}
-		sent += int64(n * 4 * p.nc)
 	}
 	var args []any
 	for _, a := range perDevice {
@@ -244,9 +252,15 @@ func (s *splitSlots) flush() error {
 	if err := s.adopt(out); err != nil {
 		return err
 	}
-	s.moved += sent
+	s.moved += splitSent(l, n, p)
 	s.applied()
 	return nil
+}
+
+// splitSent is what an update of a context split across n devices uploads: the slot indices to
+// every device, each written row once (each device gets its KV heads' part).
+func splitSent(l Layout, n int, p pendingEdits) int64 {
+	return int64(n*4*p.nw) + 2*int64(p.nw)*int64(l.TokenElems()*l.ElemBytes()) + int64(n*4*p.nc)
 }
 
 // updateGraph applies nw writes and nc clears, with the same inputs and outputs as
