@@ -113,7 +113,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	g, err := task.NewGenerator(task.Config{Form: tt.Form}, task.HeldOut, o.seed)
+	g, err := tt.Generator(task.HeldOut, o.seed)
 	if err != nil {
 		return err
 	}

@@ -26,3 +26,21 @@ func TaskCurriculum(steps int) []Stage {
 		{Until: steps, Tasks: []task.Config{full, full, {MinSteps: 8, MaxSteps: 16, MinWalk: 20, MaxWalk: 25}}},
 	}
 }
+
+// LongCurriculum is the curriculum of the long scale (task.Long) for a model that already writes
+// the standard task (grown from testdata/zoomr-tiny), for a run of `steps` optimizer steps. Every
+// stage mixes cheap problems that teach the long scale's new words (24..44 steps of short walks:
+// the step tags #24.. and S24.., N24..; a few steps of 33..48 moves: the counters w33..w48) with
+// problems of the long evaluation length (40..44 steps of 48 moves), whose share grows:
+//
+//	first 30%   new tags (2 in 5), new counters (2 in 5), evaluation length (1 in 5)
+//	rest        new tags (1 in 4), new counters (1 in 4), evaluation length (2 in 4)
+func LongCurriculum(steps int) []Stage {
+	tags := task.Config{Scale: task.Long, MinSteps: 24, MaxSteps: 44, MinWalk: 6, MaxWalk: 12}
+	counters := task.Config{Scale: task.Long, MinSteps: 2, MaxSteps: 8, MinWalk: 33, MaxWalk: 48}
+	full := task.Config{Scale: task.Long} // the long evaluation distribution
+	return []Stage{
+		{Until: steps * 30 / 100, Tasks: []task.Config{tags, tags, counters, counters, full}},
+		{Until: steps, Tasks: []task.Config{tags, counters, full, full}},
+	}
+}
