@@ -48,6 +48,7 @@ type options struct {
 	n, sweepN, workers int
 	seed               uint64
 	answerGrammar      bool
+	summaryCap         int // the model's task's summary region (taskrun.Config); 0: taskrun.SummaryCap
 	policies           []string
 	windows            []int
 	text               textOptions // -text mode (text.go)
@@ -113,6 +114,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	o.summaryCap = taskrun.Config("", 0, tt).SummaryCap
 	g, err := tt.Generator(task.HeldOut, o.seed)
 	if err != nil {
 		return err
