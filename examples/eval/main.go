@@ -48,6 +48,7 @@ type options struct {
 	n, sweepN, workers int
 	seed               uint64
 	answerGrammar      bool
+	summaryCap         int // the model's task's summary region (taskrun.Config); 0: taskrun.SummaryCap
 	policies           []string
 	windows            []int
 	text               textOptions // -text mode (text.go)
@@ -113,7 +114,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	g, err := task.NewGenerator(task.Config{Form: tt.Form}, task.HeldOut, o.seed)
+	o.summaryCap = taskrun.Config("", 0, tt).SummaryCap
+	g, err := tt.Generator(task.HeldOut, o.seed)
 	if err != nil {
 		return err
 	}

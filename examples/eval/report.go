@@ -94,8 +94,12 @@ type report struct {
 }
 
 func buildReport(o options, jobs []job, results []taskrun.Result, _ int) *report {
+	summaryCap := taskrun.SummaryCap
+	if o.summaryCap > 0 {
+		summaryCap = o.summaryCap // a long-scale model's
+	}
 	rep := &report{Model: o.model, Problems: o.n, Config: map[string]int{"window": taskrun.Window, "zoom": taskrun.Zoom,
-		"zoom_slot_len": taskrun.ZoomSlotLen, "summary_cap": taskrun.SummaryCap, "votes": 2}, AnswerGrammar: o.answerGrammar}
+		"zoom_slot_len": taskrun.ZoomSlotLen, "summary_cap": summaryCap, "votes": 2}, AnswerGrammar: o.answerGrammar}
 	type key struct {
 		p string
 		w int

@@ -54,7 +54,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	g, err := task.NewGenerator(task.Config{NoteShare: share, Form: tt.Form}, task.HeldOut, *seed)
+	g, err := task.NewGenerator(task.Config{NoteShare: share, Form: tt.Form, Scale: tt.Scale}, task.HeldOut, *seed)
 	if err != nil {
 		return err
 	}

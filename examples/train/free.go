@@ -32,7 +32,7 @@ type freeEval struct {
 // newFreeEval prepares n held-out problems of the evaluation distribution (the same ones at every
 // evaluation and in every run) and the log OUT/free.csv.
 func newFreeEval(f flags, tok *tokenizer.Tokenizer, n int) (*freeEval, error) {
-	g, err := task.NewGenerator(task.Config{Form: f.task.Form}, task.HeldOut, 1)
+	g, err := f.task.Generator(task.HeldOut, 1)
 	if err != nil {
 		return nil, err
 	}

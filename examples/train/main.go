@@ -15,6 +15,13 @@
 //
 //	go run ./examples/train -dump 100 -split heldout > heldout.jsonl
 //
+// The long scale (-scale long: 40..44 steps of 48 moves held out, 4,200+-token traces), grown from
+// the bundled model, in the tag-first question form, on the long curriculum:
+//
+//	go run ./examples/train -init testdata/zoomr-tiny -scale long -question-form tag-first \
+//	  -curriculum long -out out/long -steps 3000 -lr 5e-4 -warmup 50 -batch-tokens 6144 \
+//	  -eval-every 100 -eval-n 4 -free-n 4
+//
 // A run keeps a checkpoint in OUT/checkpoint (every -ckpt-every steps, and on Ctrl-C) and resumes
 // from it when started again with the same flags; OUT/train.csv and OUT/eval.csv log every step and
 // every held-out evaluation (teacher-forced), OUT/free.csv the same evaluations' free-running
@@ -68,6 +75,7 @@ type flags struct {
 	bf16, noResume                 bool
 	questionForm                   string
 	voteLayers                     string
+	scale                          string
 	task                           taskrun.Task // -question-form and -vote-layers, resolved
 }
 
@@ -79,7 +87,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.init, "init", "", "fine-tune this Hugging Face model directory instead of training from scratch")
 	fs.StringVar(&f.data, "data", "", "train on these JSONL records instead of the synthetic task")
 	fs.IntVar(&f.steps, "steps", 1200, "optimizer steps")
-	fs.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run) or K1-K2,N1-N2[;…] (one stage: steps K1..K2, walks N1..N2; several configs drawn uniformly)")
+	fs.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run), long (-scale long: the long scale's new words on short traces beside long problems, train.LongCurriculum) or K1-K2,N1-N2[;…] (one stage: steps K1..K2, walks N1..N2; several configs drawn uniformly)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the weights, the data and the masks")
 	fs.IntVar(&f.layers, "layers", 3, "layers (from scratch)")
 	fs.IntVar(&f.hidden, "hidden", 128, "hidden size (from scratch)")
@@ -104,6 +112,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.Float64Var(&f.questionTagWeight, "question-tag-weight", 0, "loss weight of the restated question's tag, copied from the prompt (0: the restated question's weight)")
 	fs.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") note-tag (\"QN N5\", answered \"QN N5 d\") or both-tags (\"QN S5 N5\", answered \"QN S5 N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
 	fs.StringVar(&f.voteLayers, "vote-layers", "", "the layers whose heads vote in ZoomR's consensus when the model decodes, as l[,…], or all; default: -init's (its task.json), else all. Recorded in OUT/task.json (set it to the layers the routing loss trains)")
+	fs.StringVar(&f.scale, "scale", "", "the task's scale: standard (up to 24 steps of 32 moves; held out: 18..20 steps of 24) or long (up to 48 steps of 48 moves; held out: 40..44 steps of 48, traces of 4,200+ tokens; its vocabulary extends the standard one, so -init with a standard model grows the embedding); default: -init's (its task.json), else standard. Recorded in OUT/task.json")
 	fs.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
 	fs.Float64Var(&f.farQuestions, "far-questions", 0, "share of training problems asked about a step in the first half of the trace instead of a uniform step (train.TaskSource.FarQuestionShare; held-out problems are never changed)")
 	fs.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")
@@ -248,6 +257,13 @@ func resolveTask(f *flags) error {
 		}
 	}
 	f.task = init
+	if f.scale != "" {
+		sc, err := task.ParseScale(f.scale)
+		if err != nil {
+			return err
+		}
+		f.task.Scale = sc
+	}
 	if f.questionForm != "" {
 		form, err := task.ParseForm(f.questionForm)
 		if err != nil {
@@ -281,7 +297,7 @@ func dump(f flags, stdout io.Writer) error {
 	default:
 		return fmt.Errorf("-split %q: want train or heldout", f.split)
 	}
-	g, err := task.NewGenerator(task.Config{Form: f.task.Form}, split, f.seed)
+	g, err := f.task.Generator(split, f.seed)
 	if err != nil {
 		return err
 	}

@@ -59,3 +59,32 @@ func TestCLI(t *testing.T) {
 		require.NoError(t, rec.Validate())
 	}
 }
+
+// TestLongScaleFlags: -scale long is recorded in the task and read from -init's task.json, -dump
+// writes held-out problems of the long distribution (≥ 40 thoughts), -curriculum long needs the long
+// scale, and a bad scale is a typed error.
+func TestLongScaleFlags(t *testing.T) {
+	f := flags{scale: "long", questionForm: "tag-first"}
+	require.NoError(t, resolveTask(&f))
+	require.Equal(t, taskrun.Task{Form: task.TagFirstForm, Scale: task.Long}, f.task)
+	init := t.TempDir()
+	require.NoError(t, taskrun.WriteTask(init, f.task))
+	g := flags{init: init}
+	require.NoError(t, resolveTask(&g))
+	require.Equal(t, f.task, g.task, "from -init's task.json")
+	bad := flags{scale: "huge"}
+	require.ErrorIs(t, resolveTask(&bad), task.ErrConfig)
+
+	var out strings.Builder
+	ctx := t.Context()
+	require.NoError(t, run(ctx, []string{"-dump", "2", "-scale", "long", "-question-form", "tag-first"}, &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2)
+	for _, l := range lines {
+		var rec summarize.Record
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), l)
+		require.GreaterOrEqual(t, len(rec.Thoughts), 40)
+		require.Len(t, strings.Fields(rec.Answer), 4)
+	}
+	require.ErrorContains(t, run(ctx, []string{"-curriculum", "long", "-steps", "1", "-out", t.TempDir()}, &out), "-scale long")
+}

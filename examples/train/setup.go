@@ -20,8 +20,17 @@ import (
 // protocol's tokens when it lacks them.
 func buildModel(ctx context.Context, f flags, b backends.Backend) (*model.Model, *tokenizer.Tokenizer, error) {
 	opts := []model.Option{model.WithBackend(b), model.WithTrainingLayout()}
+	if f.init != "" && f.data == "" && f.task.Scale != task.Standard {
+		// A task model grown into the scale's vocabulary (which extends the standard one).
+		tok, err := tokenizer.NewWordLevel(task.VocabularyOf(f.task.Scale))
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := train.LoadGrown(ctx, f.init, tok.VocabSize(), f.seed, opts...)
+		return m, tok, err
+	}
 	if f.init == "" {
-		tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+		tok, err := tokenizer.NewWordLevel(task.VocabularyOf(f.task.Scale))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -39,6 +48,9 @@ func buildModel(ctx context.Context, f flags, b backends.Backend) (*model.Model,
 func scratchConfig(f flags, tok *tokenizer.Tokenizer) (*model.Config, error) {
 	spec := model.RandomSpec{VocabSize: tok.VocabSize(), Hidden: f.hidden, Layers: f.layers, Heads: f.heads,
 		KVHeads: f.kvHeads, HeadDim: f.headDim, Intermediate: f.ffn, RopeTheta: f.ropeTheta, Tie: true, MaxPositions: 4096, EOS: []int{tok.EOS()}}
+	if f.task.Scale == task.Long {
+		spec.MaxPositions = 8192
+	}
 	data, err := json.Marshal(spec.Config())
 	if err != nil {
 		return nil, err
@@ -67,13 +79,18 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 		stages = train.TaskCurriculum(f.steps)
 	case "eval":
 		stages = train.TaskCurriculum(f.steps)[2:]
+	case "long":
+		if f.task.Scale != task.Long {
+			return nil, nil, fmt.Errorf("-curriculum long needs -scale long")
+		}
+		stages = train.LongCurriculum(f.steps)
 	default:
 		// One stage of one or more configs: K1-K2,N1-N2[;K1-K2,N1-N2...], drawn uniformly per batch.
 		var tasks []task.Config
 		for _, part := range strings.Split(f.curric, ";") {
-			var c task.Config
+			c := task.Config{Scale: f.task.Scale}
 			if _, err := fmt.Sscanf(part, "%d-%d,%d-%d", &c.MinSteps, &c.MaxSteps, &c.MinWalk, &c.MaxWalk); err != nil {
-				return nil, nil, fmt.Errorf("-curriculum %q: want default, eval or K1-K2,N1-N2[;K1-K2,N1-N2...]", f.curric)
+				return nil, nil, fmt.Errorf("-curriculum %q: want default, eval, long or K1-K2,N1-N2[;K1-K2,N1-N2...]", f.curric)
 			}
 			tasks = append(tasks, c)
 		}
@@ -85,6 +102,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	}
 	src.View = vc
 	src.Form = f.task.Form
+	src.Scale = f.task.Scale
 	src.Weights.Thought = float32(f.thoughtWeight)
 	// The restated question before the answer word must be right too: weigh it along.
 	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
@@ -101,7 +119,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	if f.evalEvery <= 0 || f.evalN <= 0 {
 		return src, nil, nil
 	}
-	g, err := task.NewGenerator(task.Config{Form: f.task.Form}, task.HeldOut, f.seed+1000)
+	g, err := f.task.Generator(task.HeldOut, f.seed+1000)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -132,8 +150,8 @@ func readRecords(path string) ([]summarize.Record, error) {
 // writeTokenizer writes the trained model's tokenizer next to its weights: the task's word-level
 // vocabulary, or the loaded tokenizer.json with the added protocol tokens.
 func writeTokenizer(f flags, tok *tokenizer.Tokenizer) error {
-	if f.init == "" {
-		return tokenizer.WriteWordLevel(f.out, task.Vocabulary())
+	if f.init == "" || (f.data == "" && f.task.Scale != task.Standard) {
+		return tokenizer.WriteWordLevel(f.out, task.VocabularyOf(f.task.Scale))
 	}
 	return train.WriteTokenizer(f.init, f.out, tok, task.Protocol())
 }

@@ -57,6 +57,23 @@
 // both-tags form moved the bias between the forms, and the note-tag form's routing loss at N tags
 // broke the far note copy (an N tag also precedes the note in every body).
 //
+// TagFirstForm asks "S5 QN" (or "S5 QV") and is answered "S5 QN N5 d" (or "S5 QV S5 v6"): a
+// structural fix of that choice. The word after the restated S tag is a question word for both
+// kinds, so no answer ever continues its S tag with the summary's value there; the word that picks
+// the form is predicted at the question word itself (N5 after QN, S5 again after QV), from the tag
+// right before it; the answer word then follows its tag as in the trace (the body's "N5 d", the
+// summary's "S5 v6"). Routing stays at the first S tag.
+//
+// # Scales
+//
+// The standard scale (the zero Scale; Vocabulary) has up to 24 steps of up to 32 moves, evaluated
+// at 18..20 steps of 24 (≈1,100-token traces). The long scale (Long; VocabularyOf(Long), the
+// standard words then #24..#47, S24..S47, N24..N47 and w33..w48, so a standard model grows into it
+// with its ids unchanged) has up to 48 steps of up to 48 moves, evaluated at 40..44 steps of 48
+// (Config{Scale: Long}: 4,200..4,650-token traces in 40..44 thoughts). A thought (101 body tokens
+// and a 4-token summary) still fits a 128-token window; the prompt, every summary, two 32-token
+// zoom slots and the window fit 512 slots of KV where the full cache holds 8,192.
+//
 // # Answer grammar
 //
 // AnswerGrammar constrains a decoder's answer to the schema of a form (a zoomr.LogitsProcessor):

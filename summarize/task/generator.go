@@ -28,12 +28,15 @@ func (s Split) String() string {
 }
 
 // Config is the distribution of problems. The zero value is the evaluation distribution: 18..20
-// steps of 24 moves (traces of 1,064..1,182 tokens), half note questions.
+// steps of 24 moves (traces of 1,064..1,182 tokens), half note questions. With Scale Long the
+// defaults are the long evaluation distribution: 40..44 steps of 48 moves (traces of 4,206..4,626
+// tokens, 40..44 thoughts).
 type Config struct {
-	MinSteps, MaxSteps int     // K range (defaults 18, 22)
-	MinWalk, MaxWalk   int     // n range (defaults 24, 24)
+	MinSteps, MaxSteps int     // K range (defaults 18, 20; Long: 40, 44)
+	MinWalk, MaxWalk   int     // n range (defaults 24, 24; Long: 48, 48)
 	NoteShare          float64 // share of note questions; 0 means 0.5, < 0 means none
 	Form               Form    // how note questions are asked
+	Scale              Scale   // the token families (and so the limits of the ranges)
 }
 
 // Defaults of the evaluation distribution.
@@ -43,12 +46,29 @@ const (
 	DefaultWalk     = 24
 )
 
+// Defaults of the long evaluation distribution (Scale Long): every trace at least 40 thoughts and
+// 4,000 tokens (40 × (2·48+9) + the answer).
+const (
+	LongDefaultMinSteps = 40
+	LongDefaultMaxSteps = 44
+	LongDefaultWalk     = 48
+)
+
+// WithDefaults returns c with the zero ranges and share replaced by the defaults of its scale.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	if c.MinSteps == 0 && c.MaxSteps == 0 {
 		c.MinSteps, c.MaxSteps = DefaultMinSteps, DefaultMaxSteps
+		if c.Scale == Long {
+			c.MinSteps, c.MaxSteps = LongDefaultMinSteps, LongDefaultMaxSteps
+		}
 	}
 	if c.MinWalk == 0 && c.MaxWalk == 0 {
 		c.MinWalk, c.MaxWalk = DefaultWalk, DefaultWalk
+		if c.Scale == Long {
+			c.MinWalk, c.MaxWalk = LongDefaultWalk, LongDefaultWalk
+		}
 	}
 	if c.NoteShare == 0 {
 		c.NoteShare = 0.5
@@ -59,11 +79,14 @@ func (c Config) withDefaults() Config {
 // Validate checks the ranges (after defaults).
 func (c Config) Validate() error {
 	c = c.withDefaults()
+	if !c.Scale.valid() {
+		return fmt.Errorf("%w: scale %d", ErrConfig, c.Scale)
+	}
 	switch {
-	case c.MinSteps < 1 || c.MaxSteps > MaxSteps || c.MinSteps > c.MaxSteps:
-		return fmt.Errorf("%w: steps %d..%d, want within 1..%d", ErrConfig, c.MinSteps, c.MaxSteps, MaxSteps)
-	case c.MinWalk < NoteAt || c.MaxWalk > MaxWalk || c.MinWalk > c.MaxWalk:
-		return fmt.Errorf("%w: walk %d..%d, want within %d..%d", ErrConfig, c.MinWalk, c.MaxWalk, NoteAt, MaxWalk)
+	case c.MinSteps < 1 || c.MaxSteps > c.Scale.MaxSteps() || c.MinSteps > c.MaxSteps:
+		return fmt.Errorf("%w: steps %d..%d, want within 1..%d (%s scale)", ErrConfig, c.MinSteps, c.MaxSteps, c.Scale.MaxSteps(), c.Scale)
+	case c.MinWalk < NoteAt || c.MaxWalk > c.Scale.MaxWalk() || c.MinWalk > c.MaxWalk:
+		return fmt.Errorf("%w: walk %d..%d, want within %d..%d (%s scale)", ErrConfig, c.MinWalk, c.MaxWalk, NoteAt, c.Scale.MaxWalk(), c.Scale)
 	case c.NoteShare > 1:
 		return fmt.Errorf("%w: note share %g > 1", ErrConfig, c.NoteShare)
 	case !c.Form.valid():

@@ -16,7 +16,9 @@ import (
 // a wrong restatement still gives a wrong answer; what it rules out is an answer of the other
 // kind's form ("QV S5 N5 …", "QN S5 v3"), which the bundled model writes for far steps (see
 // docs/training-history.md), and a value answer that runs on into a new thought. The trace
-// before the marker is not constrained.
+// before the marker is not constrained. In the tag-first form the schema is "S_j QN N_j d <eos>"
+// or "S_j QV S_j v <eos>". Over a long-scale vocabulary (VocabularyOf(Long)) the step tags run to
+// S47 and N47.
 //
 // It is a zoomr.LogitsProcessor that keeps no state, so one grammar may serve any number of
 // generations: zoomr.Config{NewLogitsProcessor: func() zoomr.LogitsProcessor { return g }}.
@@ -57,6 +59,16 @@ func NewAnswerGrammar(tok summarize.Tokenizer, f Form) (*AnswerGrammar, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The long scale's further step tags, when tok has them (VocabularyOf(Long)).
+	for i := MaxSteps; i < LongMaxSteps; i++ {
+		s, okS := tok.TokenID(tagS(i))
+		n, okN := tok.TokenID(tagN(i))
+		if !okS || !okN {
+			break
+		}
+		g.sTags, g.nTags = append(g.sTags, s), append(g.nTags, n)
+		g.sIndex[s] = i
+	}
 	g.questionWords, g.eosOnly = []int{g.qn, g.qv}, []int{g.eos}
 	return g, nil
 }
@@ -69,6 +81,9 @@ func (g *AnswerGrammar) Allowed(generated []int) []int {
 		return nil
 	}
 	a := generated[at+1:]
+	if g.form == TagFirstForm {
+		return g.tagFirst(a)
+	}
 	switch len(a) {
 	case 0:
 		return g.questionWords
@@ -95,6 +110,31 @@ func (g *AnswerGrammar) Allowed(generated []int) []int {
 		return g.nTags[j : j+1]
 	}
 	return g.after(a, 4, g.digits)
+}
+
+// tagFirst is Allowed in TagFirstForm, after the answer's words a: "S_j QN N_j d <eos>" or
+// "S_j QV S_j v <eos>".
+func (g *AnswerGrammar) tagFirst(a []int) []int {
+	if len(a) == 0 {
+		return g.sTags
+	}
+	j, ok := g.sIndex[a[0]]
+	if !ok {
+		return g.eosOnly
+	}
+	switch {
+	case len(a) == 1:
+		return g.questionWords
+	case a[1] == g.qn && len(a) == 2:
+		return g.nTags[j : j+1]
+	case a[1] == g.qv && len(a) == 2:
+		return g.sTags[j : j+1]
+	case a[1] == g.qn:
+		return g.after(a, 4, g.digits)
+	case a[1] == g.qv:
+		return g.after(a, 4, g.values)
+	}
+	return g.eosOnly
 }
 
 // after allows answer (the answer word) as the answer's (n-1)th word and EOS after it.

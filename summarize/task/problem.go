@@ -50,6 +50,16 @@ const (
 	// one induction copy from the prompt's own "S5 N5" (a value question's prompt has no such
 	// bigram, so a model can tell the forms apart without reading QN at any distance).
 	BothTagsForm
+	// TagFirstForm asks every question tag first, "S5 QN" or "S5 QV", and answers "S5 QN N5 d" or
+	// "S5 QV S5 v6". It takes the choice of the answer's form away from any position that reads the
+	// question kind at a distance: the word after the restated S tag is always a question word
+	// (never a value, for either kind: the summary's "S5 v6" is never continued there), and the word
+	// that picks the form (the N tag or the S tag again) is predicted at the question word itself,
+	// QN or QV, from the tag just before it. The answer word then follows its tag as everywhere in
+	// the trace: the note after N5 (the body's "N5 d"), the value after the repeated S5 (the
+	// summary's "S5 v6"). The routing stays at the first S tag, which opens the asked thought's
+	// summary.
+	TagFirstForm
 )
 
 func (f Form) String() string {
@@ -60,11 +70,13 @@ func (f Form) String() string {
 		return "note-tag"
 	case BothTagsForm:
 		return "both-tags"
+	case TagFirstForm:
+		return "tag-first"
 	}
 	return fmt.Sprintf("form(%d)", uint8(f))
 }
 
-func (f Form) valid() bool { return f <= BothTagsForm }
+func (f Form) valid() bool { return f <= TagFirstForm }
 
 // ParseForm reads a Form's String.
 func ParseForm(s string) (Form, error) {
@@ -75,8 +87,10 @@ func ParseForm(s string) (Form, error) {
 		return NoteTagForm, nil
 	case "both-tags":
 		return BothTagsForm, nil
+	case "tag-first":
+		return TagFirstForm, nil
 	}
-	return 0, fmt.Errorf("%w: question form %q, want summary-tag, note-tag or both-tags", ErrConfig, s)
+	return 0, fmt.Errorf("%w: question form %q, want summary-tag, note-tag, both-tags or tag-first", ErrConfig, s)
 }
 
 // Problem is one problem: everything else (prompt, trace, answer) is computed from it.
@@ -89,13 +103,14 @@ type Problem struct {
 	Form   Form  // how a note question is asked
 }
 
-// Validate checks the ranges.
+// Validate checks the ranges (those of the long scale: a problem beyond the standard scale's
+// needs VocabularyOf(Long)).
 func (p Problem) Validate() error {
 	switch {
-	case len(p.Keys) < 1 || len(p.Keys) > MaxSteps:
-		return fmt.Errorf("%w: %d steps, want 1..%d", ErrProblem, len(p.Keys), MaxSteps)
-	case p.Walk < NoteAt || p.Walk > MaxWalk:
-		return fmt.Errorf("%w: walk %d, want %d..%d", ErrProblem, p.Walk, NoteAt, MaxWalk)
+	case len(p.Keys) < 1 || len(p.Keys) > LongMaxSteps:
+		return fmt.Errorf("%w: %d steps, want 1..%d", ErrProblem, len(p.Keys), LongMaxSteps)
+	case p.Walk < NoteAt || p.Walk > LongMaxWalk:
+		return fmt.Errorf("%w: walk %d, want %d..%d", ErrProblem, p.Walk, NoteAt, LongMaxWalk)
 	case p.Start < 0 || p.Start > 9:
 		return fmt.Errorf("%w: start value %d", ErrProblem, p.Start)
 	case p.Target < 0 || p.Target >= len(p.Keys):
@@ -156,8 +171,12 @@ func (p Problem) Prompt() string {
 	return b.String()
 }
 
-// question is the prompt's question: "QV S5" or, for a note, "QN S5", "QN N5" or "QN S5 N5" by form.
+// question is the prompt's question: "QV S5" or, for a note, "QN S5", "QN N5" or "QN S5 N5" by form;
+// in TagFirstForm "S5 QV" or "S5 QN".
 func (p Problem) question() string {
+	if p.Form == TagFirstForm {
+		return tagS(p.Target) + " " + questionWord(p.Kind)
+	}
 	tags := tagS(p.Target)
 	if p.Kind == Note {
 		switch p.Form {
@@ -194,9 +213,16 @@ func (p Problem) Answer() string {
 	return p.answerWith(value(st.After))
 }
 
-// answerWith is the answer's form with w as the answer word: "QN S5 N5 w" ("QN N5 w") or "QV S5 w".
+// answerWith is the answer's form with w as the answer word: "QN S5 N5 w" ("QN N5 w") or "QV S5 w";
+// in TagFirstForm "S5 QN N5 w" or "S5 QV S5 w".
 func (p Problem) answerWith(w string) string {
 	restated := p.question() // the prompt's question
+	if p.Form == TagFirstForm {
+		if p.Kind == Note {
+			return restated + " " + tagN(p.Target) + " " + w
+		}
+		return restated + " " + tagS(p.Target) + " " + w
+	}
 	if p.Kind == Note && p.Form == SummaryTagForm {
 		return restated + " " + tagN(p.Target) + " " + w // the note's tag picks the form
 	}

@@ -129,9 +129,9 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, good.Validate())
 	for name, mut := range map[string]func(p *Problem){
 		"no steps":      func(p *Problem) { p.Keys = nil },
-		"many steps":    func(p *Problem) { p.Keys = make([]int, MaxSteps+1) },
+		"many steps":    func(p *Problem) { p.Keys = make([]int, LongMaxSteps+1) },
 		"short walk":    func(p *Problem) { p.Walk = NoteAt - 1 },
-		"long walk":     func(p *Problem) { p.Walk = MaxWalk + 1 },
+		"long walk":     func(p *Problem) { p.Walk = LongMaxWalk + 1 },
 		"start":         func(p *Problem) { p.Start = 10 },
 		"target":        func(p *Problem) { p.Target = 3 },
 		"key":           func(p *Problem) { p.Keys = []int{1, -1, 3} },

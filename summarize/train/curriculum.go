@@ -26,3 +26,24 @@ func TaskCurriculum(steps int) []Stage {
 		{Until: steps, Tasks: []task.Config{full, full, {MinSteps: 8, MaxSteps: 16, MinWalk: 20, MaxWalk: 25}}},
 	}
 }
+
+// LongCurriculum is the curriculum of the long scale (task.Long) for a model that already writes
+// the standard task (grown from testdata/zoomr-tiny), for a run of `steps` optimizer steps. Every
+// stage mixes cheap problems that teach the long scale's new words (24..44 steps of short walks:
+// the step tags #24.. and S24.., N24..; a few steps of 33..48 moves: the counters w33..w48),
+// problems of middle length (16..32 steps of 40..48 moves: positions to 3,500, past the 1,200 the
+// bundled model was trained on) and problems of the long evaluation length (40..44 steps of 48
+// moves), whose share grows:
+//
+//	first 30%   new tags, new counters, middle, evaluation length (1 in 4 each)
+//	rest        new tags, middle (1 in 5 each), evaluation length (3 in 5)
+func LongCurriculum(steps int) []Stage {
+	tags := task.Config{Scale: task.Long, MinSteps: 24, MaxSteps: 44, MinWalk: 6, MaxWalk: 12}
+	counters := task.Config{Scale: task.Long, MinSteps: 2, MaxSteps: 8, MinWalk: 33, MaxWalk: 48}
+	mid := task.Config{Scale: task.Long, MinSteps: 16, MaxSteps: 32, MinWalk: 40, MaxWalk: 48}
+	full := task.Config{Scale: task.Long} // the long evaluation distribution
+	return []Stage{
+		{Until: steps * 30 / 100, Tasks: []task.Config{tags, counters, mid, full}},
+		{Until: steps, Tasks: []task.Config{tags, mid, full, full, full}},
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -116,4 +118,59 @@ func WriteTokenizer(srcDir, dstDir string, tok *tokenizer.Tokenizer, p summarize
 		return err
 	}
 	return os.WriteFile(filepath.Join(dstDir, "tokenizer_config.json"), cfg, 0o644)
+}
+
+// LoadGrown loads the model of a Hugging Face directory whose vocabulary is a prefix of a larger
+// one of vocab words (a task model grown into task.VocabularyOf(task.Long), say): the embedding
+// (and an untied LM head) grows to vocab rows. Each new row is the mean of the old rows plus noise
+// of their spread per dimension, so that the new words (step tags, counters) start apart from each
+// other and can be told apart by attention from the first step (model.ExtendVocab's near-equal
+// rows suit a few added markers, not dozens of index words). A model already of vocab rows loads
+// unchanged; a larger one is a model.ErrInvalidInput.
+func LoadGrown(ctx context.Context, dir string, vocab int, seed uint64, opts ...model.Option) (*model.Model, error) {
+	loaded, err := model.Load(ctx, dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	cfg := loaded.Config
+	if vocab == cfg.VocabSize {
+		return loaded, nil
+	}
+	old := cfg.VocabSize
+	named, err := loaded.Weights()
+	if err != nil {
+		return nil, err
+	}
+	weights := map[string]*tensors.Tensor{}
+	for _, w := range named {
+		weights[w.Name] = tensors.FromFlatDataAndDimensions(w.Data, w.Shape...)
+	}
+	grown, err := model.ExtendVocab(cfg, weights, vocab, seed)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x960))
+	d := cfg.Hidden
+	for _, name := range []string{"model.embed_tokens.weight", "lm_head.weight"} {
+		t, ok := grown[name]
+		if !ok {
+			continue
+		}
+		data := tensors.MustCopyFlatData[float32](t)
+		for j := range d {
+			var sum, sq float64
+			for r := range old {
+				v := float64(data[r*d+j])
+				sum += v
+				sq += v * v
+			}
+			mean := sum / float64(old)
+			std := math.Sqrt(max(sq/float64(old)-mean*mean, 0))
+			for r := old; r < vocab; r++ {
+				data[r*d+j] = float32(mean + std*rng.NormFloat64())
+			}
+		}
+		grown[name] = tensors.FromFlatDataAndDimensions(data, vocab, d)
+	}
+	return model.New(cfg, grown, opts...)
 }

@@ -58,6 +58,9 @@ type TaskSource struct {
 	FarQuestionShare float64
 	// Form is how note questions are asked (it overrides the stages' task configs).
 	Form task.Form
+	// Scale is the task's token families (it overrides the stages' task configs): task.Long needs
+	// a vocabulary with its words (task.VocabularyOf(task.Long)).
+	Scale task.Scale
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View      ViewConfig
@@ -91,10 +94,13 @@ func NewTaskSource(tok summarize.Tokenizer, stages []Stage, seed uint64) (*TaskS
 	if src.eos, err = taskWordID(tok, task.EOS); err != nil {
 		return nil, err
 	}
-	for _, w := range task.ReselectWords(task.NoteTagForm) { // every form's question tags
+	for i, w := range task.ReselectWordsOf(task.NoteTagForm, task.Long) { // every form's question tags
 		id, err := taskWordID(tok, w)
 		if err != nil {
-			return nil, err
+			if i < 2*task.MaxSteps {
+				return nil, err
+			}
+			break // a standard vocabulary: no long-scale tags
 		}
 		src.routeTags[id] = true
 	}
@@ -120,11 +126,12 @@ func (s *TaskSource) Batch(step, tokens int) ([]*Example, error) {
 	st := s.StageAt(step)
 	c := st.Tasks[rng.IntN(len(st.Tasks))]
 	c.Form = s.Form
+	c.Scale = s.Scale
 	if c.MinSteps == 0 && c.MaxSteps == 0 {
-		c.MinSteps, c.MaxSteps = task.DefaultMinSteps, task.DefaultMaxSteps
+		c.MinSteps, c.MaxSteps = c.WithDefaults().MinSteps, c.WithDefaults().MaxSteps
 	}
 	if c.MinWalk == 0 && c.MaxWalk == 0 {
-		c.MinWalk, c.MaxWalk = task.DefaultWalk, task.DefaultWalk
+		c.MinWalk, c.MaxWalk = c.WithDefaults().MinWalk, c.WithDefaults().MaxWalk
 	}
 	c.MinSteps = c.MinSteps + rng.IntN(c.MaxSteps-c.MinSteps+1)
 	c.MaxSteps = c.MinSteps

@@ -45,6 +45,9 @@ const TaskFile = "task.json"
 // Task is a model directory's TaskFile.
 type Task struct {
 	Form task.Form
+	// Scale is the task's scale: task.Long for a model of the long problems (its vocabulary
+	// task.VocabularyOf(task.Long), evaluated on task.Config{Scale: task.Long}).
+	Scale task.Scale
 	// VoteLayers, when set, are the only layers that vote (zoomr.Config.VoteLayers): those trained
 	// to route (examples/train -route-skip-heads leaving out every head of the others).
 	VoteLayers []int
@@ -54,6 +57,7 @@ type Task struct {
 type taskFile struct {
 	QuestionForm string `json:"question_form"`
 	VoteLayers   []int  `json:"vote_layers,omitempty"`
+	Scale        string `json:"scale,omitempty"` // "long"; absent for the standard scale
 }
 
 // LoadTask reads the TaskFile of the model in dir (the zero Task without one).
@@ -74,7 +78,11 @@ func LoadTask(dir string) (Task, error) {
 	if err != nil {
 		return Task{}, fmt.Errorf("%s: %w", path, err)
 	}
-	t := Task{Form: f, VoteLayers: tf.VoteLayers}
+	sc, err := task.ParseScale(tf.Scale)
+	if err != nil {
+		return Task{}, fmt.Errorf("%s: %w", path, err)
+	}
+	t := Task{Form: f, VoteLayers: tf.VoteLayers, Scale: sc}
 	if err := t.Validate(); err != nil {
 		return Task{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -93,7 +101,11 @@ func WriteTask(dir string, t Task) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(taskFile{QuestionForm: t.Form.String(), VoteLayers: t.VoteLayers}, "", "  ")
+	tf := taskFile{QuestionForm: t.Form.String(), VoteLayers: t.VoteLayers}
+	if t.Scale != task.Standard {
+		tf.Scale = t.Scale.String()
+	}
+	b, err := json.MarshalIndent(tf, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -120,6 +132,21 @@ const (
 	MaxTokens   = 1600
 )
 
+// Knobs of the long scale (task.Long): a thought is 2·48+5 body tokens and a 4-token summary, so
+// the 128-token window still holds the open thought; the summary region holds every summary of the
+// longest problem (48 × 4); the rest as above. The resident budget, prompt (at most 2·44+7 tokens)
+// + 192 + 2×32 + 128 ≤ 479 tokens, is within 512 slots where the full cache of a 4,200..4,700-token
+// generation holds 8,192: 16× less.
+const (
+	LongSummaryCap = 4 * task.LongMaxSteps
+	LongMaxTokens  = 5000
+)
+
+// Generator returns a generator of t's evaluation problems (its form and scale) of split, seeded.
+func (t Task) Generator(split task.Split, seed uint64) (*task.Generator, error) {
+	return task.NewGenerator(task.Config{Form: t.Form, Scale: t.Scale}, split, seed)
+}
+
 // Config is the decoder configuration for policy p with a window of `window` tokens (0: Window), for
 // a model trained for t (its question form and vote layers). The bounded baselines get ZoomR's
 // resident budget (zoomr.Config.ResidentBudget). Re-selection happens at every seal, at the answer
@@ -128,19 +155,23 @@ func Config(p string, window int, t Task) zoomr.Config {
 	if window <= 0 {
 		window = Window
 	}
+	summaryCap, maxTokens := SummaryCap, MaxTokens
+	if t.Scale == task.Long {
+		summaryCap, maxTokens = LongSummaryCap, LongMaxTokens
+	}
 	return zoomr.Config{
 		Policy:        p,
 		Window:        window,
 		Zoom:          Zoom,
 		ZoomSlotLen:   ZoomSlotLen,
-		SummaryCap:    SummaryCap,
+		SummaryCap:    summaryCap,
 		Votes:         2,
 		VoteLayers:    t.VoteLayers,
 		Protocol:      task.Protocol(),
-		ReselectAt:    task.ReselectWords(t.Form),
+		ReselectAt:    task.ReselectWordsOf(t.Form, t.Scale),
 		MaxThoughtLen: 128,
 		MaxSummaryLen: 16,
-		MaxTokens:     MaxTokens,
+		MaxTokens:     maxTokens,
 	}
 }
 

@@ -90,3 +90,32 @@ func mustIDs(t *testing.T, tok *tokenizer.Tokenizer, s string) []int {
 	require.NoError(t, err)
 	return ids
 }
+
+// TestLongTaskFile: the long scale round-trips through task.json (a standard task's file has no
+// scale field), its decoder holds every summary of the longest problem and re-selects at every
+// long-scale S tag, and an unknown scale is a typed error.
+func TestLongTaskFile(t *testing.T) {
+	dir := t.TempDir()
+	want := Task{Form: task.TagFirstForm, Scale: task.Long}
+	require.NoError(t, WriteTask(dir, want))
+	got, err := LoadTask(dir)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	cfg := Config("", 0, got)
+	require.Equal(t, LongSummaryCap, cfg.SummaryCap)
+	require.Equal(t, LongMaxTokens, cfg.MaxTokens)
+	require.Len(t, cfg.ReselectAt, task.LongMaxSteps)
+	std := Config("", 0, Task{})
+	require.Equal(t, SummaryCap, std.SummaryCap, "the standard scale is unchanged")
+	require.Equal(t, MaxTokens, std.MaxTokens)
+	require.NoError(t, WriteTask(dir, Task{}))
+	b, err := os.ReadFile(filepath.Join(dir, TaskFile))
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "scale")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, TaskFile), []byte(`{"question_form": "tag-first", "scale": "x"}`), 0o644))
+	_, err = LoadTask(dir)
+	require.ErrorIs(t, err, task.ErrConfig)
+	g, err := want.Generator(task.HeldOut, 1)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, g.Next().Steps(), 40)
+}
