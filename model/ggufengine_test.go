@@ -45,15 +45,10 @@ type goldenAgreement struct {
 // choice at each step, up to the first step whose llama.cpp top-2 margin is below tol.
 func teacherForcedGolden(t *testing.T, m *Model, ids, greedy []int, positions []goldenPosition, tol float64) goldenAgreement {
 	t.Helper()
-	ctx := context.Background()
-	pre, err := m.Prefill(ctx, ids, 0, nil, false)
-	require.NoError(t, err)
-	cache := NewSimpleKV(m.Config)
-	require.NoError(t, cache.Append(pre.K, pre.V, len(ids)))
-	logits := pre.Logits
 	var a goldenAgreement
 	tied := false
-	for k, pos := range positions {
+	teacherForced(t, m, ids, greedy, len(positions), func(k int, logits []float32) {
+		pos := positions[k]
 		require.Equal(t, len(ids)-1+k, pos.Pos)
 		lp := logSoftmax(logits)
 		for j, id := range pos.TopIDs {
@@ -68,15 +63,31 @@ func teacherForcedGolden(t *testing.T, m *Model, ids, greedy []int, positions []
 				a.greedyEqual++
 			}
 		}
-		if k == len(positions)-1 {
+	})
+	return a
+}
+
+// teacherForced runs a prompt the way llama.cpp's reference does (the prompt as one prefill chunk,
+// then one decode step per token), feeding the given tokens instead of our own choices, and calls
+// visit with the logits of each of n positions: the prompt's last, then after each fed token.
+func teacherForced(t *testing.T, m *Model, ids, fed []int, n int, visit func(k int, logits []float32)) {
+	t.Helper()
+	ctx := context.Background()
+	pre, err := m.Prefill(ctx, ids, 0, nil, false)
+	require.NoError(t, err)
+	cache := NewSimpleKV(m.Config)
+	require.NoError(t, cache.Append(pre.K, pre.V, len(ids)))
+	logits := pre.Logits
+	for k := range n {
+		visit(k, logits)
+		if k == n-1 {
 			break
 		}
-		res, err := m.Step(ctx, greedy[k], len(ids)+k, cache.KV(), StepOptions{})
+		res, err := m.Step(ctx, fed[k], len(ids)+k, cache.KV(), StepOptions{})
 		require.NoError(t, err)
 		require.NoError(t, cache.Append(res.K, res.V, 1))
 		logits = res.Logits
 	}
-	return a
 }
 
 // goldenPosition is one position of a golden file.

@@ -175,14 +175,9 @@ type smolLM2Stats struct {
 // token), feeding llama.cpp's greedy tokens.
 func smolLM2TeacherForced(t *testing.T, m *Model, ids, greedy []int, positions []goldenPosition) smolLM2Stats {
 	t.Helper()
-	ctx := context.Background()
-	pre, err := m.Prefill(ctx, ids, 0, nil, false)
-	require.NoError(t, err)
-	cache := NewSimpleKV(m.Config)
-	require.NoError(t, cache.Append(pre.K, pre.V, len(ids)))
-	logits := pre.Logits
 	var s smolLM2Stats
-	for k, pos := range positions {
+	teacherForced(t, m, ids, greedy, len(positions), func(k int, logits []float32) {
+		pos := positions[k]
 		lp := logSoftmax(logits)
 		for j, id := range pos.TopIDs {
 			d := math.Abs(lp[id] - *pos.TopLogprobs[j])
@@ -194,14 +189,7 @@ func smolLM2TeacherForced(t *testing.T, m *Model, ids, greedy []int, positions [
 				s.clearAgree++
 			}
 		}
-		if k == len(positions)-1 {
-			break
-		}
-		res, err := m.Step(ctx, greedy[k], len(ids)+k, cache.KV(), StepOptions{})
-		require.NoError(t, err)
-		require.NoError(t, cache.Append(res.K, res.V, 1))
-		logits = res.Logits
-	}
+	})
 	return s
 }
 
