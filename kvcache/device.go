@@ -264,18 +264,13 @@ func (s *deviceSlots) flush() error {
 		}
 	}
 	args := make([]any, 0, 2*l.Layers+4)
-	for _, t := range append(append([]*tensors.Tensor{}, s.k...), s.v...) {
+	for _, t := range s.bufs() {
 		d, err := DonateTensorBuffer(t, s.x.backend, 0)
 		if err != nil {
 			return internalErr(err)
 		}
 		args = append(args, d)
 	}
-	dm, err := DonateTensorBuffer(s.mask, s.x.backend, 0)
-	if err != nil {
-		return internalErr(err)
-	}
-	args = append(args, dm)
 	if nw > 0 {
 		tk, tv := s.rowsTensor(rk, nw), s.rowsTensor(rv, nw)
 		args = append(args, widx, tk, tv)
@@ -360,7 +355,7 @@ func (s *deviceSlots) Resize(c int) error {
 	}
 	l, old := s.lay, s.c
 	args := make([]any, 0, 2*l.Layers+1)
-	for _, t := range append(append(append([]*tensors.Tensor{}, s.k...), s.v...), s.mask) {
+	for _, t := range s.bufs() {
 		args = append(args, t)
 	}
 	out, err := s.x.run(fmt.Sprintf("resize/%d/%d/%s", old, c, l.DType), func(in []*Node) []*Node {
@@ -398,8 +393,13 @@ func resizeGraph(in []*Node, layers, old, c int) []*Node {
 // Release frees the buffers.
 func (s *deviceSlots) Release() { s.release() }
 
+// bufs lists the context's buffers in the update programs' order: K ×L, Vᵀ ×L, mask.
+func (s *deviceSlots) bufs() []*tensors.Tensor {
+	return append(append(append(make([]*tensors.Tensor, 0, len(s.k)+len(s.v)+1), s.k...), s.v...), s.mask)
+}
+
 func (s *deviceSlots) release() {
-	for _, t := range append(append(append([]*tensors.Tensor{}, s.k...), s.v...), s.mask) {
+	for _, t := range s.bufs() {
 		if t != nil {
 			_ = t.FinalizeAll()
 		}

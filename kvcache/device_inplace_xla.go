@@ -40,8 +40,7 @@ type xlaUpdater struct {
 // apply implements inPlaceUpdater.
 func (u *xlaUpdater) apply(s *deviceSlots, p pendingEdits) (bool, error) {
 	l := s.lay
-	big := make([]*tensors.Tensor, 0, 2*l.Layers+1)
-	big = append(append(append(big, s.k...), s.v...), s.mask)
+	big := s.bufs()
 	if !u.isXLA(big[0], 0) {
 		return false, nil // not an XLA buffer: the GoMLX graph does it
 	}
@@ -85,10 +84,7 @@ func (u *xlaUpdater) applySplit(s *splitSlots, p pendingEdits) (bool, error) {
 	shard.KVHeads = l.KVHeads / n
 	out := make([]*tensors.Tensor, 0, n*(2*l.Layers+1)) // device-major, as adopt takes them
 	for d := range n {
-		big := make([]*tensors.Tensor, 0, 2*l.Layers+1)
-		for _, dt := range append(append(append([]*distributed.Tensor{}, s.k...), s.v...), s.mask) {
-			big = append(big, dt.Shards()[d])
-		}
+		big := s.deviceBufs(d)
 		var small []*tensors.Tensor
 		if p.nw > 0 {
 			small = append(small, tensors.FromFlatDataAndDimensions(p.widx, p.nw, 1), rk.Shards()[d], rv.Shards()[d])

@@ -132,11 +132,7 @@ func (s *splitSlots) adopt(out []*tensors.Tensor) error {
 func (s *splitSlots) buffers(donate bool) ([]any, error) {
 	var out []any
 	for d := range s.specs.n {
-		ts := make([]*tensors.Tensor, 0, 2*s.lay.Layers+1)
-		for _, dt := range append(append(append([]*distributed.Tensor{}, s.k...), s.v...), s.mask) {
-			ts = append(ts, dt.Shards()[d])
-		}
-		for _, t := range ts {
+		for _, t := range s.deviceBufs(d) {
 			if !donate {
 				out = append(out, t)
 				continue
@@ -335,8 +331,23 @@ func (s *splitSlots) Resize(c int) error {
 // Release frees the buffers.
 func (s *splitSlots) Release() { s.release() }
 
+// splitBufs lists the split buffers in the update programs' order: K ×L, Vᵀ ×L, mask.
+func (s *splitSlots) splitBufs() []*distributed.Tensor {
+	return append(append(append(make([]*distributed.Tensor, 0, len(s.k)+len(s.v)+1), s.k...), s.v...), s.mask)
+}
+
+// deviceBufs is device d's part of splitBufs: its shards.
+func (s *splitSlots) deviceBufs(d int) []*tensors.Tensor {
+	dts := s.splitBufs()
+	out := make([]*tensors.Tensor, len(dts))
+	for i, dt := range dts {
+		out[i] = dt.Shards()[d]
+	}
+	return out
+}
+
 func (s *splitSlots) release() {
-	for _, dt := range append(append(append([]*distributed.Tensor{}, s.k...), s.v...), s.mask) {
+	for _, dt := range s.splitBufs() {
 		if dt != nil {
 			_ = dt.Finalize()
 		}
