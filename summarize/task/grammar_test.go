@@ -19,15 +19,7 @@ import (
 func TestAnswerGrammar(t *testing.T) {
 	tok, err := tokenizer.NewWordLevel(Vocabulary())
 	require.NoError(t, err)
-	ids := func(words ...string) []int {
-		out := make([]int, len(words))
-		for i, w := range words {
-			id, ok := tok.TokenID(w)
-			require.True(t, ok, w)
-			out[i] = id
-		}
-		return out
-	}
+	ids := func(words ...string) []int { return wordIDs(t, tok, words...) }
 	trace := ids("#3", "k4", "3", "w24", "8", BeginSummary, "S3", "v6", EndSummary)
 	for _, form := range []Form{SummaryTagForm, NoteTagForm, BothTagsForm} {
 		g, err := NewAnswerGrammar(tok, form)
@@ -95,3 +87,15 @@ func values() []string {
 
 // The grammar is a zoomr.LogitsProcessor (checked here: the task package does not import zoomr).
 var _ zoomr.LogitsProcessor = (*AnswerGrammar)(nil)
+
+// wordIDs are the ids of task words (each must be in tok's vocabulary).
+func wordIDs(t *testing.T, tok *tokenizer.Tokenizer, words ...string) []int {
+	t.Helper()
+	out := make([]int, len(words))
+	for i, w := range words {
+		id, ok := tok.TokenID(w)
+		require.True(t, ok, w)
+		out[i] = id
+	}
+	return out
+}

@@ -162,15 +162,7 @@ func TestTagFirstForm(t *testing.T) {
 func TestTagFirstGrammar(t *testing.T) {
 	tok, err := tokenizer.NewWordLevel(VocabularyOf(Long))
 	require.NoError(t, err)
-	ids := func(words ...string) []int {
-		out := make([]int, len(words))
-		for i, w := range words {
-			id, ok := tok.TokenID(w)
-			require.True(t, ok, w)
-			out[i] = id
-		}
-		return out
-	}
+	ids := func(words ...string) []int { return wordIDs(t, tok, words...) }
 	g, err := NewAnswerGrammar(tok, TagFirstForm)
 	require.NoError(t, err)
 	gen, err := NewGenerator(Config{Form: TagFirstForm, Scale: Long}, HeldOut, 3)
