@@ -87,7 +87,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.init, "init", "", "fine-tune this Hugging Face model directory instead of training from scratch")
 	fs.StringVar(&f.data, "data", "", "train on these JSONL records instead of the synthetic task")
 	fs.IntVar(&f.steps, "steps", 1200, "optimizer steps")
-	fs.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run), long (-scale long: the long scale's new words on short traces beside long problems, train.LongCurriculum) or K1-K2,N1-N2[;…] (one stage: steps K1..K2, walks N1..N2; several configs drawn uniformly)")
+	fs.StringVar(&f.curric, "curriculum", "default", "task curriculum: default (short to long, train.TaskCurriculum), eval (evaluation-length problems only, e.g. to continue a run), long (-scale long, for a model grown from a standard one: the long scale's new words on short traces beside long problems, train.LongCurriculum), long-scratch (-scale long from scratch: short to long, train.LongScratchCurriculum) or K1-K2,N1-N2[;…] (one stage: steps K1..K2, walks N1..N2; several configs drawn uniformly)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the weights, the data and the masks")
 	fs.IntVar(&f.layers, "layers", 3, "layers (from scratch)")
 	fs.IntVar(&f.hidden, "hidden", 128, "hidden size (from scratch)")

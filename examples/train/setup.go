@@ -84,13 +84,18 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 			return nil, nil, fmt.Errorf("-curriculum long needs -scale long")
 		}
 		stages = train.LongCurriculum(f.steps)
+	case "long-scratch":
+		if f.task.Scale != task.Long {
+			return nil, nil, fmt.Errorf("-curriculum long-scratch needs -scale long")
+		}
+		stages = train.LongScratchCurriculum(f.steps)
 	default:
 		// One stage of one or more configs: K1-K2,N1-N2[;K1-K2,N1-N2...], drawn uniformly per batch.
 		var tasks []task.Config
 		for _, part := range strings.Split(f.curric, ";") {
 			c := task.Config{Scale: f.task.Scale}
 			if _, err := fmt.Sscanf(part, "%d-%d,%d-%d", &c.MinSteps, &c.MaxSteps, &c.MinWalk, &c.MaxWalk); err != nil {
-				return nil, nil, fmt.Errorf("-curriculum %q: want default, eval, long or K1-K2,N1-N2[;K1-K2,N1-N2...]", f.curric)
+				return nil, nil, fmt.Errorf("-curriculum %q: want default, eval, long, long-scratch or K1-K2,N1-N2[;K1-K2,N1-N2...]", f.curric)
 			}
 			tasks = append(tasks, c)
 		}

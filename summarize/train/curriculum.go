@@ -47,3 +47,30 @@ func LongCurriculum(steps int) []Stage {
 		{Until: steps, Tasks: []task.Config{tags, mid, full, full, full}},
 	}
 }
+
+// LongScratchCurriculum is TaskCurriculum's plan at the long scale (task.Long), for a model trained
+// from scratch in it, for a run of `steps` optimizer steps:
+//
+//	first 20%   2..6 steps of 6..8 moves (2 in 3), 7..48 steps of 6..8 moves (1 in 3)
+//	next 25%    4..12 steps of 8..24 moves (1 in 2), 12..48 steps of 12..24 moves (1 in 4),
+//	            2..8 steps of 33..48 moves (1 in 4: the long walks' counters)
+//	last 55%    the long evaluation distribution, 40..44 steps of 48 moves (1 in 2), 16..32 steps
+//	            of 40..48 moves (1 in 4), 24..48 steps of 6..12 moves (1 in 4)
+//
+// As in TaskCurriculum, short problems come first and the long batches of the first stage show
+// every step tag (#0..#47 and its S and N tags) early. The short walks of the last stage keep the
+// header lookup trained at every step count for little compute: the bundled model, trained at
+// 17..20 steps, looked up a header key wrong even close to its prompt once a problem had 24 steps.
+func LongScratchCurriculum(steps int) []Stage {
+	long := func(k1, k2, n1, n2 int) task.Config {
+		return task.Config{Scale: task.Long, MinSteps: k1, MaxSteps: k2, MinWalk: n1, MaxWalk: n2}
+	}
+	short, tags := long(2, 6, 6, 8), long(7, 48, 6, 8)
+	mid := long(4, 12, 8, 24)
+	full := task.Config{Scale: task.Long}
+	return []Stage{
+		{Until: steps * 20 / 100, Tasks: []task.Config{short, short, tags}},
+		{Until: steps * 45 / 100, Tasks: []task.Config{mid, mid, long(12, 48, 12, 24), long(2, 8, 33, 48)}},
+		{Until: steps, Tasks: []task.Config{full, full, long(16, 32, 40, 48), long(24, 48, 6, 12)}},
+	}
+}

@@ -181,7 +181,7 @@ func (ev *Evaluator) Run() (*Report, error) {
 
 // chunk returns the examples of one forward pass starting at from.
 func (ev *Evaluator) chunk(from int) []*Example {
-	T := roundUp(ev.examples[from].Len(), 64)
+	T := paddedLen(ev.examples[from].Len(), 64)
 	n := max(1, ev.BatchTokens/T)
 	return ev.examples[from:min(len(ev.examples), from+n)]
 }

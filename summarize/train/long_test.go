@@ -51,15 +51,17 @@ func TestTagFirstFormRoutesAtTheFirstSTag(t *testing.T) {
 // TestLongCurriculum: every stage's configs are of the long scale and valid, and the last stage
 // holds the long evaluation distribution.
 func TestLongCurriculum(t *testing.T) {
-	stages := LongCurriculum(1000)
-	require.Equal(t, 1000, stages[len(stages)-1].Until)
-	for _, st := range stages {
-		for _, c := range st.Tasks {
-			require.Equal(t, task.Long, c.Scale)
-			require.NoError(t, c.Validate())
+	for name, curriculum := range map[string]func(int) []Stage{"grown": LongCurriculum, "scratch": LongScratchCurriculum} {
+		stages := curriculum(1000)
+		require.Equal(t, 1000, stages[len(stages)-1].Until, name)
+		for _, st := range stages {
+			for _, c := range st.Tasks {
+				require.Equal(t, task.Long, c.Scale, name)
+				require.NoError(t, c.Validate(), name)
+			}
 		}
+		require.Contains(t, stages[len(stages)-1].Tasks, task.Config{Scale: task.Long}, name)
 	}
-	require.Contains(t, stages[len(stages)-1].Tasks, task.Config{Scale: task.Long})
 }
 
 // TestLoadGrown: a saved model grows into a larger vocabulary with its old rows unchanged and new
@@ -99,4 +101,20 @@ func TestLoadGrown(t *testing.T) {
 	require.Equal(t, old, emb(same))
 	_, err = LoadGrown(ctx, dir, 8, 1)
 	require.ErrorIs(t, err, model.ErrInvalidInput)
+}
+
+// TestPaddedLen: multiples of padTo up to 8×padTo, then at most an eighth of the length's power of
+// two more, and never shorter than the sequence.
+func TestPaddedLen(t *testing.T) {
+	for n, want := range map[int]int{1: 64, 64: 64, 65: 128, 512: 512, 513: 576, 1025: 1152, 2100: 2304, 4206: 4608, 4600: 4608, 4626: 5120} {
+		require.Equal(t, want, paddedLen(n, 64), "n=%d", n)
+	}
+	lengths := map[int]bool{}
+	for n := 1; n <= 4800; n++ {
+		p := paddedLen(n, 64)
+		require.GreaterOrEqual(t, p, n)
+		require.LessOrEqual(t, float64(p), max(float64(n)*1.125, float64(n+63)), "n=%d", n)
+		lengths[p] = true
+	}
+	require.Less(t, len(lengths), 40, "distinct padded lengths up to 4,800 tokens")
 }
