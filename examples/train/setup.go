@@ -79,16 +79,14 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 		stages = train.TaskCurriculum(f.steps)
 	case "eval":
 		stages = train.TaskCurriculum(f.steps)[2:]
-	case "long":
+	case "long", "long-scratch":
 		if f.task.Scale != task.Long {
-			return nil, nil, fmt.Errorf("-curriculum long needs -scale long")
+			return nil, nil, fmt.Errorf("-curriculum %s needs -scale long", f.curric)
 		}
 		stages = train.LongCurriculum(f.steps)
-	case "long-scratch":
-		if f.task.Scale != task.Long {
-			return nil, nil, fmt.Errorf("-curriculum long-scratch needs -scale long")
+		if f.curric == "long-scratch" {
+			stages = train.LongScratchCurriculum(f.steps)
 		}
-		stages = train.LongScratchCurriculum(f.steps)
 	default:
 		// One stage of one or more configs: K1-K2,N1-N2[;K1-K2,N1-N2...], drawn uniformly per batch.
 		var tasks []task.Config

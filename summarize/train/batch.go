@@ -37,8 +37,8 @@ func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
 // paddedLen is the length an n-token sequence is padded to: a multiple of padTo, and past 8×padTo
 // a multiple of an eighth of n's power of two (at most 12.5% padding). Each padded length is one
-// compiled training graph on XLA, which stays in memory: at the long scale (traces to 4,700
-// tokens) multiples of 64 alone made ~75 lengths, and the process grew by gigabytes.
+// more training graph for XLA to compile and keep: at the long scale (traces to 4,700 tokens)
+// multiples of 64 alone made ~75 lengths.
 func paddedLen(n, padTo int) int {
 	step := padTo
 	if n > 8*padTo {
