@@ -63,6 +63,7 @@ type flags struct {
 	lr, route, restricted          float64
 	thoughtWeight, lookupWeight    float64
 	noteWeight, firstIndexWeight   float64
+	startValueWeight               float64
 	summaryValueWeight             float64
 	answerFormWeight               float64
 	questionTagWeight              float64
@@ -108,6 +109,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.Float64Var(&f.noteWeight, "note-weight", 0, "loss weight of each thought's note, the body-only detail note questions ask for (0: the thought weight)")
 	fs.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
 	fs.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
+	fs.Float64Var(&f.startValueWeight, "start-value-weight", 0, "loss weight of the first thought's start value, the walk's first digit copied from the prompt's start value (0: the first thought's weight)")
 	fs.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
 	fs.Float64Var(&f.questionTagWeight, "question-tag-weight", 0, "loss weight of the restated question's tag, copied from the prompt (0: the restated question's weight)")
 	fs.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") note-tag (\"QN N5\", answered \"QN N5 d\") or both-tags (\"QN S5 N5\", answered \"QN S5 N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")

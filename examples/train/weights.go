@@ -14,6 +14,7 @@ type emphasis struct {
 	answerForm   float32 // an answer's word after the question's tag: a note answer's N tag (-answer-form-weight)
 	questionTag  float32 // the restated question's tag, the routing position (-question-tag-weight)
 	firstIndex   float32 // the trace's first token, the step index #K-1 read from the prompt (-first-index-weight)
+	startValue   float32 // the first thought's third token, the walk's start value read from the prompt (-start-value-weight)
 	summaryValue float32 // each summary's value, the word after its S tag (-summary-value-weight)
 	note         float32 // each thought's note, its body's last token (-note-weight)
 	lookup       float32 // each thought header's key, looked up in the prompt (-lookup-weight)
@@ -24,6 +25,7 @@ type emphasis struct {
 func emphasisOf(f flags) emphasis {
 	return emphasis{answer: float32(f.answerWeight), answerForm: float32(f.answerFormWeight),
 		questionTag: float32(f.questionTagWeight), firstIndex: float32(f.firstIndexWeight),
+		startValue:   float32(f.startValueWeight),
 		summaryValue: float32(f.summaryValueWeight), note: float32(f.noteWeight), lookup: float32(f.lookupWeight),
 		firstThought: float32(f.firstThoughtWeight)}
 }
@@ -41,6 +43,7 @@ func (em emphasis) hook(src *train.TaskSource, marker int) train.TokenWeight {
 		{em.answerForm, func(e *train.Example, t int) bool { return isAnswerForm(e, t, marker) }},
 		{em.questionTag, func(e *train.Example, t int) bool { return t == e.Route }},
 		{em.firstIndex, isTraceStart},
+		{em.startValue, isStartValue},
 		{em.summaryValue, isSummaryValue},
 		{em.note, isNote},
 		{em.lookup, isHeaderKey},
@@ -94,6 +97,13 @@ func isTraceStart(e *train.Example, t int) bool {
 		}
 	}
 	return true
+}
+
+// isStartValue: t is the first thought's third token, after "#K-1 k": the walk's start value, the
+// prompt's "= v" written as a digit (the one position of a long trace that free-running generations
+// of the long scale got wrong first; see docs/training-history.md).
+func isStartValue(e *train.Example, t int) bool {
+	return t >= 2 && isTraceStart(e, t-2) && sameThought(e, t-2, t)
 }
 
 // inFirstThought: t is in the first thought's body, after its first token.

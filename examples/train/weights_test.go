@@ -44,6 +44,10 @@ func TestEmphasisMarksItsPositions(t *testing.T) {
 			prompt := strings.Fields(p.Prompt())
 			return prompt[len(prompt)-1:], []string{fmt.Sprintf("#%d", p.Steps()-1)}
 		}},
+		{"-start-value-weight", func(p task.Problem) (prevs, words []string) {
+			body := strings.Fields(p.Body(p.Solve()[0])) // "#K-1 k d …"
+			return body[1:2], body[2:3]
+		}},
 		{"-first-thought-weight", func(p task.Problem) (prevs, words []string) {
 			body := strings.Fields(p.Body(p.Solve()[0]))
 			return body[:len(body)-1], body[1:]
@@ -69,10 +73,13 @@ func TestEmphasisMarksItsPositions(t *testing.T) {
 // header key over the first thought's body, the answer word over the answer's form word.
 func TestEmphasisPrecedence(t *testing.T) {
 	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7}
-	tok, _, p, e := weightedExample(t, cfg, 4, "-first-thought-weight", "9", "-first-index-weight", "7", "-lookup-weight", "5")
+	tok, _, p, e := weightedExample(t, cfg, 4, "-first-thought-weight", "9", "-first-index-weight", "7", "-lookup-weight", "5",
+		"-start-value-weight", "3")
 	body := strings.Fields(p.Body(p.Solve()[0]))
 	_, words := weightedTokens(tok, e, 9)
-	require.Equal(t, body[2:], words, "the first body after its index and key")
+	require.Equal(t, body[3:], words, "the first body after its index, key and start value")
+	_, words = weightedTokens(tok, e, 3)
+	require.Equal(t, body[2:3], words)
 	_, words = weightedTokens(tok, e, 7)
 	require.Equal(t, body[:1], words)
 
