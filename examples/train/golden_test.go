@@ -47,7 +47,7 @@ var trainingDataCases = []struct {
 	{"both-tags form", []string{"-question-form", "both-tags", "-answer-form-weight", "20", "-extra-questions", "4", "-seed", "5"}},
 	{"thought weight 0", []string{"-thought-weight", "0", "-lookup-weight", "5", "-note-weight", "6", "-seed", "6"}},
 	{"every emphasis", []string{"-lookup-weight", "7", "-note-weight", "9", "-summary-value-weight", "11", "-first-index-weight", "13",
-		"-start-value-weight", "29", "-first-thought-weight", "3", "-answer-form-weight", "17", "-question-tag-weight", "19", "-answer-weight", "23",
+		"-start-value-weight", "29", "-question-word-weight", "31", "-first-thought-weight", "3", "-answer-form-weight", "17", "-question-tag-weight", "19", "-answer-weight", "23",
 		"-extra-questions", "3", "-far-questions", "0.5", "-thought-weight", "0.5", "-restricted", "0.3", "-seed", "8"}},
 }
 

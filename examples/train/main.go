@@ -67,6 +67,7 @@ type flags struct {
 	summaryValueWeight             float64
 	answerFormWeight               float64
 	questionTagWeight              float64
+	questionWordWeight             float64
 	routeSkipHeads                 string
 	extraQuestions                 int
 	farQuestions                   float64
@@ -112,6 +113,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.Float64Var(&f.startValueWeight, "start-value-weight", 0, "loss weight of the first thought's start value, the walk's first digit copied from the prompt's start value (0: the first thought's weight)")
 	fs.Float64Var(&f.answerFormWeight, "answer-form-weight", 0, "loss weight of a note answer's N tag, the word after the restated question's S tag that picks the answer's form (0: the restated question's weight)")
 	fs.Float64Var(&f.questionTagWeight, "question-tag-weight", 0, "loss weight of the restated question's tag, copied from the prompt (0: the restated question's weight)")
+	fs.Float64Var(&f.questionWordWeight, "question-word-weight", 0, "loss weight of the restated question's word (QN or QV), copied from the prompt's question (0: the restated question's weight)")
 	fs.StringVar(&f.questionForm, "question-form", "", "how note questions are asked: summary-tag (\"QN S5\", answered \"QN S5 N5 d\") note-tag (\"QN N5\", answered \"QN N5 d\") or both-tags (\"QN S5 N5\", answered \"QN S5 N5 d\"); default: -init's (its task.json), else summary-tag. Recorded in OUT/task.json")
 	fs.StringVar(&f.voteLayers, "vote-layers", "", "the layers whose heads vote in ZoomR's consensus when the model decodes, as l[,…], or all; default: -init's (its task.json), else all. Recorded in OUT/task.json (set it to the layers the routing loss trains)")
 	fs.StringVar(&f.scale, "scale", "", "the task's scale: standard (up to 24 steps of 32 moves; held out: 18..20 steps of 24) or long (up to 48 steps of 48 moves; held out: 40..44 steps of 48, traces of 4,200+ tokens; its vocabulary extends the standard one, so -init with a standard model grows the embedding); default: -init's (its task.json), else standard. Recorded in OUT/task.json")

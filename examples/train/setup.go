@@ -113,7 +113,15 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	if !ok {
 		return nil, nil, fmt.Errorf("the vocabulary has no answer marker %q", task.AnswerMarker)
 	}
-	src.TokenWeight = emphasisOf(f).hook(src, marker)
+	var questionWords []int
+	for _, w := range task.QuestionWords() {
+		id, ok := tok.TokenID(w)
+		if !ok {
+			return nil, nil, fmt.Errorf("the vocabulary has no question word %q", w)
+		}
+		questionWords = append(questionWords, id)
+	}
+	src.TokenWeight = emphasisOf(f).hook(src, marker, questionWords)
 	src.ExtraQuestions = f.extraQuestions
 	if f.farQuestions < 0 || f.farQuestions > 1 {
 		return nil, nil, fmt.Errorf("-far-questions %g: want a share in 0..1", f.farQuestions)

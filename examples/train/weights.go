@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/zoomr-go/zoomr/summarize"
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
@@ -13,6 +15,7 @@ type emphasis struct {
 	answer       float32 // the answer word: the note or value before EOS (-answer-weight)
 	answerForm   float32 // an answer's word after the question's tag: a note answer's N tag (-answer-form-weight)
 	questionTag  float32 // the restated question's tag, the routing position (-question-tag-weight)
+	questionWord float32 // the restated question's word, QN or QV, next to its tag (-question-word-weight)
 	firstIndex   float32 // the trace's first token, the step index #K-1 read from the prompt (-first-index-weight)
 	startValue   float32 // the first thought's third token, the walk's start value read from the prompt (-start-value-weight)
 	summaryValue float32 // each summary's value, the word after its S tag (-summary-value-weight)
@@ -24,7 +27,7 @@ type emphasis struct {
 // emphasisOf reads the flags.
 func emphasisOf(f flags) emphasis {
 	return emphasis{answer: float32(f.answerWeight), answerForm: float32(f.answerFormWeight),
-		questionTag: float32(f.questionTagWeight), firstIndex: float32(f.firstIndexWeight),
+		questionTag: float32(f.questionTagWeight), questionWord: float32(f.questionWordWeight), firstIndex: float32(f.firstIndexWeight),
 		startValue:   float32(f.startValueWeight),
 		summaryValue: float32(f.summaryValueWeight), note: float32(f.noteWeight), lookup: float32(f.lookupWeight),
 		firstThought: float32(f.firstThoughtWeight)}
@@ -32,8 +35,8 @@ func emphasisOf(f flags) emphasis {
 
 // hook is the TaskSource's token weight: where positions meet, the first rule that singles a token
 // out wins, in the order of the fields (the answer word over everything, the first thought's body
-// under everything). marker is the answer marker's id.
-func (em emphasis) hook(src *train.TaskSource, marker int) train.TokenWeight {
+// under everything). marker is the answer marker's id, questionWords the ids of QN and QV.
+func (em emphasis) hook(src *train.TaskSource, marker int, questionWords []int) train.TokenWeight {
 	type rule struct {
 		weight float32
 		at     func(e *train.Example, t int) bool
@@ -42,6 +45,7 @@ func (em emphasis) hook(src *train.TaskSource, marker int) train.TokenWeight {
 	for _, r := range []rule{
 		{em.answerForm, func(e *train.Example, t int) bool { return isAnswerForm(e, t, marker) }},
 		{em.questionTag, func(e *train.Example, t int) bool { return t == e.Route }},
+		{em.questionWord, func(e *train.Example, t int) bool { return isQuestionWord(e, t, questionWords) }},
 		{em.firstIndex, isTraceStart},
 		{em.startValue, isStartValue},
 		{em.summaryValue, isSummaryValue},
@@ -67,6 +71,14 @@ func (em emphasis) hook(src *train.TaskSource, marker int) train.TokenWeight {
 // answer's form (a note answer's N tag; in a value answer the answer word itself).
 func isAnswerForm(e *train.Example, t, marker int) bool {
 	return t >= 3 && e.Kinds[t] == summarize.Answer && e.Kinds[t-3] == summarize.Answer && e.IDs[t-3] == marker
+}
+
+// isQuestionWord: t is the restated question's word (QN or QV) in the answer, next to the routing tag
+// (after it in the tag-first form, before it in the others). Only the answer's own question counts:
+// the words of questions appended after it are fed in, not predicted.
+func isQuestionWord(e *train.Example, t int, questionWords []int) bool {
+	return e.Route >= 0 && (t == e.Route-1 || t == e.Route+1) && e.Kinds[t] == summarize.Answer &&
+		slices.Contains(questionWords, e.IDs[t])
 }
 
 // isHeaderKey: t is a thought's second token, the key of the task's header "#i k".

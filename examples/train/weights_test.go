@@ -52,6 +52,10 @@ func TestEmphasisMarksItsPositions(t *testing.T) {
 			body := strings.Fields(p.Body(p.Solve()[0]))
 			return body[:len(body)-1], body[1:]
 		}},
+		{"-question-word-weight", func(p task.Problem) (prevs, words []string) {
+			answer := strings.Fields(p.Answer()) // QN S5 …
+			return []string{task.AnswerMarker}, answer[:1]
+		}},
 		{"-question-tag-weight", func(p task.Problem) (prevs, words []string) {
 			answer := strings.Fields(p.Answer()) // QN S5 …
 			return answer[:1], answer[1:2]
@@ -66,6 +70,18 @@ func TestEmphasisMarksItsPositions(t *testing.T) {
 			require.Equal(t, float32(7), e.Weight[e.Len()-2], "the answer word")
 			require.True(t, src.IsAnswerWord(e, e.Len()-2))
 		}
+	}
+}
+
+// TestQuestionWordTagFirst: in the tag-first form the question's word follows its tag ("S5 QN").
+func TestQuestionWordTagFirst(t *testing.T) {
+	cfg := task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 7, MaxWalk: 7, Form: task.TagFirstForm}
+	for seed := uint64(1); seed < 6; seed++ {
+		tok, _, p, e := weightedExample(t, cfg, seed, "-question-form", "tag-first", "-question-word-weight", "9", "-extra-questions", "3")
+		prevs, words := weightedTokens(tok, e, 9)
+		answer := strings.Fields(p.Answer()) // S5 QN …
+		require.Equal(t, answer[1:2], words, "seed %d", seed)
+		require.Equal(t, answer[:1], prevs)
 	}
 }
 

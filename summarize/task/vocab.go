@@ -96,6 +96,11 @@ func index(i int) string   { return fmt.Sprintf("#%d", i) }
 func tagS(i int) string    { return fmt.Sprintf("S%d", i) }
 func tagN(i int) string    { return fmt.Sprintf("N%d", i) }
 func counter(c int) string { return fmt.Sprintf("w%d", c) }
+
+// QuestionWords are the words that ask a question, QN (a step's note) and QV (its value): a prompt's
+// question and its restatement in the answer hold one.
+func QuestionWords() []string { return []string{wordNote, wordValue} }
+
 func questionWord(k Kind) string {
 	if k == Note {
 		return wordNote
