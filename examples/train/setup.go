@@ -109,19 +109,11 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	src.Weights.Thought = float32(f.thoughtWeight)
 	// The restated question before the answer word must be right too: weigh it along.
 	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
-	marker, ok := tok.TokenID(task.AnswerMarker)
-	if !ok {
-		return nil, nil, fmt.Errorf("the vocabulary has no answer marker %q", task.AnswerMarker)
+	words, err := taskWordIDs(tok)
+	if err != nil {
+		return nil, nil, err
 	}
-	var questionWords []int
-	for _, w := range task.QuestionWords() {
-		id, ok := tok.TokenID(w)
-		if !ok {
-			return nil, nil, fmt.Errorf("the vocabulary has no question word %q", w)
-		}
-		questionWords = append(questionWords, id)
-	}
-	src.TokenWeight = emphasisOf(f).hook(src, marker, questionWords)
+	src.TokenWeight = emphasisOf(f).hook(src, words)
 	src.ExtraQuestions = f.extraQuestions
 	if f.farQuestions < 0 || f.farQuestions > 1 {
 		return nil, nil, fmt.Errorf("-far-questions %g: want a share in 0..1", f.farQuestions)

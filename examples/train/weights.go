@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 
+	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/summarize"
+	"github.com/zoomr-go/zoomr/summarize/task"
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
 
@@ -33,28 +36,37 @@ func emphasisOf(f flags) emphasis {
 		firstThought: float32(f.firstThoughtWeight)}
 }
 
-// hook is the TaskSource's token weight: where positions meet, the first rule that singles a token
-// out wins, in the order of the fields (the answer word over everything, the first thought's body
-// under everything). marker is the answer marker's id, questionWords the ids of QN and QV.
-func (em emphasis) hook(src *train.TaskSource, marker int, questionWords []int) train.TokenWeight {
-	type rule struct {
-		weight float32
-		at     func(e *train.Example, t int) bool
+// position is a class of task positions that an emphasis flag singles out and -probe measures.
+type position struct {
+	name   string
+	weight float32
+	at     func(e *train.Example, t int) bool
+}
+
+// positions lists the classes in precedence order: where classes meet, the first wins (the answer
+// word over everything, the first thought's body under everything).
+func (em emphasis) positions(src *train.TaskSource, w taskWords) []position {
+	return []position{
+		{"answer word", em.answer, src.IsAnswerWord},
+		{"answer form", em.answerForm, func(e *train.Example, t int) bool { return isAnswerForm(e, t, w.marker) }},
+		{"question tag", em.questionTag, func(e *train.Example, t int) bool { return t == e.Route }},
+		{"question word", em.questionWord, func(e *train.Example, t int) bool { return isQuestionWord(e, t, w.questionWords) }},
+		{"first index", em.firstIndex, isTraceStart},
+		{"start value", em.startValue, isStartValue},
+		{"summary value", em.summaryValue, isSummaryValue},
+		{"note", em.note, isNote},
+		{"header key", em.lookup, isHeaderKey},
+		{"first thought", em.firstThought, inFirstThought},
 	}
-	rules := []rule{{em.answer, src.IsAnswerWord}}
-	for _, r := range []rule{
-		{em.answerForm, func(e *train.Example, t int) bool { return isAnswerForm(e, t, marker) }},
-		{em.questionTag, func(e *train.Example, t int) bool { return t == e.Route }},
-		{em.questionWord, func(e *train.Example, t int) bool { return isQuestionWord(e, t, questionWords) }},
-		{em.firstIndex, isTraceStart},
-		{em.startValue, isStartValue},
-		{em.summaryValue, isSummaryValue},
-		{em.note, isNote},
-		{em.lookup, isHeaderKey},
-		{em.firstThought, inFirstThought},
-	} {
-		if r.weight > 0 {
-			rules = append(rules, r)
+}
+
+// hook is the TaskSource's token weight: the weight of the first class (positions) that holds a
+// token and has one; the answer word always takes the answer weight.
+func (em emphasis) hook(src *train.TaskSource, w taskWords) train.TokenWeight {
+	var rules []position
+	for i, p := range em.positions(src, w) {
+		if i == 0 || p.weight > 0 {
+			rules = append(rules, p)
 		}
 	}
 	return func(e *train.Example, t int, w float32) float32 {
@@ -65,6 +77,28 @@ func (em emphasis) hook(src *train.TaskSource, marker int, questionWords []int) 
 		}
 		return w
 	}
+}
+
+// taskWords are the ids of the task words the position classes look for.
+type taskWords struct {
+	marker        int   // the answer marker
+	questionWords []int // QN and QV
+}
+
+func taskWordIDs(tok *tokenizer.Tokenizer) (taskWords, error) {
+	var w taskWords
+	for i, word := range append([]string{task.AnswerMarker}, task.QuestionWords()...) {
+		id, ok := tok.TokenID(word)
+		if !ok {
+			return w, fmt.Errorf("the vocabulary has no task word %q", word)
+		}
+		if i == 0 {
+			w.marker = id
+		} else {
+			w.questionWords = append(w.questionWords, id)
+		}
+	}
+	return w, nil
 }
 
 // isAnswerForm: t is an answer's fourth token, after "<|answer|> QN S5": the word that picks the
