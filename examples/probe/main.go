@@ -2,6 +2,7 @@
 // reference trace fed in (teacher-forced), which is where a training run's failures show first:
 //
 //	go run ./examples/probe -model testdata/zoomr-tiny
+//	go run ./examples/probe -model testdata/zoomr-long -positions -n 10
 //
 // It prints (1) the held-out answer accuracy by problem length (3, 6, 10 and 18 steps of 24 moves)
 // under full attention and the restricted ZoomR-like views of the trainer's evaluator, and (2) the
@@ -13,7 +14,9 @@
 // by how far back the question's step is (not for task.NoteTagForm models: there the question
 // names the N tag and there is no form to pick), and (4) which heads copy a far note and which
 // route to its thought at the restated question: the heads to leave out of the routing loss when
-// the two share a position (examples/train -route-skip-heads).
+// the two share a position (examples/train -route-skip-heads). With -positions it prints instead
+// the accuracy at each class of single positions (examples/internal/taskpos) at the model's own
+// scale, the long one included.
 package main
 
 import (
@@ -38,11 +41,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	dir := fs.String("model", "testdata/zoomr-tiny", "model directory (trained on the synthetic task)")
 	n := fs.Int("n", 16, "held-out problems per length")
 	seed := fs.Uint64("seed", 7, "seed of the held-out problems")
+	pos := fs.Bool("positions", false, "instead: the teacher-forced accuracy at each class of single task positions (the start value, the restated question's tag and word, the answer word, …) on -n held-out problems at the model's own scale, standard or long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *pos {
+		return positions(ctx, stdout, *dir, *n, *seed)
 	}
 	return probe(ctx, stdout, *dir, *n, *seed)
 }

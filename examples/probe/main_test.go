@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,4 +38,23 @@ func TestTablesGoToTheWriter(t *testing.T) {
 	printHeads(&out, &headRoles{Copy: []float64{0.5, 0.25}, Route: []float64{1, 0}, N: 3}, &model.Config{Layers: 1, Heads: 2})
 	require.Contains(t, out.String(), "heads on 3 far note questions")
 	require.Contains(t, out.String(), "0.1   0.250   0.00")
+}
+
+// TestPositions: on the bundled model each class of single positions is counted once per problem or
+// once per thought, and its copies are right (the bundled model writes exact traces).
+func TestPositions(t *testing.T) {
+	var out strings.Builder
+	dir := filepath.Join("..", "..", "testdata", "zoomr-tiny")
+	require.NoError(t, run(t.Context(), []string{"-model", dir, "-positions", "-n", "3", "-seed", "1"}, &out))
+	table := out.String()
+	for _, row := range []string{"| answer word | 3 |", "| question tag | 3 | 100.0% | 3 of 3 |",
+		"| question word | 3 | 100.0% | 3 of 3 |", "| first index | 3 | 100.0% | 3 of 3 |",
+		"| start value | 3 | 100.0% | 3 of 3 |", "| other trace | "} {
+		require.Contains(t, table, row)
+	}
+	for _, line := range strings.Split(table, "\n") {
+		if strings.HasPrefix(line, "| header key |") || strings.HasPrefix(line, "| summary value |") {
+			require.Contains(t, line, "| 100.0% | 3 of 3 |", line)
+		}
+	}
 }

@@ -55,7 +55,7 @@ func main() { cli.Main("train", run) }
 
 type flags struct {
 	out, init, data, split, curric string
-	steps, dump, ckptEvery, probe  int
+	steps, dump, ckptEvery         int
 	seed                           uint64
 	layers, hidden, heads, kvHeads int
 	headDim, ffn                   int
@@ -127,7 +127,6 @@ func parseFlags(args []string) (flags, error) {
 	fs.BoolVar(&f.bf16, "bf16", true, "write the final weights as bfloat16")
 	fs.BoolVar(&f.noResume, "no-resume", false, "ignore an existing checkpoint")
 	fs.IntVar(&f.dump, "dump", 0, "write this many task problems as JSONL to stdout and exit")
-	fs.IntVar(&f.probe, "probe", 0, "measure -init's teacher-forced accuracy at each class of task positions (the -*-weight classes, the rest of the trace and answer) on this many held-out problems of -seed, write the table to stdout and exit: single positions that every trace needs right hide in the loss")
 	fs.StringVar(&f.split, "split", "heldout", "split of -dump: train or heldout")
 	if err := fs.Parse(args); err != nil {
 		return flags{}, err
@@ -148,9 +147,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if f.dump > 0 {
 		return dump(f, stdout)
-	}
-	if f.probe > 0 {
-		return probe(ctx, f, stdout)
 	}
 	// Training graphs allocate large short-lived buffers: collect less often (memory is plentiful,
 	// CPU is not).

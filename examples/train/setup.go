@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/zoomr-go/zoomr/examples/internal/taskpos"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/summarize"
@@ -109,7 +110,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	src.Weights.Thought = float32(f.thoughtWeight)
 	// The restated question before the answer word must be right too: weigh it along.
 	src.Weights.Answer = max(src.Weights.Answer, float32(f.answerWeight)/4)
-	words, err := taskWordIDs(tok)
+	words, err := taskpos.WordIDs(tok)
 	if err != nil {
 		return nil, nil, err
 	}

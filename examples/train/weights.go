@@ -1,12 +1,7 @@
 package main
 
 import (
-	"fmt"
-	"slices"
-
-	"github.com/zoomr-go/zoomr/model/tokenizer"
-	"github.com/zoomr-go/zoomr/summarize"
-	"github.com/zoomr-go/zoomr/summarize/task"
+	"github.com/zoomr-go/zoomr/examples/internal/taskpos"
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
 
@@ -36,37 +31,26 @@ func emphasisOf(f flags) emphasis {
 		firstThought: float32(f.firstThoughtWeight)}
 }
 
-// position is a class of task positions that an emphasis flag singles out and -probe measures.
-type position struct {
-	name   string
-	weight float32
-	at     func(e *train.Example, t int) bool
+// weightOf is the flag's weight of a taskpos class (0: none given).
+func (em emphasis) weightOf(class string) float32 {
+	return map[string]float32{taskpos.AnswerWord: em.answer, taskpos.AnswerForm: em.answerForm,
+		taskpos.QuestionTag: em.questionTag, taskpos.QuestionWord: em.questionWord,
+		taskpos.FirstIndex: em.firstIndex, taskpos.StartValue: em.startValue,
+		taskpos.SummaryValue: em.summaryValue, taskpos.Note: em.note, taskpos.HeaderKey: em.lookup,
+		taskpos.FirstThought: em.firstThought}[class]
 }
 
-// positions lists the classes in precedence order: where classes meet, the first wins (the answer
-// word over everything, the first thought's body under everything).
-func (em emphasis) positions(src *train.TaskSource, w taskWords) []position {
-	return []position{
-		{"answer word", em.answer, src.IsAnswerWord},
-		{"answer form", em.answerForm, func(e *train.Example, t int) bool { return isAnswerForm(e, t, w.marker) }},
-		{"question tag", em.questionTag, func(e *train.Example, t int) bool { return t == e.Route }},
-		{"question word", em.questionWord, func(e *train.Example, t int) bool { return isQuestionWord(e, t, w.questionWords) }},
-		{"first index", em.firstIndex, isTraceStart},
-		{"start value", em.startValue, isStartValue},
-		{"summary value", em.summaryValue, isSummaryValue},
-		{"note", em.note, isNote},
-		{"header key", em.lookup, isHeaderKey},
-		{"first thought", em.firstThought, inFirstThought},
+// hook is the TaskSource's token weight: the weight of the first class (taskpos.Classes, in their
+// precedence order) that holds a token and has one; the answer word always takes the answer weight.
+func (em emphasis) hook(src *train.TaskSource, words taskpos.Words) train.TokenWeight {
+	type rule struct {
+		weight float32
+		at     func(e *train.Example, t int) bool
 	}
-}
-
-// hook is the TaskSource's token weight: the weight of the first class (positions) that holds a
-// token and has one; the answer word always takes the answer weight.
-func (em emphasis) hook(src *train.TaskSource, w taskWords) train.TokenWeight {
-	var rules []position
-	for i, p := range em.positions(src, w) {
-		if i == 0 || p.weight > 0 {
-			rules = append(rules, p)
+	var rules []rule
+	for i, c := range taskpos.Classes(src, words) {
+		if w := em.weightOf(c.Name); i == 0 || w > 0 {
+			rules = append(rules, rule{w, c.At})
 		}
 	}
 	return func(e *train.Example, t int, w float32) float32 {
@@ -77,96 +61,4 @@ func (em emphasis) hook(src *train.TaskSource, w taskWords) train.TokenWeight {
 		}
 		return w
 	}
-}
-
-// taskWords are the ids of the task words the position classes look for.
-type taskWords struct {
-	marker        int   // the answer marker
-	questionWords []int // QN and QV
-}
-
-func taskWordIDs(tok *tokenizer.Tokenizer) (taskWords, error) {
-	var w taskWords
-	for i, word := range append([]string{task.AnswerMarker}, task.QuestionWords()...) {
-		id, ok := tok.TokenID(word)
-		if !ok {
-			return w, fmt.Errorf("the vocabulary has no task word %q", word)
-		}
-		if i == 0 {
-			w.marker = id
-		} else {
-			w.questionWords = append(w.questionWords, id)
-		}
-	}
-	return w, nil
-}
-
-// isAnswerForm: t is an answer's fourth token, after "<|answer|> QN S5": the word that picks the
-// answer's form (a note answer's N tag; in a value answer the answer word itself).
-func isAnswerForm(e *train.Example, t, marker int) bool {
-	return t >= 3 && e.Kinds[t] == summarize.Answer && e.Kinds[t-3] == summarize.Answer && e.IDs[t-3] == marker
-}
-
-// isQuestionWord: t is the restated question's word (QN or QV) in the answer, next to the routing tag
-// (after it in the tag-first form, before it in the others). Only the answer's own question counts:
-// the words of questions appended after it are fed in, not predicted.
-func isQuestionWord(e *train.Example, t int, questionWords []int) bool {
-	return e.Route >= 0 && (t == e.Route-1 || t == e.Route+1) && e.Kinds[t] == summarize.Answer &&
-		slices.Contains(questionWords, e.IDs[t])
-}
-
-// isHeaderKey: t is a thought's second token, the key of the task's header "#i k".
-func isHeaderKey(e *train.Example, t int) bool {
-	return t-1 >= max(e.PromptLen, 1) && isBodyStart(e, t-1) && sameThought(e, t-1, t)
-}
-
-// isNote: t is a thought body's last token, the task's note.
-func isNote(e *train.Example, t int) bool {
-	return t >= e.PromptLen && t+1 < e.Len() && e.Kinds[t] == summarize.Thought && !sameThought(e, t, t+1)
-}
-
-// isSummaryValue: t is a summary's third token, the value of the task's summary
-// "<|begin_of_summary|> S_i v <|end_of_summary|>".
-func isSummaryValue(e *train.Example, t int) bool {
-	inSummary := func(p int) bool { return e.Kinds[p] == summarize.Summary && e.Thought[p] == e.Thought[t] }
-	return t >= max(e.PromptLen, 2) && inSummary(t) && inSummary(t-1) && inSummary(t-2) && (t < 3 || !inSummary(t-3))
-}
-
-// isTraceStart: t is the first thought's first token, the task's first step index #K-1.
-func isTraceStart(e *train.Example, t int) bool {
-	if t < e.PromptLen || e.Kinds[t] != summarize.Thought {
-		return false
-	}
-	for p := t - 1; p >= e.PromptLen; p-- {
-		if e.Kinds[p] == summarize.Thought {
-			return false
-		}
-	}
-	return true
-}
-
-// isStartValue: t is the first thought's third token, after "#K-1 k": the walk's start value, the
-// prompt's "= v" written as a digit (the one position of a long trace that free-running generations
-// of the long scale got wrong first; see docs/training-history.md).
-func isStartValue(e *train.Example, t int) bool {
-	return t >= 2 && isTraceStart(e, t-2) && sameThought(e, t-2, t)
-}
-
-// inFirstThought: t is in the first thought's body, after its first token.
-func inFirstThought(e *train.Example, t int) bool {
-	start := t
-	for start > 0 && sameThought(e, start-1, start) {
-		start--
-	}
-	return start < t && isTraceStart(e, start)
-}
-
-// isBodyStart: t is a thought body's first token.
-func isBodyStart(e *train.Example, t int) bool {
-	return e.Kinds[t] == summarize.Thought && (t == 0 || !sameThought(e, t-1, t))
-}
-
-// sameThought reports whether positions a and b are both in the body of one thought.
-func sameThought(e *train.Example, a, b int) bool {
-	return e.Kinds[a] == summarize.Thought && e.Kinds[b] == summarize.Thought && e.Thought[a] == e.Thought[b]
 }
