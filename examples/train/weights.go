@@ -5,39 +5,27 @@ import (
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
 
-// emphasis is the loss weight of the task positions the -*-weight flags single out, each a recipe
-// change of the bundled model's training (docs/training-history.md): one token per thought or per
-// problem that, at the weight of its kind, the model never learned. 0 leaves a position at its
-// weight by kind, except the answer word, which always takes the answer weight.
-type emphasis struct {
-	answer       float32 // the answer word: the note or value before EOS (-answer-weight)
-	answerForm   float32 // an answer's word after the question's tag: a note answer's N tag (-answer-form-weight)
-	questionTag  float32 // the restated question's tag, the routing position (-question-tag-weight)
-	questionWord float32 // the restated question's word, QN or QV, next to its tag (-question-word-weight)
-	firstIndex   float32 // the trace's first token, the step index #K-1 read from the prompt (-first-index-weight)
-	startValue   float32 // the first thought's third token, the walk's start value read from the prompt (-start-value-weight)
-	summaryValue float32 // each summary's value, the word after its S tag (-summary-value-weight)
-	note         float32 // each thought's note, its body's last token (-note-weight)
-	lookup       float32 // each thought header's key, looked up in the prompt (-lookup-weight)
-	firstThought float32 // the first thought's body after its step index (-first-thought-weight)
-}
+// emphasis is the loss weight of each class of task positions (taskpos: what each one is) that a
+// -*-weight flag singles out, each a recipe change of a model's training (docs/training-history.md):
+// one token per thought or per problem that, at the weight of its kind, the model never learned. 0
+// leaves a position at its weight by kind, except the answer word, which always takes the answer
+// weight.
+type emphasis map[string]float32
 
 // emphasisOf reads the flags.
 func emphasisOf(f flags) emphasis {
-	return emphasis{answer: float32(f.answerWeight), answerForm: float32(f.answerFormWeight),
-		questionTag: float32(f.questionTagWeight), questionWord: float32(f.questionWordWeight), firstIndex: float32(f.firstIndexWeight),
-		startValue:   float32(f.startValueWeight),
-		summaryValue: float32(f.summaryValueWeight), note: float32(f.noteWeight), lookup: float32(f.lookupWeight),
-		firstThought: float32(f.firstThoughtWeight)}
-}
-
-// weightOf is the flag's weight of a taskpos class (0: none given).
-func (em emphasis) weightOf(class string) float32 {
-	return map[string]float32{taskpos.AnswerWord: em.answer, taskpos.AnswerForm: em.answerForm,
-		taskpos.QuestionTag: em.questionTag, taskpos.QuestionWord: em.questionWord,
-		taskpos.FirstIndex: em.firstIndex, taskpos.StartValue: em.startValue,
-		taskpos.SummaryValue: em.summaryValue, taskpos.Note: em.note, taskpos.HeaderKey: em.lookup,
-		taskpos.FirstThought: em.firstThought}[class]
+	return emphasis{
+		taskpos.AnswerWord:   float32(f.answerWeight),
+		taskpos.AnswerForm:   float32(f.answerFormWeight),
+		taskpos.QuestionTag:  float32(f.questionTagWeight),
+		taskpos.QuestionWord: float32(f.questionWordWeight),
+		taskpos.FirstIndex:   float32(f.firstIndexWeight),
+		taskpos.StartValue:   float32(f.startValueWeight),
+		taskpos.SummaryValue: float32(f.summaryValueWeight),
+		taskpos.Note:         float32(f.noteWeight),
+		taskpos.HeaderKey:    float32(f.lookupWeight),
+		taskpos.FirstThought: float32(f.firstThoughtWeight),
+	}
 }
 
 // hook is the TaskSource's token weight: the weight of the first class (taskpos.Classes, in their
@@ -49,8 +37,8 @@ func (em emphasis) hook(src *train.TaskSource, words taskpos.Words) train.TokenW
 	}
 	var rules []rule
 	for i, c := range taskpos.Classes(src, words) {
-		if w := em.weightOf(c.Name); i == 0 || w > 0 {
-			rules = append(rules, rule{w, c.At})
+		if i == 0 || em[c.Name] > 0 {
+			rules = append(rules, rule{em[c.Name], c.At})
 		}
 	}
 	return func(e *train.Example, t int, w float32) float32 {
