@@ -41,7 +41,8 @@ func TestTablesGoToTheWriter(t *testing.T) {
 }
 
 // TestPositions: on the bundled model each class of single positions is counted once per problem or
-// once per thought, and its copies are right (the bundled model writes exact traces).
+// once per thought, and its copies are right (the bundled model writes exact traces); its restated
+// question word follows the prompt's when that is swapped (it is copied).
 func TestPositions(t *testing.T) {
 	var out strings.Builder
 	dir := filepath.Join("..", "..", "testdata", "zoomr-tiny")
@@ -49,7 +50,8 @@ func TestPositions(t *testing.T) {
 	table := out.String()
 	for _, row := range []string{"| answer word | 3 |", "| question tag | 3 | 100.0% | 3 of 3 |",
 		"| question word | 3 | 100.0% | 3 of 3 |", "| first index | 3 | 100.0% | 3 of 3 |",
-		"| start value | 3 | 100.0% | 3 of 3 |", "| other trace | "} {
+		"| start value | 3 | 100.0% | 3 of 3 |", "| other trace | ",
+		"| question word, the prompt's swapped | 3 | 100.0% | 3 of 3 |"} {
 		require.Contains(t, table, row)
 	}
 	for _, line := range strings.Split(table, "\n") {

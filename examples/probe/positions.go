@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/zoomr-go/zoomr/examples/internal/taskpos"
 	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
@@ -75,6 +76,7 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64)
 	}
 	otherTrace, otherAnswer := len(classes), len(classes)+1
 	counts[otherTrace].name, counts[otherAnswer].name = "other trace", "other answer"
+	swapped := positionCount{name: "question word, the prompt's swapped"}
 
 	g, err := tt.Generator(task.HeldOut, seed)
 	if err != nil {
@@ -100,18 +102,66 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64)
 			}
 			counts[k].add(model.Argmax(pre.Logits[(t-1)*V:t*V]) == e.IDs[t])
 		}
+		if err := followsSwappedQuestion(ctx, m, e, classes, words, &swapped); err != nil {
+			return err
+		}
 		for i := range counts {
 			counts[i].endProblem()
 		}
+		swapped.endProblem()
 	}
 	fmt.Fprintf(w, "teacher-forced accuracy by position on %d held-out problems (seed %d, %s scale, full attention):\n\n",
 		n, seed, tt.Scale)
 	fmt.Fprintln(w, "| positions | count | right | problems with every one right |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|")
-	for _, c := range counts {
+	for _, c := range append(counts, swapped) {
 		if c.n > 0 {
 			fmt.Fprintf(w, "| %s | %d | %.1f%% | %d of %d |\n", c.name, c.n, 100*float64(c.right)/float64(c.n), c.allRightIn, c.problems)
 		}
+	}
+	if swapped.n > 0 {
+		fmt.Fprintf(w, "\n%q: the same problems with the prompt's question word swapped (QN ↔ QV), right when the\n"+
+			"restated word follows the swap. Near 100%% the word is copied from the prompt; if it and %q add up\n"+
+			"to about 100%%, the prediction ignores the prompt.\n", swapped.name, taskpos.QuestionWord)
+	}
+	return nil
+}
+
+// followsSwappedQuestion scores, into c, whether the restated question's word follows the prompt's
+// when that is swapped (QN ↔ QV): a copy can be entirely absent while the word is right half the
+// time, and only a counterfactual tells (docs/training-history.md, the long scale's question word).
+// Problems whose prompt has no single question word, or no restated one, are skipped.
+func followsSwappedQuestion(ctx context.Context, m *model.Model, e *train.Example, classes []taskpos.Class,
+	words taskpos.Words, c *positionCount) error {
+	qw := words.QuestionWords
+	asked := -1
+	for t := range e.PromptLen {
+		if slices.Contains(qw, e.IDs[t]) {
+			if asked >= 0 {
+				return nil
+			}
+			asked = t
+		}
+	}
+	var restated []int
+	for t := e.PromptLen; t < e.Len(); t++ {
+		if k := taskpos.Of(classes, e, t); k >= 0 && classes[k].Name == taskpos.QuestionWord {
+			restated = append(restated, t)
+		}
+	}
+	if asked < 0 || len(restated) == 0 || len(qw) != 2 {
+		return nil
+	}
+	other := qw[0] + qw[1] - e.IDs[asked]
+	ids := slices.Clone(e.IDs[:restated[len(restated)-1]])
+	ids[asked] = other
+	pre, err := m.Prefill(ctx, ids, 0, nil, true)
+	if err != nil {
+		return err
+	}
+	V := m.Config.VocabSize
+	for _, t := range restated {
+		c.add(model.Argmax(pre.Logits[(t-1)*V:t*V]) == other)
 	}
 	return nil
 }
