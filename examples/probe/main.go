@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("n", 16, "held-out problems per length")
 	seed := fs.Uint64("seed", 7, "seed of the held-out problems")
 	pos := fs.Bool("positions", false, "instead: the teacher-forced accuracy at each class of single task positions (the start value, the restated question's tag and word, the answer word, …) on -n held-out problems at the model's own scale, standard or long")
+	steps := fs.String("steps", "", "with -positions: problems of K1-K2 steps (default: the model's evaluation length), to tell where along the length a copy stops")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *pos {
-		return positions(ctx, stdout, *dir, *n, *seed)
+		return positions(ctx, stdout, *dir, *n, *seed, *steps)
 	}
 	return probe(ctx, stdout, *dir, *n, *seed)
 }

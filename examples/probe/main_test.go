@@ -21,6 +21,8 @@ func TestCLI(t *testing.T) {
 	require.ErrorContains(t, run(ctx, []string{"-n", "x"}, &out), "invalid value")
 	require.ErrorContains(t, run(ctx, []string{"stray"}, &out), "unexpected arguments")
 	require.Error(t, run(ctx, []string{"-model", t.TempDir()}, &out), "no model there")
+	tiny := filepath.Join("..", "..", "testdata", "zoomr-tiny")
+	require.ErrorContains(t, run(ctx, []string{"-model", tiny, "-positions", "-steps", "x"}, &out), "want K1-K2")
 	require.Empty(t, out.String())
 }
 
@@ -59,4 +61,14 @@ func TestPositions(t *testing.T) {
 			require.Contains(t, line, "| 100.0% | 3 of 3 |", line)
 		}
 	}
+}
+
+// TestPositionsAtOtherLengths: -steps draws the problems at the given step count (the bundled model,
+// trained at 18-20 steps, slips elsewhere: header keys at 6-8 steps).
+func TestPositionsAtOtherLengths(t *testing.T) {
+	var out strings.Builder
+	dir := filepath.Join("..", "..", "testdata", "zoomr-tiny")
+	require.NoError(t, run(t.Context(), []string{"-model", dir, "-positions", "-n", "2", "-seed", "1", "-steps", "6-6"}, &out))
+	require.Contains(t, out.String(), "6-6 steps")
+	require.Contains(t, out.String(), "| header key | 12 |", "6 thoughts in each of 2 problems")
 }

@@ -50,7 +50,7 @@ func (c *positionCount) endProblem() {
 // backend. The loss and a trace's token accuracy average over thousands of positions and hide a
 // copy that fails at one position per trace: zoomr-long wrote 99.8% of its held-out trace tokens
 // right and failed every generation at the first thought's start value (docs/training-history.md).
-func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64) error {
+func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64, steps string) error {
 	m, tok, err := taskrun.Load(ctx, dir)
 	if err != nil {
 		return err
@@ -61,6 +61,11 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64)
 		return err
 	}
 	cfg := task.Config{Scale: tt.Scale, Form: tt.Form}
+	if steps != "" {
+		if _, err := fmt.Sscanf(steps, "%d-%d", &cfg.MinSteps, &cfg.MaxSteps); err != nil {
+			return fmt.Errorf("-steps %q: want K1-K2", steps)
+		}
+	}
 	src, err := train.NewTaskSource(tok, []train.Stage{{Until: 1, Tasks: []task.Config{cfg}}}, seed)
 	if err != nil {
 		return err
@@ -78,7 +83,7 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64)
 	counts[otherTrace].name, counts[otherAnswer].name = "other trace", "other answer"
 	swapped := positionCount{name: "question word, the prompt's swapped"}
 
-	g, err := tt.Generator(task.HeldOut, seed)
+	g, err := task.NewGenerator(cfg, task.HeldOut, seed)
 	if err != nil {
 		return err
 	}
@@ -110,8 +115,12 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64)
 		}
 		swapped.endProblem()
 	}
-	fmt.Fprintf(w, "teacher-forced accuracy by position on %d held-out problems (seed %d, %s scale, full attention):\n\n",
-		n, seed, tt.Scale)
+	length := "the evaluation length"
+	if steps != "" {
+		length = steps + " steps"
+	}
+	fmt.Fprintf(w, "teacher-forced accuracy by position on %d held-out problems (seed %d, %s scale, %s, full attention):\n\n",
+		n, seed, tt.Scale, length)
 	fmt.Fprintln(w, "| positions | count | right | problems with every one right |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|")
 	for _, c := range append(counts, swapped) {
