@@ -82,6 +82,11 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 	otherTrace, otherAnswer := len(classes), len(classes)+1
 	counts[otherTrace].name, counts[otherAnswer].name = "other trace", "other answer"
 	swapped := positionCount{name: "question word, the prompt's swapped"}
+	// The answer word by question kind: a value is copied from a summary, a note from a body.
+	byKind := map[task.Kind]*positionCount{
+		task.Note:  {name: "answer word, note questions"},
+		task.Value: {name: "answer word, value questions"},
+	}
 
 	g, err := task.NewGenerator(cfg, task.HeldOut, seed)
 	if err != nil {
@@ -89,7 +94,8 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 	}
 	V := m.Config.VocabSize
 	for range n {
-		e, err := src.Example(g.Next())
+		p := g.Next()
+		e, err := src.Example(p)
 		if err != nil {
 			return err
 		}
@@ -105,7 +111,11 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 					k = otherAnswer
 				}
 			}
-			counts[k].add(model.Argmax(pre.Logits[(t-1)*V:t*V]) == e.IDs[t])
+			right := model.Argmax(pre.Logits[(t-1)*V:t*V]) == e.IDs[t]
+			counts[k].add(right)
+			if k < len(classes) && classes[k].Name == taskpos.AnswerWord {
+				byKind[p.Kind].add(right)
+			}
 		}
 		if err := followsSwappedQuestion(ctx, m, e, classes, words, &swapped); err != nil {
 			return err
@@ -114,6 +124,7 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 			counts[i].endProblem()
 		}
 		swapped.endProblem()
+		byKind[p.Kind].endProblem()
 	}
 	length := "the evaluation length"
 	if steps != "" {
@@ -123,7 +134,7 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 		n, seed, tt.Scale, length)
 	fmt.Fprintln(w, "| positions | count | right | problems with every one right |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|")
-	for _, c := range append(counts, swapped) {
+	for _, c := range append(counts, *byKind[task.Note], *byKind[task.Value], swapped) {
 		if c.n > 0 {
 			fmt.Fprintf(w, "| %s | %d | %.1f%% | %d of %d |\n", c.name, c.n, 100*float64(c.right)/float64(c.n), c.allRightIn, c.problems)
 		}
