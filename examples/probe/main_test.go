@@ -72,3 +72,18 @@ func TestPositionsAtOtherLengths(t *testing.T) {
 	require.Contains(t, out.String(), "6-6 steps")
 	require.Contains(t, out.String(), "| header key | 12 |", "6 thoughts in each of 2 problems")
 }
+
+// TestLongModelCopiesOnShortProblems: the long-scale weights (testdata/zoomr-long, in training for
+// issue 33) copy the restated question's word from the prompt, following it when it is swapped,
+// and answer notes and values, on 4-step problems (fast; at the evaluation length the far note is
+// what they still miss, docs/training-history.md).
+func TestLongModelCopiesOnShortProblems(t *testing.T) {
+	var out strings.Builder
+	dir := filepath.Join("..", "..", "testdata", "zoomr-long")
+	require.NoError(t, run(t.Context(), []string{"-model", dir, "-positions", "-n", "6", "-seed", "2", "-steps", "4-4"}, &out))
+	for _, row := range []string{"| question word | 6 | 100.0% | 6 of 6 |",
+		"| question word, the prompt's swapped | 6 | 100.0% | 6 of 6 |",
+		"| answer word, note questions | 4 | 100.0% | 4 of 4 |", "| answer word, value questions | 2 | 100.0% | 2 of 2 |"} {
+		require.Contains(t, out.String(), row)
+	}
+}
