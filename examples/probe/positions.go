@@ -113,8 +113,8 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 			}
 			right := model.Argmax(pre.Logits[(t-1)*V:t*V]) == e.IDs[t]
 			counts[k].add(right)
-			if k < len(classes) && classes[k].Name == taskpos.AnswerWord {
-				byKind[p.Kind].add(right)
+			if kind := byKind[p.Kind]; kind != nil && k < len(classes) && classes[k].Name == taskpos.AnswerWord {
+				kind.add(right)
 			}
 		}
 		if err := followsSwappedQuestion(ctx, m, e, classes, words, &swapped); err != nil {
@@ -124,7 +124,9 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 			counts[i].endProblem()
 		}
 		swapped.endProblem()
-		byKind[p.Kind].endProblem()
+		for _, c := range byKind {
+			c.endProblem()
+		}
 	}
 	length := "the evaluation length"
 	if steps != "" {
