@@ -103,8 +103,12 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 		if err != nil {
 			return err
 		}
+		var restated []int // the restated question's word, for the swap below
 		for t := e.PromptLen; t < e.Len(); t++ {
 			k := taskpos.Of(classes, e, t)
+			if k >= 0 && classes[k].Name == taskpos.QuestionWord {
+				restated = append(restated, t)
+			}
 			if k < 0 {
 				k = otherTrace
 				if e.Kinds[t] == summarize.Answer {
@@ -117,7 +121,7 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 				kind.add(right)
 			}
 		}
-		if err := followsSwappedQuestion(ctx, m, e, classes, words, &swapped); err != nil {
+		if err := followsSwappedQuestion(ctx, m, e, restated, words.QuestionWords, &swapped); err != nil {
 			return err
 		}
 		for i := range counts {
@@ -152,10 +156,10 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 // followsSwappedQuestion scores, into c, whether the restated question's word follows the prompt's
 // when that is swapped (QN ↔ QV): a copy can be entirely absent while the word is right half the
 // time, and only a counterfactual tells (docs/training-history.md, the long scale's question word).
-// Problems whose prompt has no single question word, or no restated one, are skipped.
-func followsSwappedQuestion(ctx context.Context, m *model.Model, e *train.Example, classes []taskpos.Class,
-	words taskpos.Words, c *positionCount) error {
-	qw := words.QuestionWords
+// restated are the positions of the restated word (taskpos.QuestionWord) and qw the question
+// words' ids. Problems whose prompt has no single question word, or no restated one, are skipped.
+func followsSwappedQuestion(ctx context.Context, m *model.Model, e *train.Example, restated, qw []int,
+	c *positionCount) error {
 	asked := -1
 	for t := range e.PromptLen {
 		if slices.Contains(qw, e.IDs[t]) {
@@ -163,12 +167,6 @@ func followsSwappedQuestion(ctx context.Context, m *model.Model, e *train.Exampl
 				return nil
 			}
 			asked = t
-		}
-	}
-	var restated []int
-	for t := e.PromptLen; t < e.Len(); t++ {
-		if k := taskpos.Of(classes, e, t); k >= 0 && classes[k].Name == taskpos.QuestionWord {
-			restated = append(restated, t)
 		}
 	}
 	if asked < 0 || len(restated) == 0 || len(qw) != 2 {
