@@ -63,19 +63,14 @@ func probeHeads(m *model.Model, src *train.TaskSource, form task.Form, n int, se
 	return r, nil
 }
 
-// add runs one example ("… N5 d EOS": the digit's predictor is its N tag, three from the end).
+// add runs one example; its note copy (train.Example.Copies) gives the digit's predictor, the
+// answer's N tag, and the digit in the asked thought's body.
 func (r *headRoles) add(exec *mlctx.Exec, c *model.Config, e *train.Example) error {
+	if len(e.Copies) == 0 {
+		return fmt.Errorf("probe: a note question without its note copy")
+	}
 	T := e.Len()
-	at := T - 3
-	digit := -1 // the note digit in the asked body: after the body's copy of the tag at `at`
-	for t := e.PromptLen; t+1 < e.Route; t++ {
-		if e.IDs[t] == e.IDs[at] && e.Thought[t] == e.RouteThought {
-			digit = t + 1
-		}
-	}
-	if digit < 0 {
-		return fmt.Errorf("probe: no note tag in the asked thought's body")
-	}
+	at, digit := e.Copies[0].At, e.Copies[0].From
 	ids := make([]int32, T)
 	for i, id := range e.IDs {
 		ids[i] = int32(id)

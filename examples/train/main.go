@@ -68,7 +68,8 @@ type flags struct {
 	answerFormWeight               float64
 	questionTagWeight              float64
 	questionWordWeight             float64
-	routeSkipHeads                 string
+	routeSkipHeads, copyHeads      string
+	copyWeight                     float64
 	extraQuestions                 int
 	farQuestions                   float64
 	firstThoughtWeight             float64
@@ -103,6 +104,8 @@ func parseFlags(args []string) (flags, error) {
 	fs.IntVar(&f.warmup, "warmup", 200, "warm-up steps")
 	fs.Float64Var(&f.route, "route", 0.5, "routing loss weight (0 disables)")
 	fs.StringVar(&f.routeSkipHeads, "route-skip-heads", "", "query heads left out of the routing loss, as layer.head[,…] (e.g. 1.2,1.3: a copy head whose query must stay on its copy)")
+	fs.Float64Var(&f.copyWeight, "copy-weight", 0, "copy loss weight (0: off): at a note answer's N tag, the attention of the -copy-heads should pick the note's digit in the asked body, among every thought's")
+	fs.StringVar(&f.copyHeads, "copy-heads", "", "query heads the copy loss trains, as layer.head[,…] (default: every head of the last layer)")
 	fs.Float64Var(&f.answerWeight, "answer-weight", 5, "loss weight of the answer token (the note or value) of task problems; the restated question gets a quarter of it (at least 2)")
 	fs.Float64Var(&f.thoughtWeight, "thought-weight", 1, "loss weight of the thought-body tokens of task problems (lower it to spend the gradient on summaries and answers once the model writes traces)")
 	fs.Float64Var(&f.lookupWeight, "lookup-weight", 0, "loss weight of each thought header's key, looked up in the prompt (0: the thought weight)")
@@ -167,8 +170,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	copyHeads, err := train.ParseHeadRefs(f.copyHeads)
+	if err != nil {
+		return err
+	}
 	tr, err := train.New(m, train.Config{Steps: f.steps, Seed: f.seed, BatchTokens: f.batchTokens, LR: f.lr,
-		Warmup: f.warmup, RouteWeight: orNone(f.route), RouteSkipHeads: skip, View: vc})
+		Warmup: f.warmup, RouteWeight: orNone(f.route), RouteSkipHeads: skip, CopyWeight: f.copyWeight,
+		CopyHeads: copyHeads, View: vc})
 	if err != nil {
 		return err
 	}

@@ -182,3 +182,95 @@ func TestRouteScoresEqualCacheScores(t *testing.T) {
 	}
 	require.False(t, math.IsNaN(float64(want[0])))
 }
+
+// TestCopyLossIsTheAttentionAtTheSource: the copy loss is, over the copies and the named heads,
+// the mean of -log(attention on the source) where the attention is softmax(q·k/√D) over the keys
+// the query's mask row allows — what the model's attention computes — and its accuracy the share
+// whose best allowed key is the source. Two copies of one example and a padded slot; one head of
+// each KV group of the second layer.
+func TestCopyLossIsTheAttentionAtTheSource(t *testing.T) {
+	c := &model.Config{Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 8}
+	const T, C = 12, 4
+	copies := []Copy{{At: 10, From: 3}, {At: 7, From: 5}}
+	heads := []HeadRef{{Layer: 1, Head: 0}, {Layer: 1, Head: 3}}
+	rng := rand.New(rand.NewPCG(7, 7))
+	randF := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	var qf, kf [][]float32
+	for range c.Layers {
+		qf, kf = append(qf, randF(c.Heads*T*c.HeadDim)), append(kf, randF(c.KVHeads*T*c.HeadDim))
+	}
+	allowed := func(at, key int) bool { return key <= at && key != 4 } // a causal row missing one key
+	at, to, keys, has := make([]float32, C*T), make([]float32, C*T), make([]float32, C*T), make([]float32, C)
+	for i := range C {
+		if i >= len(copies) {
+			keys[i*T], to[i*T] = 1, 1
+			continue
+		}
+		cp := copies[i]
+		at[i*T+cp.At], to[i*T+cp.From], has[i] = 1, 1, 1
+		for k := range T {
+			if allowed(cp.At, k) {
+				keys[i*T+k] = 1
+			}
+		}
+	}
+	backend, err := NewBackend()
+	require.NoError(t, err)
+	e := MustNewExec(backend, func(in []*Node) []*Node {
+		out := model.TrainOutputs{Q: in[:c.Layers], K: in[c.Layers : 2*c.Layers]}
+		loss, n, acc := copyLoss(c, heads, out, in[4], in[5], in[6], in[7])
+		return []*Node{loss, n, acc}
+	})
+	args := []any{}
+	for l := range c.Layers {
+		args = append(args, tensors.FromFlatDataAndDimensions(qf[l], 1, c.Heads, T, c.HeadDim))
+	}
+	for l := range c.Layers {
+		args = append(args, tensors.FromFlatDataAndDimensions(kf[l], 1, c.KVHeads, T, c.HeadDim))
+	}
+	args = append(args, tensors.FromFlatDataAndDimensions(at, 1, C, T), tensors.FromFlatDataAndDimensions(to, 1, C, T),
+		tensors.FromFlatDataAndDimensions(keys, 1, C, T), tensors.FromFlatDataAndDimensions(has, 1, C))
+	got := e.MustExec(args...)
+
+	D := c.HeadDim
+	var sumNLL, hits float64
+	for _, h := range heads {
+		kv := h.Head / c.GroupSize()
+		for _, cp := range copies {
+			q := qf[h.Layer][(h.Head*T+cp.At)*D : (h.Head*T+cp.At+1)*D]
+			scores := map[int]float64{}
+			best := -1
+			for k := range T {
+				if !allowed(cp.At, k) {
+					continue
+				}
+				s := 0.0
+				for d := range D {
+					s += float64(q[d]) * float64(kf[h.Layer][(kv*T+k)*D+d])
+				}
+				scores[k] = s / math.Sqrt(float64(D))
+				if best < 0 || scores[k] > scores[best] {
+					best = k
+				}
+			}
+			z := 0.0
+			for _, s := range scores {
+				z += math.Exp(s)
+			}
+			sumNLL -= math.Log(math.Exp(scores[cp.From]) / z)
+			if best == cp.From {
+				hits++
+			}
+		}
+	}
+	n := float64(len(heads) * len(copies))
+	require.InDelta(t, sumNLL/n, float64(got[0].Value().(float32)), 1e-4)
+	require.Equal(t, float32(len(copies)), got[1].Value().(float32))
+	require.InDelta(t, hits/n, float64(got[2].Value().(float32)), 1e-6)
+}

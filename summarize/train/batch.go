@@ -18,18 +18,26 @@ import (
 //	member  [B, J, T] f32  1/len on the summary tokens of thought j
 //	want    [B, J] f32     one-hot of the routed thought
 //	valid   [B, J] f32     thoughts sealed before the routing position
+//	copyAt  [B, C, T] f32  one-hot of copy c's query position (all zero: no copy c)
+//	copyTo  [B, C, T] f32  one-hot of copy c's source position
+//	copyKey [B, C, T] f32  1 where copy c's query may attend (its row of the mask)
+//	copyHas [B, C] f32     1 for a real copy
 type batch struct {
-	examples []*Example
-	B, T, J  int
-	tokens   [][]int32
-	mask     []float32
-	targets  [][]int32
-	weights  [][]float32
-	route    [][]float32
-	member   []float32
-	want     [][]float32
-	valid    [][]float32
-	restrict []bool // which examples got a restricted mask
+	examples   []*Example
+	B, T, J, C int
+	tokens     [][]int32
+	mask       []float32
+	targets    [][]int32
+	weights    [][]float32
+	route      [][]float32
+	member     []float32
+	want       [][]float32
+	valid      [][]float32
+	restrict   []bool // which examples got a restricted mask
+	copyAt     []float32
+	copyTo     []float32
+	copyKey    []float32
+	copyHas    []float32
 }
 
 // roundUp rounds n up to a multiple of m (m > 0).
@@ -89,7 +97,39 @@ func newBatch(ex []*Example, padTo int, vc ViewConfig, rng *rand.Rand) *batch {
 		}
 		b.fillRoute(i, e)
 	}
+	b.fillCopies()
 	return b
+}
+
+// fillCopies fills the copy inputs. C is the most copies of an example rounded up to 4 (fewer
+// shapes to compile). A copy whose source the example's mask hides from its query (a restricted
+// view without that body) is left out; a slot without a copy keeps a dummy allowed key, as the
+// routing inputs do, so that its softmax is not over nothing.
+func (b *batch) fillCopies() {
+	for _, e := range b.examples {
+		b.C = max(b.C, len(e.Copies))
+	}
+	b.C = roundUp(max(b.C, 1), 4)
+	B, T, C := b.B, b.T, b.C
+	b.copyAt, b.copyTo, b.copyKey = make([]float32, B*C*T), make([]float32, B*C*T), make([]float32, B*C*T)
+	b.copyHas = make([]float32, B*C)
+	for i, e := range b.examples {
+		for c := range C {
+			o := (i*C + c) * T
+			at, to, key := b.copyAt[o:o+T], b.copyTo[o:o+T], b.copyKey[o:o+T]
+			if c < len(e.Copies) {
+				cp := e.Copies[c]
+				row := b.mask[(i*T+cp.At)*T : (i*T+cp.At+1)*T]
+				if row[cp.From] > 0 {
+					copy(key, row)
+					at[cp.At], to[cp.From] = 1, 1
+					b.copyHas[i*C+c] = 1
+					continue
+				}
+			}
+			key[0], to[0] = 1, 1
+		}
+	}
 }
 
 // fillRoute fills the routing inputs of example i.
@@ -145,6 +185,10 @@ func (b *batch) inputs() []any {
 		tensors.FromFlatDataAndDimensions(b.member, b.B, b.J, b.T),
 		b.want,
 		b.valid,
+		tensors.FromFlatDataAndDimensions(b.copyAt, b.B, b.C, b.T),
+		tensors.FromFlatDataAndDimensions(b.copyTo, b.B, b.C, b.T),
+		tensors.FromFlatDataAndDimensions(b.copyKey, b.B, b.C, b.T),
+		tensors.FromFlatDataAndDimensions(b.copyHas, b.B, b.C),
 	}
 }
 

@@ -40,6 +40,14 @@ type Config struct {
 	// restated N tag is both the routing position and the query of the far note copy, and routing
 	// that copy head to the summaries breaks the copy (docs/training-history.md).
 	RouteSkipHeads []HeadRef
+	// CopyWeight scales the copy loss (default 0: off): at each Example.Copies query position, the
+	// attention of every CopyHeads head (its softmax over the keys the mask allows) should pick the
+	// copy's source, the way the routing loss trains the summaries' keys for ZoomR's vote. It
+	// gives a one-token induction copy among many look-alike keys (a note's tag: one per thought)
+	// a gradient of its own. The loss is reported (StepStats.Copy, CopyAcc) even when off.
+	CopyWeight float64
+	// CopyHeads are the query heads the copy loss trains (default: every head of the last layer).
+	CopyHeads []HeadRef
 	// PadTo rounds sequence lengths up (default 64), so few distinct shapes are compiled.
 	PadTo int
 }
@@ -97,6 +105,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative size (BatchTokens %d, PadTo %d, Warmup %d)", ErrConfig, c.BatchTokens, c.PadTo, c.Warmup)
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return fmt.Errorf("%w: LR %g", ErrConfig, c.LR)
+	case c.CopyWeight < 0 || math.IsNaN(c.CopyWeight) || math.IsInf(c.CopyWeight, 0):
+		return fmt.Errorf("%w: CopyWeight %g", ErrConfig, c.CopyWeight)
 	case c.MinLRFactor < 0 || c.MinLRFactor > 1:
 		return fmt.Errorf("%w: MinLRFactor %g", ErrConfig, c.MinLRFactor)
 	}

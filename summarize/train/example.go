@@ -26,6 +26,9 @@ type Example struct {
 	// zoom RouteThought in for every later position.
 	Route        int
 	RouteThought int
+	// Copies are the example's long-range induction copies, the copy loss's targets
+	// (Config.CopyWeight); none for most examples.
+	Copies []Copy
 	// Causal trains the example under the full causal mask; otherwise View, when set, is its
 	// restricted view, and when nil the trainer draws one or not (Config.View).
 	Causal bool
@@ -62,8 +65,18 @@ func (e *Example) Validate() error {
 	case e.Route >= 0 && (e.RouteThought < 0 || e.RouteThought >= e.Thoughts()):
 		return fmt.Errorf("%w: route thought %d of %d", ErrExample, e.RouteThought, e.Thoughts())
 	}
+	for _, c := range e.Copies {
+		if c.From < 0 || c.From >= c.At || c.At >= n {
+			return fmt.Errorf("%w: copy from %d at %d of %d tokens", ErrExample, c.From, c.At, n)
+		}
+	}
 	return nil
 }
+
+// Copy is one long-range induction copy of an example: the prediction made at position At (a
+// restated note tag, say) copies the token at From (the note's digit after the same tag in the
+// asked thought's body). The copy loss pulls the attention of Config.CopyHeads at At onto From.
+type Copy struct{ At, From int }
 
 // Weights are the loss weights per token kind (prompt tokens are never trained).
 type Weights struct {

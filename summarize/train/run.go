@@ -71,8 +71,8 @@ func (t *Trainer) Run(ctx context.Context, src Source, o RunOptions) error {
 			o.OnStep(st)
 		}
 		if bar != nil {
-			bar.Describe(fmt.Sprintf("loss %.3f ans %.2f route %.2f %4.0f tok/s", ema.Loss, ema.AnswerAcc, ema.RouteAcc,
-				float64(ema.Tokens)/ema.Took.Seconds()))
+			bar.Describe(fmt.Sprintf("loss %.3f ans %.2f route %.2f copy %.2f %4.0f tok/s", ema.Loss, ema.AnswerAcc, ema.RouteAcc,
+				ema.CopyAcc, float64(ema.Tokens)/ema.Took.Seconds()))
 			_ = bar.Set(t.step)
 		}
 		done := t.step
@@ -127,6 +127,9 @@ func smooth(ema *StepStats, st StepStats) *StepStats {
 	if st.RouteN > 0 {
 		ema.RouteAcc = mix(ema.RouteAcc, st.RouteAcc)
 	}
+	if st.CopyN > 0 {
+		ema.CopyAcc = mix(ema.CopyAcc, st.CopyAcc)
+	}
 	ema.Tokens = int(mix(float64(ema.Tokens), float64(st.Tokens)))
 	ema.Took = time.Duration(mix(float64(ema.Took), float64(st.Took)))
 	return ema
@@ -166,13 +169,13 @@ func (l *csvLog) row(names []string, values []string) error {
 
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
-var stepCols = []string{"step", "lr", "loss", "route_loss", "route_acc", "answer_acc", "tokens", "batch", "seq", "seconds", "tokens_per_s"}
+var stepCols = []string{"step", "lr", "loss", "route_loss", "route_acc", "answer_acc", "tokens", "batch", "seq", "seconds", "tokens_per_s", "copy_loss", "copy_acc"}
 
 func (l *csvLog) step(st StepStats) error {
 	f := fmtFloat
 	return l.row(stepCols, []string{strconv.Itoa(st.Step + 1), f(st.LR), f(st.Loss), f(st.Route), f(st.RouteAcc),
 		f(st.AnswerAcc), strconv.Itoa(st.Tokens), strconv.Itoa(st.Batch), strconv.Itoa(st.Seq), f(st.Took.Seconds()),
-		f(float64(st.Tokens) / st.Took.Seconds())})
+		f(float64(st.Tokens) / st.Took.Seconds()), f(st.Copy), f(st.CopyAcc)})
 }
 
 func (l *csvLog) eval(step int, rep *Report) error {

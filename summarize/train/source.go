@@ -224,6 +224,11 @@ func (s *TaskSource) appendQuestions(e *Example, p task.Problem, rng *rand.Rand)
 			e.Thought = append(e.Thought, -1)
 		}
 		s.weigh(e, start)
+		if q.Kind == task.Note {
+			if err := e.addNoteCopy(q.TargetThought()); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -265,7 +270,25 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	}
 	s.weigh(&e, 0)
 	e.Tag = p.Kind.String()
+	if p.Kind == task.Note {
+		if err := e.addNoteCopy(p.TargetThought()); err != nil {
+			return nil, err
+		}
+	}
 	return &e, nil
+}
+
+// addNoteCopy records the note copy of the note answer e ends with ("… N5 d <eos>"): the answer's
+// N tag copies the digit that follows the same tag in the asked thought's body.
+func (e *Example) addNoteCopy(thought int) error {
+	at := e.Len() - 3
+	for t := e.PromptLen; t < at; t++ {
+		if e.Thought[t] == thought && e.Kinds[t] == summarize.Thought && e.IDs[t] == e.IDs[at] {
+			e.Copies = append(e.Copies, Copy{At: at, From: t + 1})
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the note answer's tag (position %d) is not in thought %d's body", ErrExample, at, thought)
 }
 
 // Examples renders the next n problems of g (a held-out generator, say) as examples.

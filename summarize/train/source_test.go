@@ -237,3 +237,49 @@ func TestFarQuestionShareAsksTheTracesFirstHalf(t *testing.T) {
 		require.Equal(t, p, q, "only the asked step changes")
 	}
 }
+
+// TestNoteCopiesPointAtTheBodysNote: a note question's example, and each note question appended
+// after it, records its copy: the answer's N tag, and the digit after the same tag in the asked
+// thought's body, which is the answer's digit. A value question has none.
+func TestNoteCopiesPointAtTheBodysNote(t *testing.T) {
+	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+	require.NoError(t, err)
+	src, err := NewTaskSource(tok, TaskCurriculum(1), 3)
+	require.NoError(t, err)
+	src.ExtraQuestions = 6
+	src.View.Restricted = -1 // causal: the extra questions are appended
+	g, err := task.NewGenerator(task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 8, MaxWalk: 8}, task.Train, 4)
+	require.NoError(t, err)
+	notes, values := 0, 0
+	for range 12 {
+		p := g.Next()
+		e, err := src.trainExample(p, rand.New(rand.NewPCG(1, 2)))
+		require.NoError(t, err)
+		require.NoError(t, e.Validate())
+		var eos []int // the answers' ends: the problem's own, then the extra questions'
+		for pos := range e.Len() {
+			if w, _ := tok.TokenText(e.IDs[pos]); w == task.EOS && e.Kinds[pos] == summarize.Answer {
+				eos = append(eos, pos)
+			}
+		}
+		require.Len(t, eos, 1+src.ExtraQuestions)
+		if p.Kind == task.Note {
+			notes++
+			require.NotEmpty(t, e.Copies)
+			require.Equal(t, eos[0]-2, e.Copies[0].At, "the problem's own answer comes first")
+			require.Equal(t, p.TargetThought(), e.Thought[e.Copies[0].From])
+		} else {
+			values++
+		}
+		require.LessOrEqual(t, len(e.Copies), len(eos))
+		for _, c := range e.Copies {
+			tag, _ := tok.TokenText(e.IDs[c.At])
+			require.Equal(t, "N", tag[:1], "the copy's query is an N tag")
+			require.Equal(t, e.IDs[c.At], e.IDs[c.From-1], "the source follows the same tag")
+			require.Equal(t, e.IDs[c.At+1], e.IDs[c.From], "the source is the answer's digit")
+			require.Equal(t, summarize.Thought, e.Kinds[c.From])
+		}
+	}
+	require.Positive(t, notes)
+	require.Positive(t, values)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -41,10 +42,14 @@ type StepStats struct {
 	RouteAcc float64
 	// AnswerAcc is the share of answer tokens predicted right (argmax), over the batch.
 	AnswerAcc float64
-	Tokens    int           // real tokens in the batch
-	Batch     int           // sequences in the batch
-	Seq       int           // padded length
-	Took      time.Duration // wall time of the step
+	Copy      float64 // copy loss (0 when the batch had no copy)
+	CopyN     int     // copies in the batch (Example.Copies its masks let through)
+	// CopyAcc is the share of (copy, copy head) whose most attended key is the copy's source.
+	CopyAcc float64
+	Tokens  int           // real tokens in the batch
+	Batch   int           // sequences in the batch
+	Seq     int           // padded length
+	Took    time.Duration // wall time of the step
 }
 
 // New prepares a trainer for m (whose variables it trains in place).
@@ -53,8 +58,11 @@ func New(m *model.Model, cfg Config) (*Trainer, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	if err := checkHeads(m.Config, cfg.RouteSkipHeads); err != nil {
+	if err := checkHeads(m.Config, slices.Concat(cfg.RouteSkipHeads, cfg.CopyHeads)); err != nil {
 		return nil, err
+	}
+	if len(cfg.CopyHeads) == 0 {
+		cfg.CopyHeads = lastLayerHeads(m.Config)
 	}
 	adam := optimizers.Adam().LearningRate(cfg.LR)
 	if cfg.WeightDecay > 0 {
@@ -112,6 +120,9 @@ func (t *Trainer) Step(examples []*Example) (StepStats, error) {
 	st.RouteN = int(out[2].Value().(float32))
 	st.RouteAcc = float64(out[3].Value().(float32))
 	st.AnswerAcc = answerAccuracy(b, tensors.MustCopyFlatData[int32](out[4]))
+	st.Copy = float64(out[5].Value().(float32))
+	st.CopyN = int(out[6].Value().(float32))
+	st.CopyAcc = float64(out[7].Value().(float32))
 	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
 		return st, fmt.Errorf("%w: loss is %v at step %d", ErrTrain, st.Loss, t.step)
 	}
@@ -153,16 +164,22 @@ func answerAccuracy(b *batch, argmax []int32) float64 {
 	return float64(right) / float64(n)
 }
 
-// stepGraph: inputs as batch.inputs(); outputs loss, route loss, route count, route accuracy, argmax.
+// stepGraph: inputs as batch.inputs(); outputs loss, route loss, route count, route accuracy,
+// argmax, copy loss, copy count, copy accuracy.
 func (t *Trainer) stepGraph(ctx *mlctx.Context, in []*Node) []*Node {
 	tokens, mask, targets, weights := in[0], in[1], in[2], in[3]
 	route, member, want, valid := in[4], in[5], in[6], in[7]
+	copyAt, copyTo, copyKey, copyHas := in[8], in[9], in[10], in[11]
 	out := t.m.TrainForward(tokens, mask)
 	loss := lmLoss(out.Logits, targets, weights)
 	rLoss, rCount, rAcc := routeLoss(t.m.Config, t.cfg.RouteSkipHeads, out, route, member, want, valid)
+	cLoss, cCount, cAcc := copyLoss(t.m.Config, t.cfg.CopyHeads, out, copyAt, copyTo, copyKey, copyHas)
 	total := loss
 	if t.cfg.RouteWeight > 0 {
 		total = Add(total, MulScalar(rLoss, t.cfg.RouteWeight))
+	}
+	if t.cfg.CopyWeight > 0 {
+		total = Add(total, MulScalar(cLoss, t.cfg.CopyWeight))
 	}
 	grads := ctx.BuildTrainableVariablesGradientsGraph(total)
 	if t.cfg.ClipNorm > 0 {
@@ -175,7 +192,7 @@ func (t *Trainer) stepGraph(ctx *mlctx.Context, in []*Node) []*Node {
 		panic("train: optimizer cannot take precomputed gradients")
 	}
 	withGrads.UpdateGraphWithGradients(ctx, grads, dtypes.Float32)
-	return []*Node{loss, rLoss, rCount, rAcc, ArgMax(out.Logits, -1, dtypes.Int32)}
+	return []*Node{loss, rLoss, rCount, rAcc, ArgMax(out.Logits, -1, dtypes.Int32), cLoss, cCount, cAcc}
 }
 
 // lmLoss is the weighted mean cross-entropy: logits [B, T, V], targets [B, T], weights [B, T].
@@ -186,21 +203,27 @@ func lmLoss(logits, targets, weights *Node) *Node {
 	return Div(ReduceAllSum(Mul(nll, weights)), Max(ReduceAllSum(weights), ScalarOne(logits.Graph(), dtypes.Float32)))
 }
 
+// queryScores is every query against every key of its KV group, scaled by 1/sqrt(D) as attention
+// is: q [B, H, C, D] and keys [B, KVH, N, D] -> [B, H, C, N].
+func queryScores(c *model.Config, q, keys *Node) *Node {
+	dims := q.Shape().Dimensions
+	B, C, N := dims[0], dims[2], keys.Shape().Dimensions[2]
+	qg := Reshape(q, B, c.KVHeads, c.GroupSize()*C, c.HeadDim)              // [B, KVH, G·C, D]
+	s := DotGeneral(qg, []int{3}, []int{0, 1}, keys, []int{3}, []int{0, 1}) // [B, KVH, G·C, N]
+	return MulScalar(Reshape(s, B, c.Heads, C, N), 1/math.Sqrt(float64(c.HeadDim)))
+}
+
 // routeScores returns per layer the scores [B, H, J] of the routing position's query against the
 // mean summary key of every thought, scaled by 1/sqrt(D) (kvcache.ScoreSummaries' formula).
 func routeScores(c *model.Config, out model.TrainOutputs, route, member *Node) []*Node {
 	dims := member.Shape().Dimensions
 	B, J := dims[0], dims[1]
-	G := c.GroupSize()
-	scale := 1 / math.Sqrt(float64(c.HeadDim))
 	var scores []*Node
 	for l := range c.Layers {
 		q := DotGeneral(out.Q[l], []int{2}, []int{0}, route, []int{1}, []int{0})     // [B, H, D]
 		kbar := DotGeneral(member, []int{2}, []int{0}, out.K[l], []int{2}, []int{0}) // [B, J, KVH, D]
 		kbar = TransposeAllAxes(kbar, 0, 2, 1, 3)                                    // [B, KVH, J, D]
-		qg := Reshape(q, B, c.KVHeads, G, c.HeadDim)                                 // [B, KVH, G, D]
-		s := DotGeneral(qg, []int{3}, []int{0, 1}, kbar, []int{3}, []int{0, 1})      // [B, KVH, G, J]
-		scores = append(scores, MulScalar(Reshape(s, B, c.Heads, J), scale))
+		scores = append(scores, Reshape(queryScores(c, ExpandAxes(q, 2), kbar), B, c.Heads, J))
 	}
 	return scores
 }
@@ -210,52 +233,103 @@ func routeScores(c *model.Config, out model.TrainOutputs, route, member *Node) [
 // the number of such examples and the share of (example, routed head) whose best-scored thought is
 // the routed one.
 func routeLoss(c *model.Config, skip []HeadRef, out model.TrainOutputs, route, member, want, valid *Node) (loss, count, acc *Node) {
-	g := route.Graph()
 	has := ReduceSum(route, 1) // [B]: 1 when the example routes
-	count = ReduceAllSum(has)
-	denom := Max(count, ScalarOne(g, dtypes.Float32))
-	validB := ExpandAxes(GreaterThan(valid, ScalarZero(g, dtypes.Float32)), 1) // [B, 1, J]
-	wantIdx := ExpandAxes(ArgMax(want, -1, dtypes.Int32), 1)                   // [B, 1]
-	headWeights, routed := routedHeads(c, skip)
+	headWeights, routed := headWeights(c, skip, true)
 	var sumCE, sumHit *Node
 	for l, s := range routeScores(c, out, route, member) {
-		validH := BroadcastToDims(validB, s.Shape().Dimensions...)
-		logp := MaskedLogSoftmax(s, validH, -1)
-		logp = Where(validH, logp, ZerosLike(logp))                                       // no -inf * 0
-		ce := Neg(ReduceSum(Mul(logp, ExpandAxes(want, 1)), -1))                          // [B, H]
-		best := ArgMax(Where(validH, s, AddScalar(ZerosLike(s), -1e9)), -1, dtypes.Int32) // [B, H]
-		hit := ConvertDType(Equal(best, BroadcastToDims(wantIdx, best.Shape().Dimensions...)), dtypes.Float32)
-		w := ExpandAxes(Const(g, headWeights[l]), 0)                     // [1, H]: 0 for a skipped head
-		ceB, hitB := ReduceSum(Mul(ce, w), 1), ReduceSum(Mul(hit, w), 1) // [B]
-		ceS, hitS := ReduceAllSum(Mul(ceB, has)), ReduceAllSum(Mul(hitB, has))
-		if sumCE == nil {
-			sumCE, sumHit = ceS, hitS
-		} else {
-			sumCE, sumHit = Add(sumCE, ceS), Add(sumHit, hitS)
-		}
+		ce, hit := headCE(ExpandAxes(s, 2), ExpandAxes(valid, 1, 2), ExpandAxes(want, 1, 2), ExpandAxes(has, 1), headWeights[l])
+		sumCE, sumHit = addOrSet(sumCE, ce), addOrSet(sumHit, hit)
 	}
-	n := float64(max(routed, 1))
-	return DivScalar(Div(sumCE, denom), n), count, DivScalar(Div(sumHit, denom), n)
+	return meanOver(sumCE, sumHit, ReduceAllSum(has), routed)
 }
 
-// routedHeads returns per layer a weight per query head, 1 when it learns routing and 0 when skip
-// names it, and the number of routed heads.
-func routedHeads(c *model.Config, skip []HeadRef) (weights [][]float32, routed int) {
+// copyLoss is the mean over the batch's copies and over heads of the cross-entropy of each head's
+// attention at a copy's query position (its softmax over the keys the mask allows there) against
+// the copy's source position; also the number of copies and the share of (copy, head) whose most
+// attended key is the source. Shapes: copyAt, copyTo, copyKey [B, C, T]; copyHas [B, C].
+func copyLoss(c *model.Config, heads []HeadRef, out model.TrainOutputs, copyAt, copyTo, copyKey, copyHas *Node) (loss, count, acc *Node) {
+	headWeights, n := headWeights(c, heads, false)
+	var sumCE, sumHit *Node
+	for l := range c.Layers {
+		if !slices.Contains(headWeights[l], 1) {
+			continue
+		}
+		q := DotGeneral(out.Q[l], []int{2}, []int{0}, copyAt, []int{2}, []int{0}) // [B, H, D, C]
+		s := queryScores(c, TransposeAllAxes(q, 0, 1, 3, 2), out.K[l])            // [B, H, C, T]
+		ce, hit := headCE(s, ExpandAxes(copyKey, 1), ExpandAxes(copyTo, 1), copyHas, headWeights[l])
+		sumCE, sumHit = addOrSet(sumCE, ce), addOrSet(sumHit, hit)
+	}
+	return meanOver(sumCE, sumHit, ReduceAllSum(copyHas), n)
+}
+
+// headCE is the summed cross-entropy of softmax(scores) over the allowed entries against want, and
+// the summed hits (the best allowed entry is want's), over the real rows (has) and the heads
+// weighted 1. Shapes: scores [B, H, C, N]; allowed and want [B, 1, C, N] (1 = allowed, one-hot);
+// has [B, C]; weights [H].
+func headCE(scores, allowed, want, has *Node, weights []float32) (ce, hits *Node) {
+	g := scores.Graph()
+	dims := scores.Shape().Dimensions
+	ok := BroadcastToDims(GreaterThan(allowed, ScalarZero(g, dtypes.Float32)), dims...)
+	logp := MaskedLogSoftmax(scores, ok, -1)
+	logp = Where(ok, logp, ZerosLike(logp))                                                 // no -inf * 0
+	rowCE := Neg(ReduceSum(Mul(logp, want), -1))                                            // [B, H, C]
+	best := ArgMax(Where(ok, scores, AddScalar(ZerosLike(scores), -1e9)), -1, dtypes.Int32) // [B, H, C]
+	wantIdx := BroadcastToDims(ArgMax(want, -1, dtypes.Int32), best.Shape().Dimensions...)
+	hit := ConvertDType(Equal(best, wantIdx), dtypes.Float32)
+	w := Mul(Reshape(Const(g, weights), 1, len(weights), 1), ExpandAxes(has, 1)) // [B, H, C]
+	return ReduceAllSum(Mul(rowCE, w)), ReduceAllSum(Mul(hit, w))
+}
+
+// meanOver turns sums over rows and heads into means: per counted row, per head.
+func meanOver(sumCE, sumHit, count *Node, heads int) (loss, n, acc *Node) {
+	denom := MulScalar(Max(count, ScalarOne(count.Graph(), dtypes.Float32)), float64(max(heads, 1)))
+	if sumCE == nil { // no head takes part
+		zero := ScalarZero(count.Graph(), dtypes.Float32)
+		return zero, count, zero
+	}
+	return Div(sumCE, denom), count, Div(sumHit, denom)
+}
+
+func addOrSet(sum, x *Node) *Node {
+	if sum == nil {
+		return x
+	}
+	return Add(sum, x)
+}
+
+// headWeights returns per layer a weight per query head and the number of heads weighted 1: with
+// except, every head but those named; without, only those named.
+func headWeights(c *model.Config, named []HeadRef, except bool) (weights [][]float32, n int) {
+	in, out := float32(0), float32(1)
+	if !except {
+		in, out = 1, 0
+	}
 	weights = make([][]float32, c.Layers)
 	for l := range weights {
 		weights[l] = make([]float32, c.Heads)
 		for h := range weights[l] {
-			weights[l][h] = 1
+			weights[l][h] = out
 		}
 	}
-	routed = c.Layers * c.Heads
-	for _, h := range skip {
-		if weights[h.Layer][h.Head] == 1 {
-			weights[h.Layer][h.Head] = 0
-			routed--
+	for _, h := range named {
+		weights[h.Layer][h.Head] = in
+	}
+	for _, ws := range weights {
+		for _, w := range ws {
+			n += int(w)
 		}
 	}
-	return weights, routed
+	return weights, n
+}
+
+// lastLayerHeads are the copy loss's heads by default: the last layer's, whose attention writes
+// what the model predicts last.
+func lastLayerHeads(c *model.Config) []HeadRef {
+	out := make([]HeadRef, c.Heads)
+	for h := range out {
+		out[h] = HeadRef{Layer: c.Layers - 1, Head: h}
+	}
+	return out
 }
 
 // checkHeads reports a head reference outside the model.

@@ -254,3 +254,46 @@ func weightsOf(t *testing.T, m *model.Model) []model.NamedTensor {
 	require.NoError(t, err)
 	return w
 }
+
+// TestCopyLossTrainsItsHeads: with the language-model and routing losses off, steps of the copy
+// loss on note questions move the query weights of the named last-layer heads only, and lower the
+// loss on the same batch.
+func TestCopyLossTrainsItsHeads(t *testing.T) {
+	m, src := tinyTask(t, 6)
+	heads := []HeadRef{{Layer: 1, Head: 1}, {Layer: 1, Head: 2}}
+	tr, err := New(m, Config{Steps: 8, Warmup: 1, LR: 1e-2, RouteWeight: -1, CopyWeight: 1, CopyHeads: heads})
+	require.NoError(t, err)
+	ex, err := src.Batch(0, 1024)
+	require.NoError(t, err)
+	copies := 0
+	for _, e := range ex {
+		clear(e.Weight) // copy loss only
+		copies += len(e.Copies)
+	}
+	require.Positive(t, copies, "the batch has note questions")
+	q := m.Variable("model.layers.1.self_attn.q_proj.weight")
+	before := q.MustValue().Value().([][]float32)
+	var losses []float64
+	for range 8 {
+		st, err := tr.Step(ex)
+		require.NoError(t, err)
+		require.Positive(t, st.CopyN)
+		losses = append(losses, st.Copy)
+	}
+	after := q.MustValue().Value().([][]float32)
+	D := m.Config.HeadDim
+	for h := range m.Config.Heads {
+		moved := false
+		for r := h * D; r < (h+1)*D; r++ {
+			for c := range before[r] {
+				moved = moved || before[r][c] != after[r][c]
+			}
+		}
+		require.Equal(t, h == 1 || h == 2, moved, "head %d: query weights moved %v", h, moved)
+	}
+	require.Less(t, losses[7], losses[0]*0.9, "copy loss %v", losses)
+	_, err = New(m, Config{Steps: 5, CopyHeads: []HeadRef{{Layer: 2, Head: 0}}})
+	require.ErrorIs(t, err, ErrConfig)
+	_, err = New(m, Config{Steps: 5, CopyWeight: -1})
+	require.ErrorIs(t, err, ErrConfig)
+}
