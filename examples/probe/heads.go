@@ -17,10 +17,11 @@ import (
 
 // headRoles is, per query head (layer-major), what it does on far note questions: Copy is its mean
 // attention, from the position that predicts the note, on the note's digit in the asked thought's
-// body (the induction copy); Route the share of problems whose best mean-summary-key score at the
+// body (the induction copy); Tag its attention on the body's same tag, the position that predicted
+// the digit there (a copy can read that position's prediction instead); Route the share of problems whose best mean-summary-key score at the
 // routing position is the asked thought (what ZoomR's vote reads there).
 type headRoles struct {
-	Copy, Route []float64
+	Copy, Tag, Route []float64
 	N           int
 }
 
@@ -42,7 +43,8 @@ func probeHeads(m *model.Model, src *train.TaskSource, form task.Form, n int, se
 		return nil, err
 	}
 	c := m.Config
-	r := &headRoles{Copy: make([]float64, c.Layers*c.Heads), Route: make([]float64, c.Layers*c.Heads)}
+	heads := c.Layers * c.Heads
+	r := &headRoles{Copy: make([]float64, heads), Tag: make([]float64, heads), Route: make([]float64, heads)}
 	for r.N < n {
 		p := g.Next()
 		if p.Target <= nearTarget {
@@ -58,6 +60,7 @@ func probeHeads(m *model.Model, src *train.TaskSource, form task.Form, n int, se
 	}
 	for i := range r.Copy {
 		r.Copy[i] /= float64(r.N)
+		r.Tag[i] /= float64(r.N)
 		r.Route[i] /= float64(r.N)
 	}
 	return r, nil
@@ -96,6 +99,7 @@ func (r *headRoles) add(exec *mlctx.Exec, c *model.Config, e *train.Example) err
 				scores[t] = dot(query(l, h, at), key(l, kv, t)) * scale
 			}
 			r.Copy[l*c.Heads+h] += softmaxAt(scores, digit)
+			r.Tag[l*c.Heads+h] += softmaxAt(scores, digit-1)
 			best, bestScore := -1, math.Inf(-1)
 			for th, pos := range summaries {
 				mean := make([]float32, D)
@@ -152,12 +156,12 @@ func softmaxAt(scores []float64, i int) float64 {
 
 // printHeads prints the table of probeHeads.
 func printHeads(w io.Writer, r *headRoles, c *model.Config) {
-	fmt.Fprintf(w, "heads on %d far note questions (teacher-forced): attention on the note's digit from its predictor; route top-1 at the restated tag\n", r.N)
-	fmt.Fprintln(w, "  head   copy   route")
+	fmt.Fprintf(w, "heads on %d far note questions (teacher-forced): attention on the note's digit (copy) and on its tag (tag) from the digit's predictor; route top-1 at the restated tag\n", r.N)
+	fmt.Fprintln(w, "  head   copy    tag    route")
 	for l := range c.Layers {
 		for h := range c.Heads {
 			i := l*c.Heads + h
-			fmt.Fprintf(w, "  %d.%d   %5.3f   %4.2f\n", l, h, r.Copy[i], r.Route[i])
+			fmt.Fprintf(w, "  %d.%d   %5.3f   %5.3f   %4.2f\n", l, h, r.Copy[i], r.Tag[i], r.Route[i])
 		}
 	}
 }
