@@ -18,9 +18,15 @@ func TestMassOfIsTheSoftmaxShareOfThePickedTokens(t *testing.T) {
 	require.Zero(t, massOf(logits[:2], []bool{false, false}))
 }
 
-func TestSoftmaxAt(t *testing.T) {
-	require.InDelta(t, 0.75, softmaxAt([]float64{0, math.Log(3)}, 1), 1e-9)
-	require.InDelta(t, 0.5, softmaxAt([]float64{1000, 1000}, 0), 1e-9, "large scores do not overflow")
+// TestAttentionIsTheCausalSoftmax: one head of dimension 1: the attention from position 2 is the
+// softmax of q·k over positions 0..2, large scores included; from position 1 it sees 0..1 only.
+func TestAttentionIsTheCausalSoftmax(t *testing.T) {
+	f := &qkPass{c: &model.Config{Layers: 1, Heads: 1, KVHeads: 1, HeadDim: 1}, T: 3,
+		q: []float32{0, 1, 1}, k: []float32{1000, 1000, float32(math.Log(2))}}
+	att := f.attention(0, 0, 2)
+	require.InDeltaSlice(t, []float64{0.5, 0.5, 0}, att, 1e-9, "large scores do not overflow")
+	f.k = []float32{0, float32(math.Log(3)), 5}
+	require.InDeltaSlice(t, []float64{0.25, 0.75}, f.attention(0, 0, 1), 1e-6)
 }
 
 // TestProbeHeadsOnARandomModel: the heads table has one share per head, each in [0, 1], in both

@@ -34,11 +34,7 @@ func probeHeads(m *model.Model, src *train.TaskSource, form task.Form, n int, se
 	if err != nil {
 		return nil, err
 	}
-	exec, err := mlctx.NewExecAny(m.Backend(), m.Context().Reuse(), func(_ *mlctx.Context, in []*Node) []*Node {
-		out := m.TrainForward(in[0], in[1])
-		// The logits stay an output: v0.26's executor fails on nodes no output depends on.
-		return []*Node{ArgMax(out.Logits, -1, dtypes.Int32), Stack(out.Q, 0), Stack(out.K, 0)}
-	})
+	exec, err := newQKExec(m)
 	if err != nil {
 		return nil, err
 	}
@@ -68,38 +64,24 @@ func probeHeads(m *model.Model, src *train.TaskSource, form task.Form, n int, se
 
 // add runs one example; its note copy (train.Example.Copies) gives the digit's predictor, the
 // answer's N tag, and the digit in the asked thought's body.
-func (r *headRoles) add(exec *mlctx.Exec, c *model.Config, e *train.Example) error {
+func (r *headRoles) add(exec *qkExec, c *model.Config, e *train.Example) error {
 	if len(e.Copies) == 0 {
 		return fmt.Errorf("probe: a note question without its note copy")
 	}
-	T := e.Len()
 	at, digit := e.Copies[0].At, e.Copies[0].From
-	ids := make([]int32, T)
-	for i, id := range e.IDs {
-		ids[i] = int32(id)
-	}
-	mask := make([]float32, T*T)
-	train.CausalMask(T, T, mask)
-	outs, err := exec.Exec([][]int32{ids}, tensors.FromFlatDataAndDimensions(mask, 1, T, T))
+	f, err := runQK(exec, c, e)
 	if err != nil {
 		return err
 	}
-	q := tensors.MustCopyFlatData[float32](outs[1]) // [L, 1, H, T, D]
-	k := tensors.MustCopyFlatData[float32](outs[2]) // [L, 1, KVH, T, D]
 	D, G := c.HeadDim, c.Heads/c.KVHeads
-	scale := 1 / math.Sqrt(float64(D))
-	query := func(l, h, t int) []float32 { o := ((l*c.Heads+h)*T + t) * D; return q[o : o+D] }
-	key := func(l, kv, t int) []float32 { o := ((l*c.KVHeads+kv)*T + t) * D; return k[o : o+D] }
+	query, key := f.query, f.key
 	summaries := sealedSummaries(e)
 	for l := range c.Layers {
 		for h := range c.Heads {
 			kv := h / G
-			scores := make([]float64, at+1)
-			for t := range scores {
-				scores[t] = dot(query(l, h, at), key(l, kv, t)) * scale
-			}
-			r.Copy[l*c.Heads+h] += softmaxAt(scores, digit)
-			r.Tag[l*c.Heads+h] += softmaxAt(scores, digit-1)
+			att := f.attention(l, h, at)
+			r.Copy[l*c.Heads+h] += att[digit]
+			r.Tag[l*c.Heads+h] += att[digit-1]
 			best, bestScore := -1, math.Inf(-1)
 			for th, pos := range summaries {
 				mean := make([]float32, D)
@@ -141,17 +123,74 @@ func dot(a, b []float32) float64 {
 	return s
 }
 
-// softmaxAt is softmax(scores)[i].
-func softmaxAt(scores []float64, i int) float64 {
+// qkExec runs the training forward pass and returns the argmax and every layer's queries and keys.
+type qkExec = mlctx.Exec
+
+func newQKExec(m *model.Model) (*qkExec, error) {
+	return mlctx.NewExecAny(m.Backend(), m.Context().Reuse(), func(_ *mlctx.Context, in []*Node) []*Node {
+		out := m.TrainForward(in[0], in[1])
+		// The logits stay an output: v0.26's executor fails on nodes no output depends on.
+		return []*Node{ArgMax(out.Logits, -1, dtypes.Int32), Stack(out.Q, 0), Stack(out.K, 0)}
+	})
+}
+
+// qkPass is one example's teacher-forced pass under the full causal mask: the argmax prediction
+// after each position, and every layer's post-RoPE queries and keys.
+type qkPass struct {
+	c      *model.Config
+	T      int
+	argmax []int32
+	q, k   []float32 // [L, 1, H, T, D] and [L, 1, KVH, T, D]
+}
+
+func runQK(exec *qkExec, c *model.Config, e *train.Example) (*qkPass, error) {
+	T := e.Len()
+	ids := make([]int32, T)
+	for i, id := range e.IDs {
+		ids[i] = int32(id)
+	}
+	mask := make([]float32, T*T)
+	train.CausalMask(T, T, mask)
+	outs, err := exec.Exec([][]int32{ids}, tensors.FromFlatDataAndDimensions(mask, 1, T, T))
+	if err != nil {
+		return nil, err
+	}
+	return &qkPass{c: c, T: T, argmax: tensors.MustCopyFlatData[int32](outs[0]),
+		q: tensors.MustCopyFlatData[float32](outs[1]), k: tensors.MustCopyFlatData[float32](outs[2])}, nil
+}
+
+func (f *qkPass) query(l, h, t int) []float32 {
+	D := f.c.HeadDim
+	o := ((l*f.c.Heads+h)*f.T + t) * D
+	return f.q[o : o+D]
+}
+
+func (f *qkPass) key(l, kv, t int) []float32 {
+	D := f.c.HeadDim
+	o := ((l*f.c.KVHeads+kv)*f.T + t) * D
+	return f.k[o : o+D]
+}
+
+// attention is head (l, h)'s attention from position at over positions 0..at: the softmax of
+// q·k/√D, what the model's causal attention computes.
+func (f *qkPass) attention(l, h, at int) []float64 {
+	kv := h / f.c.GroupSize()
+	scale := 1 / math.Sqrt(float64(f.c.HeadDim))
+	att := make([]float64, at+1)
 	top := math.Inf(-1)
-	for _, s := range scores {
-		top = max(top, s)
+	for t := range att {
+		att[t] = dot(f.query(l, h, at), f.key(l, kv, t)) * scale
+		top = max(top, att[t])
 	}
 	var z float64
-	for _, s := range scores {
-		z += math.Exp(s - top)
+	for t := range att {
+		att[t] = math.Exp(att[t] - top)
+		z += att[t]
 	}
-	return math.Exp(scores[i]-top) / z
+	for t := range att {
+		att[t] /= z
+	}
+	return att
 }
 
 // printHeads prints the table of probeHeads.

@@ -16,7 +16,8 @@
 // route to its thought at the restated question: the heads to leave out of the routing loss when
 // the two share a position (examples/train -route-skip-heads). With -positions it prints instead
 // the accuracy at each class of single positions (examples/internal/taskpos) at the model's own
-// scale, the long one included.
+// scale, the long one included; with -attention N, for N note questions, where each head looks
+// from the answer's note tag.
 package main
 
 import (
@@ -42,7 +43,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("n", 16, "held-out problems per length")
 	seed := fs.Uint64("seed", 7, "seed of the held-out problems")
 	pos := fs.Bool("positions", false, "instead: the teacher-forced accuracy at each class of single task positions (the start value, the restated question's tag and word, the answer word, …) on -n held-out problems at the model's own scale, standard or long")
-	steps := fs.String("steps", "", "with -positions: problems of K1-K2 steps (default: the model's evaluation length), to tell where along the length a copy stops")
+	attention := fs.Int("attention", 0, "instead: for this many held-out note questions at the model's own scale, every head's most attended positions from the answer's note tag (which copy the model makes, and what it confuses)")
+	steps := fs.String("steps", "", "with -positions or -attention: problems of K1-K2 steps (default: the model's evaluation length), to tell where along the length a copy stops")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +53,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *pos {
 		return positions(ctx, stdout, *dir, *n, *seed, *steps)
+	}
+	if *attention > 0 {
+		return noteAttention(ctx, stdout, *dir, *attention, *seed, *steps)
 	}
 	return probe(ctx, stdout, *dir, *n, *seed)
 }

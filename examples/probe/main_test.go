@@ -37,9 +37,9 @@ func TestTablesGoToTheWriter(t *testing.T) {
 	require.Contains(t, out.String(), "note      0-2 back      2       1.00            0.00    1.00")
 	require.Contains(t, out.String(), "value     3+ back       2       0.20            0.20    0.50")
 	out.Reset()
-	printHeads(&out, &headRoles{Copy: []float64{0.5, 0.25}, Route: []float64{1, 0}, N: 3}, &model.Config{Layers: 1, Heads: 2})
+	printHeads(&out, &headRoles{Copy: []float64{0.5, 0.25}, Tag: []float64{0, 0.125}, Route: []float64{1, 0}, N: 3}, &model.Config{Layers: 1, Heads: 2})
 	require.Contains(t, out.String(), "heads on 3 far note questions")
-	require.Contains(t, out.String(), "0.1   0.250   0.00")
+	require.Contains(t, out.String(), "0.1   0.250   0.125   0.00")
 }
 
 // TestPositions: on the bundled model each class of single positions is counted once per problem or
@@ -86,4 +86,17 @@ func TestLongModelCopiesOnShortProblems(t *testing.T) {
 		"| answer word, note questions | 4 | 100.0% | 4 of 4 |", "| answer word, value questions | 2 | 100.0% | 2 of 2 |"} {
 		require.Contains(t, out.String(), row)
 	}
+}
+
+// TestNoteAttention: on the bundled model, one row per head under each note question, and head
+// 1.3 (the bundled model's note copy) reads the note's digit right after the asked N tag first.
+func TestNoteAttention(t *testing.T) {
+	var out strings.Builder
+	dir := filepath.Join("..", "..", "testdata", "zoomr-tiny")
+	require.NoError(t, run(t.Context(), []string{"-model", dir, "-attention", "2", "-steps", "4-4", "-seed", "1"}, &out))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2*(1+3*4), "2 questions, each a header and 3 layers × 4 heads")
+	require.Contains(t, lines[0], "N3 at 246 asks thought 0: the note 9 at 67")
+	require.Regexp(t, `\n  1\.3  0\.\d\d 9 \(after N3, thought 0\)`, out.String(), "head 1.3 reads the digit after the asked tag first")
+	require.Equal(t, []int{2, 0, 1}, topPositions([]float64{0.2, 0.1, 0.7}, 3))
 }

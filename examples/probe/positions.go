@@ -60,11 +60,9 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 	if err != nil {
 		return err
 	}
-	cfg := task.Config{Scale: tt.Scale, Form: tt.Form}
-	if steps != "" {
-		if _, err := fmt.Sscanf(steps, "%d-%d", &cfg.MinSteps, &cfg.MaxSteps); err != nil {
-			return fmt.Errorf("-steps %q: want K1-K2", steps)
-		}
+	cfg, err := taskConfig(tt, steps)
+	if err != nil {
+		return err
 	}
 	src, err := train.NewTaskSource(tok, []train.Stage{{Until: 1, Tasks: []task.Config{cfg}}}, seed)
 	if err != nil {
