@@ -10,6 +10,7 @@ import (
 	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
 	"github.com/zoomr-go/zoomr/model"
 	"github.com/zoomr-go/zoomr/model/tokenizer"
+	"github.com/zoomr-go/zoomr/summarize"
 	"github.com/zoomr-go/zoomr/summarize/task"
 	"github.com/zoomr-go/zoomr/summarize/train"
 )
@@ -33,20 +34,7 @@ func noteAttention(ctx context.Context, w io.Writer, dir string, n int, seed uin
 	if err != nil {
 		return err
 	}
-	tt, err := taskrun.LoadTask(dir)
-	if err != nil {
-		return err
-	}
-	cfg, err := taskConfig(tt, steps)
-	if err != nil {
-		return err
-	}
-	cfg.NoteShare = 1
-	src, err := train.NewTaskSource(tok, []train.Stage{{Until: 1, Tasks: []task.Config{cfg}}}, seed)
-	if err != nil {
-		return err
-	}
-	g, err := task.NewGenerator(cfg, task.HeldOut, seed)
+	ht, err := loadHeldOut(dir, tok, steps, 1, seed)
 	if err != nil {
 		return err
 	}
@@ -56,7 +44,7 @@ func noteAttention(ctx context.Context, w io.Writer, dir string, n int, seed uin
 	}
 	word := func(id int) string { s, _ := tok.TokenText(id); return s }
 	for range n {
-		e, err := src.Example(g.Next())
+		e, err := ht.src.Example(ht.gen.Next())
 		if err != nil {
 			return err
 		}
@@ -94,13 +82,34 @@ func topPositions(weights []float64, k int) []int {
 	return idx[:min(k, len(idx))]
 }
 
-// taskConfig is the held-out task of a model directory's scale and form, of steps "K1-K2" when set.
-func taskConfig(tt taskrun.Task, steps string) (task.Config, error) {
-	cfg := task.Config{Scale: tt.Scale, Form: tt.Form}
+// heldOutTask is a model directory's held-out task: its task.json (scale and form), a source that
+// renders its problems as examples, and their generator.
+type heldOutTask struct {
+	task taskrun.Task
+	src  *train.TaskSource
+	gen  *task.Generator
+}
+
+// loadHeldOut reads dir's task: problems of steps "K1-K2" when set (else the scale's evaluation
+// length), a share noteShare of note questions (0: the task's default), seed's held-out problems.
+func loadHeldOut(dir string, tok summarize.Tokenizer, steps string, noteShare float64, seed uint64) (*heldOutTask, error) {
+	tt, err := taskrun.LoadTask(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := task.Config{Scale: tt.Scale, Form: tt.Form, NoteShare: noteShare}
 	if steps != "" {
 		if _, err := fmt.Sscanf(steps, "%d-%d", &cfg.MinSteps, &cfg.MaxSteps); err != nil {
-			return cfg, fmt.Errorf("-steps %q: want K1-K2", steps)
+			return nil, fmt.Errorf("-steps %q: want K1-K2", steps)
 		}
 	}
-	return cfg, nil
+	src, err := train.NewTaskSource(tok, []train.Stage{{Until: 1, Tasks: []task.Config{cfg}}}, seed)
+	if err != nil {
+		return nil, err
+	}
+	g, err := task.NewGenerator(cfg, task.HeldOut, seed)
+	if err != nil {
+		return nil, err
+	}
+	return &heldOutTask{task: tt, src: src, gen: g}, nil
 }

@@ -22,7 +22,7 @@ import (
 // routing position is the asked thought (what ZoomR's vote reads there).
 type headRoles struct {
 	Copy, Tag, Route []float64
-	N           int
+	N                int
 }
 
 // probeHeads feeds n held-out note questions of the evaluation's length whose step is more than

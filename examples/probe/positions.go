@@ -56,18 +56,11 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 		return err
 	}
 	defer m.Close()
-	tt, err := taskrun.LoadTask(dir)
+	ht, err := loadHeldOut(dir, tok, steps, 0, seed)
 	if err != nil {
 		return err
 	}
-	cfg, err := taskConfig(tt, steps)
-	if err != nil {
-		return err
-	}
-	src, err := train.NewTaskSource(tok, []train.Stage{{Until: 1, Tasks: []task.Config{cfg}}}, seed)
-	if err != nil {
-		return err
-	}
+	src, g := ht.src, ht.gen
 	words, err := taskpos.WordIDs(tok)
 	if err != nil {
 		return err
@@ -86,10 +79,6 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 		task.Value: {name: "answer word, value questions"},
 	}
 
-	g, err := task.NewGenerator(cfg, task.HeldOut, seed)
-	if err != nil {
-		return err
-	}
 	V := m.Config.VocabSize
 	for range n {
 		p := g.Next()
@@ -135,7 +124,7 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 		length = steps + " steps"
 	}
 	fmt.Fprintf(w, "teacher-forced accuracy by position on %d held-out problems (seed %d, %s scale, %s, full attention):\n\n",
-		n, seed, tt.Scale, length)
+		n, seed, ht.task.Scale, length)
 	fmt.Fprintln(w, "| positions | count | right | problems with every one right |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|")
 	for _, c := range append(counts, *byKind[task.Note], *byKind[task.Value], swapped) {
