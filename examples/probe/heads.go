@@ -18,8 +18,9 @@ import (
 // headRoles is, per query head (layer-major), what it does on far note questions: Copy is its mean
 // attention, from the position that predicts the note, on the note's digit in the asked thought's
 // body (the induction copy); Tag its attention on the body's same tag, the position that predicted
-// the digit there (a copy can read that position's prediction instead); Route the share of problems whose best mean-summary-key score at the
-// routing position is the asked thought (what ZoomR's vote reads there).
+// the digit there (a copy can read that position's prediction instead); Route the share of
+// problems whose best mean-summary-key score at the routing position is the asked thought (what
+// ZoomR's vote reads there).
 type headRoles struct {
 	Copy, Tag, Route []float64
 	N                int
@@ -64,7 +65,7 @@ func probeHeads(m *model.Model, src *train.TaskSource, form task.Form, n int, se
 
 // add runs one example; its note copy (train.Example.Copies) gives the digit's predictor, the
 // answer's N tag, and the digit in the asked thought's body.
-func (r *headRoles) add(exec *qkExec, c *model.Config, e *train.Example) error {
+func (r *headRoles) add(exec *mlctx.Exec, c *model.Config, e *train.Example) error {
 	if len(e.Copies) == 0 {
 		return fmt.Errorf("probe: a note question without its note copy")
 	}
@@ -123,10 +124,9 @@ func dot(a, b []float32) float64 {
 	return s
 }
 
-// qkExec runs the training forward pass and returns the argmax and every layer's queries and keys.
-type qkExec = mlctx.Exec
-
-func newQKExec(m *model.Model) (*qkExec, error) {
+// newQKExec runs the training forward pass and returns the argmax and every layer's queries and
+// keys.
+func newQKExec(m *model.Model) (*mlctx.Exec, error) {
 	return mlctx.NewExecAny(m.Backend(), m.Context().Reuse(), func(_ *mlctx.Context, in []*Node) []*Node {
 		out := m.TrainForward(in[0], in[1])
 		// The logits stay an output: v0.26's executor fails on nodes no output depends on.
@@ -143,7 +143,7 @@ type qkPass struct {
 	q, k   []float32 // [L, 1, H, T, D] and [L, 1, KVH, T, D]
 }
 
-func runQK(exec *qkExec, c *model.Config, e *train.Example) (*qkPass, error) {
+func runQK(exec *mlctx.Exec, c *model.Config, e *train.Example) (*qkPass, error) {
 	T := e.Len()
 	ids := make([]int32, T)
 	for i, id := range e.IDs {
