@@ -27,7 +27,7 @@ type Example struct {
 	Route        int
 	RouteThought int
 	// Copies are the example's long-range induction copies, the copy loss's targets
-	// (Config.CopyWeight); none for most examples.
+	// (Config.CopyWeight); none for most examples. A note question's own note copy comes first.
 	Copies []Copy
 	// Causal trains the example under the full causal mask; otherwise View, when set, is its
 	// restricted view, and when nil the trainer draws one or not (Config.View).
@@ -75,7 +75,7 @@ func (e *Example) Validate() error {
 
 // Copy is one long-range induction copy of an example: the prediction made at position At (a
 // restated note tag, say) copies the token at From (the note's digit after the same tag in the
-// asked thought's body). The copy loss pulls the attention of Config.CopyHeads at At onto From.
+// asked thought's body; or, at the restated question's tag, the prompt's question word). The copy loss pulls the attention of Config.CopyHeads at At onto From.
 type Copy struct{ At, From int }
 
 // Weights are the loss weights per token kind (prompt tokens are never trained).

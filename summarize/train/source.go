@@ -61,10 +61,15 @@ type TaskSource struct {
 	// Scale is the task's token families (it overrides the stages' task configs): task.Long needs
 	// a vocabulary with its words (task.VocabularyOf(task.Long)).
 	Scale task.Scale
+	// QuestionCopy records, besides the note copies, the restated question word's copy where the
+	// answer predicts it right after its routing tag (task.TagFirstForm: "S5 QN …"): the prediction
+	// at the tag copies the prompt's question word (see Example.Copies).
+	QuestionCopy bool
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View      ViewConfig
 	routeTags map[int]bool // ids of the S and N tags: the restated question's last word routes
+	questions map[int]bool // ids of the question words (QN, QV)
 	tok       summarize.Tokenizer
 	eos       int // EOS's id: the word before it is an answer word
 }
@@ -90,9 +95,16 @@ func NewTaskSource(tok summarize.Tokenizer, stages []Stage, seed uint64) (*TaskS
 		return nil, err
 	}
 	src := &TaskSource{Stages: stages, Seed: seed, render: r, Weights: Weights{Thought: 1, Summary: 1, Answer: 2},
-		routeTags: map[int]bool{}, tok: tok}
+		routeTags: map[int]bool{}, questions: map[int]bool{}, tok: tok}
 	if src.eos, err = taskWordID(tok, task.EOS); err != nil {
 		return nil, err
+	}
+	for _, w := range task.QuestionWords() {
+		id, err := taskWordID(tok, w)
+		if err != nil {
+			return nil, err
+		}
+		src.questions[id] = true
 	}
 	for i, w := range task.ReselectWordsOf(task.NoteTagForm, task.Long) { // every form's question tags
 		id, err := taskWordID(tok, w)
@@ -275,7 +287,26 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 			return nil, err
 		}
 	}
+	if s.QuestionCopy {
+		s.addQuestionCopy(&e)
+	}
 	return &e, nil
+}
+
+// addQuestionCopy records the restated question word's copy when the answer predicts that word at
+// its routing tag ("<|answer|> S5 QN …", the tag-first form): the source is the prompt's question
+// word, the last one the prompt holds. In the other forms the word comes before the tag: no copy.
+func (s *TaskSource) addQuestionCopy(e *Example) {
+	at := e.Route
+	if at+1 >= e.Len() || !s.questions[e.IDs[at+1]] {
+		return
+	}
+	for t := e.PromptLen - 1; t >= 0; t-- {
+		if e.IDs[t] == e.IDs[at+1] {
+			e.Copies = append(e.Copies, Copy{At: at, From: t})
+			return
+		}
+	}
 }
 
 // addNoteCopy records the note copy of the note answer e ends with ("… N5 d <eos>"): the answer's

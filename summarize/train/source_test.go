@@ -283,3 +283,45 @@ func TestNoteCopiesPointAtTheBodysNote(t *testing.T) {
 	require.Positive(t, notes)
 	require.Positive(t, values)
 }
+
+// TestQuestionCopyPointsAtThePromptsWord: in the tag-first form, with QuestionCopy, every example
+// records the restated question word's copy: from the restated tag (the routing position) to the
+// prompt's question word, the word the answer restates; a note question's note copy stays first.
+// The summary-tag form restates the word before the tag: no question copy there.
+func TestQuestionCopyPointsAtThePromptsWord(t *testing.T) {
+	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+	require.NoError(t, err)
+	src, err := NewTaskSource(tok, TaskCurriculum(1), 3)
+	require.NoError(t, err)
+	src.QuestionCopy = true
+	for _, form := range []task.Form{task.TagFirstForm, task.SummaryTagForm} {
+		g, err := task.NewGenerator(task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 8, MaxWalk: 8, Form: form}, task.Train, 4)
+		require.NoError(t, err)
+		for range 12 {
+			p := g.Next()
+			e, err := src.Example(p)
+			require.NoError(t, err)
+			require.NoError(t, e.Validate())
+			var question []Copy
+			for _, c := range e.Copies {
+				if c.At == e.Route {
+					question = append(question, c)
+				}
+			}
+			if form != task.TagFirstForm {
+				require.Empty(t, question)
+				continue
+			}
+			require.Len(t, question, 1)
+			c := question[0]
+			word, _ := tok.TokenText(e.IDs[c.At+1])
+			require.Contains(t, task.QuestionWords(), word, "the restated tag is followed by the question word")
+			require.Equal(t, e.IDs[c.At+1], e.IDs[c.From], "the source is the same word")
+			require.Less(t, c.From, e.PromptLen, "in the prompt")
+			require.Equal(t, p.Kind == task.Note, len(e.Copies) == 2)
+			if p.Kind == task.Note {
+				require.NotEqual(t, e.Route, e.Copies[0].At, "the note copy comes first")
+			}
+		}
+	}
+}
