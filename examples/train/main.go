@@ -71,6 +71,7 @@ type flags struct {
 	routeSkipHeads, copyHeads      string
 	copyWeight                     float64
 	questionCopy                   bool
+	traceTagWeight                 float64
 	extraQuestions                 int
 	farQuestions                   float64
 	firstThoughtWeight             float64
@@ -112,6 +113,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.Float64Var(&f.lookupWeight, "lookup-weight", 0, "loss weight of each thought header's key, looked up in the prompt (0: the thought weight)")
 	fs.Float64Var(&f.summaryValueWeight, "summary-value-weight", 0, "loss weight of each summary's value, copied from the walk's last move (0: the summary weight)")
 	fs.Float64Var(&f.noteWeight, "note-weight", 0, "loss weight of each thought's note, the body-only detail note questions ask for (0: the thought weight)")
+	fs.Float64Var(&f.traceTagWeight, "trace-tag-weight", 0, "loss weight of each thought's step index tags, the header's #i, the note's N_i and the summary's S_i, each copied from the one before (0: the thought and summary weights)")
 	fs.Float64Var(&f.firstThoughtWeight, "first-thought-weight", 0, "loss weight of the first thought's other body tokens, its key, start value and walk (0: the thought weight)")
 	fs.Float64Var(&f.firstIndexWeight, "first-index-weight", 0, "loss weight of the trace's first token, the first step index #K-1 copied from the prompt (0: the thought weight)")
 	fs.Float64Var(&f.startValueWeight, "start-value-weight", 0, "loss weight of the first thought's start value, the walk's first digit copied from the prompt's start value (0: the first thought's weight)")

@@ -23,6 +23,7 @@ func emphasisOf(f flags) emphasis {
 		taskpos.StartValue:   float32(f.startValueWeight),
 		taskpos.SummaryValue: float32(f.summaryValueWeight),
 		taskpos.Note:         float32(f.noteWeight),
+		taskpos.TraceTag:     float32(f.traceTagWeight),
 		taskpos.HeaderKey:    float32(f.lookupWeight),
 		taskpos.FirstThought: float32(f.firstThoughtWeight),
 	}

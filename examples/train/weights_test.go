@@ -34,6 +34,17 @@ func TestEmphasisMarksItsPositions(t *testing.T) {
 			}
 			return prevs, words
 		}},
+		{"-trace-tag-weight", func(p task.Problem) (prevs, words []string) {
+			prompt := strings.Fields(p.Prompt())
+			prev := prompt[len(prompt)-1]
+			for _, st := range p.Solve() {
+				body := strings.Fields(p.Body(st)) // "#i k … N_i d"
+				prevs = append(prevs, prev, body[len(body)-3], task.BeginSummary)
+				words = append(words, body[0], body[len(body)-2], fmt.Sprintf("S%d", st.Index))
+				prev = task.EndSummary
+			}
+			return prevs, words
+		}},
 		{"-summary-value-weight", func(p task.Problem) (prevs, words []string) {
 			for _, st := range p.Solve() {
 				prevs, words = append(prevs, fmt.Sprintf("S%d", st.Index)), append(words, fmt.Sprintf("v%d", st.After))

@@ -1,7 +1,7 @@
 // Package taskpos names the single positions of the synthetic task's examples (summarize/task
 // rendered by summarize/train) that a trace or an answer needs right once each: the answer word, the
 // restated question's tag and word, the first step index, the start value, each summary's value,
-// note and header key. Training weighs them (examples/train's -*-weight flags) and a probe measures
+// note, step index tags and header key. Training weighs them (examples/train's -*-weight flags) and a probe measures
 // the model at them (examples/probe -positions): a copy that fails at one position per trace hides
 // in the loss and in a trace's token accuracy.
 package taskpos
@@ -26,6 +26,7 @@ const (
 	StartValue   = "start value"   // the first thought's third token, the walk's start value read from the prompt
 	SummaryValue = "summary value" // each summary's value, the word after its S tag
 	Note         = "note"          // each thought's note, its body's last token
+	TraceTag     = "trace tag"     // each thought's step index tags: the header's #i, the note's N_i, the summary's S_i
 	HeaderKey    = "header key"    // each thought header's key, looked up in the prompt
 	FirstThought = "first thought" // the first thought's other body tokens
 )
@@ -71,6 +72,7 @@ func Classes(src *train.TaskSource, w Words) []Class {
 		{StartValue, isStartValue},
 		{SummaryValue, isSummaryValue},
 		{Note, isNote},
+		{TraceTag, isTraceTag},
 		{HeaderKey, isHeaderKey},
 		{FirstThought, inFirstThought},
 	}
@@ -108,6 +110,23 @@ func isHeaderKey(e *train.Example, t int) bool {
 // isNote: t is a thought body's last token, the task's note.
 func isNote(e *train.Example, t int) bool {
 	return t >= e.PromptLen && t+1 < e.Len() && e.Kinds[t] == summarize.Thought && !sameThought(e, t, t+1)
+}
+
+// isTraceTag: t is one of a thought's step index tags, each copied from the one before it (the
+// previous summary's S_{i+1} counted down to the header's #i, then N_i and S_i): the body's first
+// token, the tag before its note, the word after the summary's opening token. Long-scale traces
+// confuse far tags with their neighbours (#41 for #40) first.
+func isTraceTag(e *train.Example, t int) bool {
+	switch {
+	case t < e.PromptLen:
+		return false
+	case isBodyStart(e, t):
+		return true
+	case t+2 < e.Len() && sameThought(e, t, t+1) && isNote(e, t+1):
+		return true
+	}
+	inSummary := func(p int) bool { return e.Kinds[p] == summarize.Summary && e.Thought[p] == e.Thought[t] }
+	return t >= 1 && inSummary(t) && inSummary(t-1) && (t < 2 || !inSummary(t-2))
 }
 
 // isSummaryValue: t is a summary's third token, the value of the task's summary
