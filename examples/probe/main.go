@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	seed := fs.Uint64("seed", 7, "seed of the held-out problems")
 	pos := fs.Bool("positions", false, "instead: the teacher-forced accuracy at each class of single task positions (the start value, the restated question's tag and word, the answer word, …) on -n held-out problems at the model's own scale, standard or long")
 	attention := fs.Int("attention", 0, "instead: for this many held-out note questions at the model's own scale, every head's most attended positions from the answer's note tag (which copy the model makes, and what it confuses)")
+	wrong := fs.Int("wrong", 0, "with -positions: also list the first this many wrong predictions, with the words before them (which step of the walk fails)")
 	steps := fs.String("steps", "", "with -positions or -attention: problems of K1-K2 steps (default: the model's evaluation length), to tell where along the length a copy stops")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *pos {
-		return positions(ctx, stdout, *dir, *n, *seed, *steps)
+		return positions(ctx, stdout, *dir, *n, *seed, *steps, *wrong)
 	}
 	if *attention > 0 {
 		return noteAttention(ctx, stdout, *dir, *attention, *seed, *steps)

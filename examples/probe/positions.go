@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/zoomr-go/zoomr/examples/internal/taskpos"
 	"github.com/zoomr-go/zoomr/examples/internal/taskrun"
 	"github.com/zoomr-go/zoomr/model"
+	"github.com/zoomr-go/zoomr/model/tokenizer"
 	"github.com/zoomr-go/zoomr/summarize"
 	"github.com/zoomr-go/zoomr/summarize/task"
 	"github.com/zoomr-go/zoomr/summarize/train"
@@ -50,7 +52,7 @@ func (c *positionCount) endProblem() {
 // backend. The loss and a trace's token accuracy average over thousands of positions and hide a
 // copy that fails at one position per trace: zoomr-long wrote 99.8% of its held-out trace tokens
 // right and failed every generation at the first thought's start value (docs/training-history.md).
-func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64, steps string) error {
+func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64, steps string, wrong int) error {
 	m, tok, err := taskrun.Load(ctx, dir)
 	if err != nil {
 		return err
@@ -80,7 +82,8 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 	}
 
 	V := m.Config.VocabSize
-	for range n {
+	var mistakes []string // the first `wrong` wrong predictions, described
+	for i := range n {
 		p := g.Next()
 		e, err := src.Example(p)
 		if err != nil {
@@ -102,8 +105,12 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 					k = otherAnswer
 				}
 			}
-			right := model.Argmax(pre.Logits[(t-1)*V:t*V]) == e.IDs[t]
+			got := model.Argmax(pre.Logits[(t-1)*V : t*V])
+			right := got == e.IDs[t]
 			counts[k].add(right)
+			if !right && len(mistakes) < wrong {
+				mistakes = append(mistakes, describeMistake(tok, e, i, t, got, counts[k].name))
+			}
 			if kind := byKind[p.Kind]; kind != nil && k < len(classes) && classes[k].Name == taskpos.AnswerWord {
 				kind.add(right)
 			}
@@ -132,12 +139,30 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 			fmt.Fprintf(w, "| %s | %d | %.1f%% | %d of %d |\n", c.name, c.n, 100*float64(c.right)/float64(c.n), c.allRightIn, c.problems)
 		}
 	}
+	if len(mistakes) > 0 {
+		fmt.Fprintf(w, "\nthe first %d wrong predictions (problem, position, thought, class: the words before → wanted / predicted):\n", len(mistakes))
+		for _, m := range mistakes {
+			fmt.Fprintln(w, m)
+		}
+	}
 	if swapped.n > 0 {
 		fmt.Fprintf(w, "\n%q: the same problems with the prompt's question word swapped (QN ↔ QV), right when the\n"+
 			"restated word follows the swap. Near 100%% the word is copied from the prompt; if it and %q add up\n"+
 			"to about 100%%, the prediction ignores the prompt.\n", swapped.name, taskpos.QuestionWord)
 	}
 	return nil
+}
+
+// describeMistake is one line on the wrong prediction of token t of problem i's example: the eight
+// words before it, the wanted word and the predicted one.
+func describeMistake(tok *tokenizer.Tokenizer, e *train.Example, i, t, got int, class string) string {
+	word := func(id int) string { s, _ := tok.TokenText(id); return s }
+	var before []string
+	for s := max(0, t-8); s < t; s++ {
+		before = append(before, word(e.IDs[s]))
+	}
+	return fmt.Sprintf("  problem %d, position %d, thought %d, %s: %s → %s / %s", i, t, e.Thought[t], class,
+		strings.Join(before, " "), word(e.IDs[t]), word(got))
 }
 
 // followsSwappedQuestion scores, into c, whether the restated question's word follows the prompt's
