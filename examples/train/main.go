@@ -71,6 +71,7 @@ type flags struct {
 	routeSkipHeads, copyHeads      string
 	copyWeight                     float64
 	questionCopy                   bool
+	indexCopy                      bool
 	traceTagWeight                 float64
 	extraQuestions                 int
 	farQuestions                   float64
@@ -124,6 +125,7 @@ func parseFlags(args []string) (flags, error) {
 	fs.StringVar(&f.voteLayers, "vote-layers", "", "the layers whose heads vote in ZoomR's consensus when the model decodes, as l[,…], or all; default: -init's (its task.json), else all. Recorded in OUT/task.json (set it to the layers the routing loss trains)")
 	fs.StringVar(&f.scale, "scale", "", "the task's scale: standard (up to 24 steps of 32 moves; held out: 18..20 steps of 24) or long (up to 48 steps of 48 moves; held out: 40..44 steps of 48, traces of 4,200+ tokens; its vocabulary extends the standard one, so -init with a standard model grows the embedding); default: -init's (its task.json), else standard. Recorded in OUT/task.json")
 	fs.BoolVar(&f.questionCopy, "question-copy", false, "with -copy-weight, also copy the restated question word (tag-first form): at the restated tag, the -copy-heads should pick the prompt's question word")
+	fs.BoolVar(&f.indexCopy, "index-copy", false, "with -copy-weight, also copy the trace's first step index: at the prompt's last token, the -copy-heads should pick the prompt's first step tag")
 	fs.IntVar(&f.extraQuestions, "extra-questions", 0, "more questions about random steps appended after the answer's EOS in causally-masked examples (train.TaskSource.ExtraQuestions)")
 	fs.Float64Var(&f.farQuestions, "far-questions", 0, "share of training problems asked about a step in the first half of the trace instead of a uniform step (train.TaskSource.FarQuestionShare; held-out problems are never changed)")
 	fs.Float64Var(&f.restricted, "restricted", 0.5, "share of sequences under ZoomR-like restricted masks")

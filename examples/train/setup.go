@@ -117,6 +117,7 @@ func sources(f flags, tok *tokenizer.Tokenizer, m *model.Model, vc train.ViewCon
 	src.TokenWeight = emphasisOf(f).hook(src, words)
 	src.ExtraQuestions = f.extraQuestions
 	src.QuestionCopy = f.questionCopy
+	src.IndexCopy = f.indexCopy
 	if f.farQuestions < 0 || f.farQuestions > 1 {
 		return nil, nil, fmt.Errorf("-far-questions %g: want a share in 0..1", f.farQuestions)
 	}

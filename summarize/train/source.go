@@ -65,6 +65,9 @@ type TaskSource struct {
 	// answer predicts it right after its routing tag (task.TagFirstForm: "S5 QN …"): the prediction
 	// at the tag copies the prompt's question word (see Example.Copies).
 	QuestionCopy bool
+	// IndexCopy records the trace's first step index's copy: the prediction of the trace's first
+	// token ("#K-1", the step the prompt lists first) at the prompt's last copies the prompt's tag.
+	IndexCopy bool
 	// View draws the restricted views (a share View.Restricted of the examples); the others are
 	// trained under the causal mask.
 	View      ViewConfig
@@ -290,7 +293,25 @@ func (s *TaskSource) Example(p task.Problem) (*Example, error) {
 	if s.QuestionCopy {
 		s.addQuestionCopy(&e)
 	}
+	if s.IndexCopy {
+		e.addIndexCopy()
+	}
 	return &e, nil
+}
+
+// addIndexCopy records the copy of the trace's first token from the prompt, where the prompt holds
+// that token (the task's first step index, "P #17 k4 …" → "#17").
+func (e *Example) addIndexCopy() {
+	first := e.PromptLen
+	if first < 1 || first >= e.Len() {
+		return
+	}
+	for t := range first {
+		if e.IDs[t] == e.IDs[first] {
+			e.Copies = append(e.Copies, Copy{At: first - 1, From: t})
+			return
+		}
+	}
 }
 
 // addQuestionCopy records the restated question word's copy when the answer predicts that word at

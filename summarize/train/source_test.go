@@ -325,3 +325,29 @@ func TestQuestionCopyPointsAtThePromptsWord(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexCopyPointsAtThePromptsFirstStep: with IndexCopy, the trace's first token, the first step's
+// index, is copied from the prompt's first step (right after the steps' marker), the prediction made
+// at the prompt's last token.
+func TestIndexCopyPointsAtThePromptsFirstStep(t *testing.T) {
+	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
+	require.NoError(t, err)
+	src, err := NewTaskSource(tok, TaskCurriculum(1), 3)
+	require.NoError(t, err)
+	src.IndexCopy = true
+	g, err := task.NewGenerator(task.Config{MinSteps: 3, MaxSteps: 12, MinWalk: 8, MaxWalk: 8}, task.Train, 5)
+	require.NoError(t, err)
+	word := func(id int) string { s, _ := tok.TokenText(id); return s }
+	for range 12 {
+		p := g.Next()
+		e, err := src.Example(p)
+		require.NoError(t, err)
+		require.NoError(t, e.Validate())
+		c := e.Copies[len(e.Copies)-1]
+		require.Equal(t, e.PromptLen-1, c.At)
+		require.Equal(t, summarize.Thought, e.Kinds[c.At+1])
+		require.Equal(t, fmt.Sprintf("#%d", p.Steps()-1), word(e.IDs[c.At+1]))
+		require.Equal(t, e.IDs[c.At+1], e.IDs[c.From])
+		require.Equal(t, "P", word(e.IDs[c.From-1]), "the prompt's first step")
+	}
+}
