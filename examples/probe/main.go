@@ -2,7 +2,7 @@
 // reference trace fed in (teacher-forced), which is where a training run's failures show first:
 //
 //	go run ./examples/probe -model testdata/zoomr-tiny
-//	go run ./examples/probe -model testdata/zoomr-long -positions -n 10
+//	go run ./examples/probe -model testdata/zoomr-long -positions -n 10 -wrong 12
 //
 // It prints (1) the held-out answer accuracy by problem length (3, 6, 10 and 18 steps of 24 moves)
 // under full attention and the restricted ZoomR-like views of the trainer's evaluator, and (2) the

@@ -50,8 +50,9 @@ func (c *positionCount) endProblem() {
 // and of the answer) on n held-out problems of seed at the model's own scale and question form
 // (its task.json), under full causal attention: one forward pass per problem on the model's
 // backend. The loss and a trace's token accuracy average over thousands of positions and hide a
-// copy that fails at one position per trace: zoomr-long wrote 99.8% of its held-out trace tokens
-// right and failed every generation at the first thought's start value (docs/training-history.md).
+// copy that fails at one position per trace: an early phase of zoomr-long wrote 99.8% of its
+// held-out trace tokens right and failed every generation at the first thought's start value
+// (docs/training-history.md). wrong > 0 also lists that many wrong predictions with their context.
 func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64, steps string, wrong int) error {
 	m, tok, err := taskrun.Load(ctx, dir)
 	if err != nil {
