@@ -238,14 +238,21 @@ func TestFarQuestionShareAsksTheTracesFirstHalf(t *testing.T) {
 	}
 }
 
-// TestNoteCopiesPointAtTheBodysNote: a note question's example, and each note question appended
-// after it, records its copy: the answer's N tag, and the digit after the same tag in the asked
-// thought's body, which is the answer's digit. A value question has none.
-func TestNoteCopiesPointAtTheBodysNote(t *testing.T) {
+// copySource is a task source over the standard vocabulary, for the copy tests.
+func copySource(t *testing.T) (*tokenizer.Tokenizer, *TaskSource) {
+	t.Helper()
 	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
 	require.NoError(t, err)
 	src, err := NewTaskSource(tok, TaskCurriculum(1), 3)
 	require.NoError(t, err)
+	return tok, src
+}
+
+// TestNoteCopiesPointAtTheBodysNote: a note question's example, and each note question appended
+// after it, records its copy: the answer's N tag, and the digit after the same tag in the asked
+// thought's body, which is the answer's digit. A value question has none.
+func TestNoteCopiesPointAtTheBodysNote(t *testing.T) {
+	tok, src := copySource(t)
 	src.ExtraQuestions = 6
 	src.View.Restricted = -1 // causal: the extra questions are appended
 	g, err := task.NewGenerator(task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 8, MaxWalk: 8}, task.Train, 4)
@@ -289,10 +296,7 @@ func TestNoteCopiesPointAtTheBodysNote(t *testing.T) {
 // prompt's question word, the word the answer restates; a note question's note copy stays first.
 // The summary-tag form restates the word before the tag: no question copy there.
 func TestQuestionCopyPointsAtThePromptsWord(t *testing.T) {
-	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
-	require.NoError(t, err)
-	src, err := NewTaskSource(tok, TaskCurriculum(1), 3)
-	require.NoError(t, err)
+	tok, src := copySource(t)
 	src.QuestionCopy = true
 	for _, form := range []task.Form{task.TagFirstForm, task.SummaryTagForm} {
 		g, err := task.NewGenerator(task.Config{MinSteps: 5, MaxSteps: 5, MinWalk: 8, MaxWalk: 8, Form: form}, task.Train, 4)
@@ -330,10 +334,7 @@ func TestQuestionCopyPointsAtThePromptsWord(t *testing.T) {
 // index, is copied from the prompt's first step (right after the steps' marker), the prediction made
 // at the prompt's last token.
 func TestIndexCopyPointsAtThePromptsFirstStep(t *testing.T) {
-	tok, err := tokenizer.NewWordLevel(task.Vocabulary())
-	require.NoError(t, err)
-	src, err := NewTaskSource(tok, TaskCurriculum(1), 3)
-	require.NoError(t, err)
+	tok, src := copySource(t)
 	src.IndexCopy = true
 	g, err := task.NewGenerator(task.Config{MinSteps: 3, MaxSteps: 12, MinWalk: 8, MaxWalk: 8}, task.Train, 5)
 	require.NoError(t, err)
