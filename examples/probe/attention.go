@@ -42,7 +42,7 @@ func noteAttention(ctx context.Context, w io.Writer, dir string, n int, seed uin
 	if err != nil {
 		return err
 	}
-	word := func(id int) string { s, _ := tok.TokenText(id); return s }
+	word := wordOf(tok)
 	for range n {
 		e, err := ht.src.Example(ht.gen.Next())
 		if err != nil {

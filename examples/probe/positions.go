@@ -157,13 +157,18 @@ func positions(ctx context.Context, w io.Writer, dir string, n int, seed uint64,
 // describeMistake is one line on the wrong prediction of token t of problem i's example: the eight
 // words before it, the wanted word and the predicted one.
 func describeMistake(tok *tokenizer.Tokenizer, e *train.Example, i, t, got int, class string) string {
-	word := func(id int) string { s, _ := tok.TokenText(id); return s }
+	word := wordOf(tok)
 	var before []string
 	for s := max(0, t-8); s < t; s++ {
 		before = append(before, word(e.IDs[s]))
 	}
 	return fmt.Sprintf("  problem %d, position %d, thought %d, %s: %s → %s / %s", i, t, e.Thought[t], class,
 		strings.Join(before, " "), word(e.IDs[t]), word(got))
+}
+
+// wordOf is tok's word of an id ("" for none), for the probe's printouts.
+func wordOf(tok *tokenizer.Tokenizer) func(id int) string {
+	return func(id int) string { s, _ := tok.TokenText(id); return s }
 }
 
 // followsSwappedQuestion scores, into c, whether the restated question's word follows the prompt's

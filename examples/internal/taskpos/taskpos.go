@@ -125,15 +125,27 @@ func isTraceTag(e *train.Example, t int) bool {
 	case t+2 < e.Len() && sameThought(e, t, t+1) && isNote(e, t+1):
 		return true
 	}
-	inSummary := func(p int) bool { return e.Kinds[p] == summarize.Summary && e.Thought[p] == e.Thought[t] }
-	return t >= 1 && inSummary(t) && inSummary(t-1) && (t < 2 || !inSummary(t-2))
+	return t >= e.PromptLen && inSummaryAt(e, t, 1)
 }
 
 // isSummaryValue: t is a summary's third token, the value of the task's summary
 // "<|begin_of_summary|> S_i v <|end_of_summary|>".
 func isSummaryValue(e *train.Example, t int) bool {
+	return t >= e.PromptLen && inSummaryAt(e, t, 2)
+}
+
+// inSummaryAt: t is the summary's token i (0: its opening token), counted in its thought's summary.
+func inSummaryAt(e *train.Example, t, i int) bool {
 	inSummary := func(p int) bool { return e.Kinds[p] == summarize.Summary && e.Thought[p] == e.Thought[t] }
-	return t >= max(e.PromptLen, 2) && inSummary(t) && inSummary(t-1) && inSummary(t-2) && (t < 3 || !inSummary(t-3))
+	if t < i {
+		return false
+	}
+	for p := t - i; p <= t; p++ {
+		if !inSummary(p) {
+			return false
+		}
+	}
+	return t-i == 0 || !inSummary(t-i-1)
 }
 
 // isTraceStart: t is the first thought's first token, the task's first step index #K-1.
